@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { QueuedEvent, formatDuration, parseSeverity, platformName, processUuid, serializeBatch, toWireEvent } from '../src/wire.js';
+import { SDK_VERSION } from '../src/version.js';
+
+describe('wire format', () => {
+  it('formats durations as H:MM:SS with microseconds only when there are any', () => {
+    expect(formatDuration(0)).toBe('0:00:00');
+    expect(formatDuration(3_725_000)).toBe('1:02:05');
+    expect(formatDuration(3_725_000.012)).toBe('1:02:05.000012');
+    expect(formatDuration(1.5)).toBe('0:00:00.001500');
+    expect(formatDuration(90_000_000)).toBe('25:00:00');
+    expect(formatDuration(-5)).toBe('0:00:00');
+    expect(formatDuration(Number.NaN)).toBe('0:00:00');
+  });
+
+  it('names platforms in the Tinkex form', () => {
+    expect(platformName('linux')).toBe('unix/linux');
+    expect(platformName('darwin')).toBe('unix/darwin');
+    expect(platformName('win32')).toBe('win32/nt');
+  });
+
+  it('reads severities in any case and refuses others', () => {
+    expect(parseSeverity('warning')).toBe('WARNING');
+    expect(parseSeverity('CRITICAL')).toBe('CRITICAL');
+    expect(parseSeverity('DeBuG')).toBe('DEBUG');
+    expect(parseSeverity('warn')).toBeUndefined();
+    expect(parseSeverity('constructor')).toBeUndefined();
+    expect(parseSeverity(undefined)).toBeUndefined();
+  });
+
+  it('leaves traceback out rather than sending null', () => {
+    const event = new QueuedEvent('UNHANDLED_EXCEPTION', 3, 'ERROR', 0, undefined, undefined, { error_type: 'string', error_message: 'x' }, undefined);
+    const wire = toWireEvent(event);
+    expect(wire).not.toHaveProperty('traceback');
+    expect(wire).toMatchObject({ event: 'UNHANDLED_EXCEPTION', error_type: 'string', error_message: 'x', event_session_index: 3 });
+  });
+
+  it('keeps an event id once given, so retries resend the same ids', () => {
+    const event = new QueuedEvent('SESSION_START', 0, 'INFO', 0, undefined, undefined, undefined, undefined);
+    expect(toWireEvent(event).event_id).toBe(toWireEvent(event).event_id);
+  });
+
+  it('builds a body with exactly the five allowed top-level fields', () => {
+    const body = JSON.parse(serializeBatch({ sessionId: 's' }, [new QueuedEvent('GENERIC_EVENT', 0, 'INFO', 0, 'n', {}, undefined, undefined)]));
+    expect(Object.keys(body).sort()).toEqual(['events', 'platform', 'process_uuid', 'sdk_version', 'session_id']);
+    expect(body.sdk_version).toBe(SDK_VERSION);
+    expect(body.process_uuid).toBe(processUuid());
+    expect(body.events[0]).toEqual({
+      event: 'GENERIC_EVENT',
+      event_id: expect.any(String),
+      event_session_index: 0,
+      severity: 'INFO',
+      timestamp: '1970-01-01T00:00:00.000Z',
+      event_name: 'n',
+      event_data: {},
+    });
+  });
+
+  it('sends the package version as sdk_version', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(SDK_VERSION).toBe(pkg.version);
+  });
+});
