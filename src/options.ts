@@ -1,0 +1,223 @@
+/**
+ * The options of `startReporter`, their defaults, and their strict
+ * validation: bad input fails at start, with a message that names the option,
+ * never later inside the host application.
+ */
+import { randomBytes } from 'node:crypto';
+import type { InspectionEvent, Observer } from 'xstate';
+import type { Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Transport } from './transport.js';
+import { FORWARDABLE_CHANNELS, isForwardableChannel } from './channels.js';
+import { integerInRange, invalidType, outOfRange, unknownOption } from './internal/validate.js';
+
+/** A pino-compatible logger: the four methods the reporter calls, and optionally `child`. */
+export interface LoggerLike {
+  warn(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+  child?(bindings: Record<string, unknown>): LoggerLike;
+}
+
+/** An XState inspection observer: a function, or an observer with `next`. */
+export type InspectObserver = ((event: InspectionEvent) => void) | Partial<Observer<InspectionEvent>>;
+
+/** Options of `startReporter`. Every numeric option is a whole number. */
+export interface ReporterOptions {
+  /** From `createConfig`. Required. */
+  config: Config;
+  /** The session this reporter reports for. Required; a non-empty string. */
+  sessionId: string;
+  /** The id the diagnostics-channel forwarder is attached under; a handler id attaches once. Default: generated. */
+  handlerId?: string;
+  /** The diagnostics channels to forward as telemetry. Default: the HTTP and queue channels (futures are opt-in). */
+  events?: readonly string[];
+  /** Forward diagnostics-channel events as telemetry. Default: true. */
+  attachEvents?: boolean;
+  /** Milliseconds a batch may wait before it is sent; 0 disables the timer. Default: 10 000. */
+  flushIntervalMs?: number;
+  /** Queued events (SESSION_START included) that trigger a send at once; ≥ 1. Default: 100. */
+  flushThreshold?: number;
+  /** Default deadline in ms of `stop()`, `waitUntilDrained()`, `flush({ waitDrained })` and the fatal drain; ≥ 1. Default: 30 000. */
+  flushTimeoutMs?: number;
+  /** Timeout in ms of one HTTP request; ≥ 1. Default: 5 000. */
+  httpTimeoutMs?: number;
+  /** Retries of one batch after its first attempt; ≥ 0. Default: 3. */
+  maxRetries?: number;
+  /** Base of the exponential backoff in ms: retry n waits base × 2^(n−1) × (1 + U[0, 0.1)); ≥ 0. Default: 1 000. */
+  retryBaseDelayMs?: number;
+  /** Events the queue holds at most (the batch in flight is not counted); ≥ 1. Default: 10 000. */
+  maxQueueSize?: number;
+  /** Events per request at most; ≥ 1. Default: 100. */
+  maxBatchSize?: number;
+  /** Turns telemetry on or off, above `config.telemetryEnabled` and `TINKER_TELEMETRY`. Default: unset. */
+  enabled?: boolean;
+  /** Where warnings go; used through `child()` when it has one. Default: pino at 'warn' on stderr. */
+  logger?: LoggerLike;
+  /** An XState inspection observer, given every inspection event of the lifecycle machine (the Stately inspector attaches here). Default: none. */
+  inspect?: InspectObserver;
+  /** How batches are sent. Default: got, with a keep-alive agent. */
+  transport?: Transport;
+  /** Time and timers. Default: the real clock. */
+  clock?: Clock;
+  /** The backoff jitter source, returning [0, 1). Default: `Math.random`. */
+  random?: () => number;
+}
+
+/** The defaults of the numeric and boolean options. */
+export const DEFAULT_OPTIONS = Object.freeze({
+  flushIntervalMs: 10_000,
+  flushThreshold: 100,
+  flushTimeoutMs: 30_000,
+  httpTimeoutMs: 5_000,
+  maxRetries: 3,
+  retryBaseDelayMs: 1_000,
+  maxQueueSize: 10_000,
+  maxBatchSize: 100,
+  attachEvents: true,
+} as const);
+
+/** The options with every default filled in. */
+export interface ResolvedOptions {
+  config: Config;
+  sessionId: string;
+  handlerId: string;
+  events: readonly string[] | undefined;
+  attachEvents: boolean;
+  flushIntervalMs: number;
+  flushThreshold: number;
+  flushTimeoutMs: number;
+  httpTimeoutMs: number;
+  maxRetries: number;
+  retryBaseDelayMs: number;
+  maxQueueSize: number;
+  maxBatchSize: number;
+  enabled: boolean | undefined;
+  logger: LoggerLike | undefined;
+  inspect: InspectObserver | undefined;
+  transport: Transport | undefined;
+  clock: Clock | undefined;
+  random: (() => number) | undefined;
+}
+
+/** Minimum of each numeric option. */
+const NUMERIC_MINIMUMS = {
+  flushIntervalMs: 0,
+  flushThreshold: 1,
+  flushTimeoutMs: 1,
+  httpTimeoutMs: 1,
+  maxRetries: 0,
+  retryBaseDelayMs: 0,
+  maxQueueSize: 1,
+  maxBatchSize: 1,
+} as const;
+
+const KNOWN_OPTIONS = [
+  'config',
+  'sessionId',
+  'handlerId',
+  'events',
+  'attachEvents',
+  ...Object.keys(NUMERIC_MINIMUMS),
+  'enabled',
+  'logger',
+  'inspect',
+  'transport',
+  'clock',
+  'random',
+] as const;
+
+/**
+ * Validates `input` and fills in the defaults. Throws a TypeError for a wrong
+ * type or an unknown option, and a RangeError for a value out of range; each
+ * message names the option and the value it got.
+ */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidType('options', 'an object', input);
+  const options = input as Record<string, unknown>;
+  for (const key of Object.keys(options)) {
+    if (!(KNOWN_OPTIONS as readonly string[]).includes(key)) throw unknownOption('startReporter', key, KNOWN_OPTIONS);
+  }
+
+  const config = options.config;
+  if (
+    typeof config !== 'object' ||
+    config === null ||
+    typeof (config as Config).apiKey !== 'string' ||
+    typeof (config as Config).baseUrl !== 'string' ||
+    typeof (config as Config).telemetryEndpoint !== 'string'
+  ) {
+    throw invalidType('config', 'a Config made by createConfig()', config);
+  }
+  const sessionId = options.sessionId;
+  if (typeof sessionId !== 'string') throw invalidType('sessionId', 'a non-empty string', sessionId);
+  if (sessionId.trim() === '') throw outOfRange('sessionId', 'a non-empty string', sessionId);
+
+  const numbers = {} as Record<keyof typeof NUMERIC_MINIMUMS, number>;
+  for (const [name, min] of Object.entries(NUMERIC_MINIMUMS) as [keyof typeof NUMERIC_MINIMUMS, number][]) {
+    const value = options[name];
+    numbers[name] = value === undefined ? DEFAULT_OPTIONS[name] : integerInRange(name, value, min);
+  }
+
+  return {
+    config: config as Config,
+    sessionId,
+    handlerId: optionalString(options, 'handlerId') ?? `tinker-telemetry-${sessionId}-${randomBytes(4).toString('hex')}`,
+    events: channelList(options.events),
+    attachEvents: optionalBoolean(options, 'attachEvents') ?? DEFAULT_OPTIONS.attachEvents,
+    ...numbers,
+    enabled: optionalBoolean(options, 'enabled'),
+    logger: optionalShape(options, 'logger', 'a pino-compatible logger (warn, info, error and debug functions)', ['warn', 'info', 'error', 'debug']),
+    inspect: inspectObserver(options.inspect),
+    transport: optionalShape(options, 'transport', 'a Transport (an object with a send function)', ['send']),
+    clock: optionalShape(options, 'clock', 'a Clock (now, setTimeout and clearTimeout functions)', ['now', 'setTimeout', 'clearTimeout']),
+    random: optionalFunction(options, 'random'),
+  };
+}
+
+function optionalString(options: Record<string, unknown>, name: string): string | undefined {
+  const value = options[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw invalidType(name, 'a non-empty string', value);
+  if (value.trim() === '') throw outOfRange(name, 'a non-empty string', value);
+  return value;
+}
+
+function optionalBoolean(options: Record<string, unknown>, name: string): boolean | undefined {
+  const value = options[name];
+  if (value === undefined || typeof value === 'boolean') return value;
+  throw invalidType(name, 'a boolean', value);
+}
+
+function optionalFunction<T>(options: Record<string, unknown>, name: string): T | undefined {
+  const value = options[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw invalidType(name, 'a function', value);
+  return value as T;
+}
+
+function optionalShape<T>(options: Record<string, unknown>, name: string, expected: string, methods: readonly string[]): T | undefined {
+  const value = options[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || methods.some((m) => typeof (value as Record<string, unknown>)[m] !== 'function')) {
+    throw invalidType(name, expected, value);
+  }
+  return value as T;
+}
+
+function inspectObserver(value: unknown): InspectObserver | undefined {
+  if (value === undefined || typeof value === 'function') return value as InspectObserver | undefined;
+  if (typeof value === 'object' && value !== null && typeof (value as { next?: unknown }).next === 'function') return value as InspectObserver;
+  throw invalidType('inspect', 'an inspection observer (a function, or an object with next)', value);
+}
+
+function channelList(value: unknown): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw invalidType('events', 'an array of channel names', value);
+  value.forEach((name: unknown, i) => {
+    if (typeof name !== 'string') throw invalidType(`events[${i}]`, 'a channel name', name);
+    if (!isForwardableChannel(name)) throw outOfRange(`events[${i}]`, `one of ${FORWARDABLE_CHANNELS.join(', ')}`, name);
+  });
+  return Object.freeze([...(value as string[])]);
+}
