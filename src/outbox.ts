@@ -1,0 +1,247 @@
+/**
+ * The outbox: the queue of accepted events, the batch in flight, and the
+ * accounting that proves nothing is lost silently.
+ *
+ * At every instant `pushCounter = flushCounter + queueSize + inFlight`, and
+ * every accepted event ends exactly once, delivered or dropped with a reason.
+ * Outcomes happen in acceptance order (one batch in flight, FIFO queue, the
+ * halves of a split batch sent before anything newer), which is what lets
+ * drain waiters reason with plain counters.
+ */
+import { randomUUID } from 'node:crypto';
+import type { FailureKind, ReporterMachineEvent } from '../machines/reporter.machine.js';
+import type { Clock } from './clock.js';
+import { RingQueue } from './queue.js';
+import { retryDelayMs } from './retry.js';
+import type { SendResult, Transport } from './transport.js';
+import { type QueuedEvent, serializeBatch } from './wire.js';
+
+/** Why an event was not delivered. */
+export type DropReason = 'queue_full' | 'invalid' | 'after_stop' | 'retries_exhausted' | 'rejected' | 'shutdown';
+
+/** Every drop reason, in a fixed order. */
+export const DROP_REASONS: readonly DropReason[] = Object.freeze([
+  'queue_full',
+  'invalid',
+  'after_stop',
+  'retries_exhausted',
+  'rejected',
+  'shutdown',
+]);
+
+/** Counts of dropped events by reason. */
+export type DropCounts = Record<DropReason, number>;
+
+interface Batch {
+  readonly events: QueuedEvent[];
+  readonly idempotencyKey: string;
+  /** The JSON text, made on the first attempt and reused by every retry. */
+  body: string | undefined;
+}
+
+/** The outcome of the last send, for the reporter to describe. */
+export interface LastSend {
+  size: number;
+  attempt: number;
+  durationMs: number;
+  result: SendResult;
+}
+
+/** What the outbox tells the reporter. Implementations must not throw. */
+export interface OutboxHooks {
+  /** `flushCounter` grew; `firstDroppedIndex` is the lowest index among events just dropped, if any. */
+  onSettled(firstDroppedIndex: number | undefined): void;
+  /** `count` events were dropped for `reason`. */
+  onDropped(reason: DropReason, count: number): void;
+  /** A send finished (any outcome). */
+  onSendFinished(last: LastSend): void;
+}
+
+export interface OutboxOptions {
+  sessionId: string;
+  maxQueueSize: number;
+  maxBatchSize: number;
+  retryBaseDelayMs: number;
+  transport: Transport;
+  clock: Clock;
+  random: () => number;
+  hooks: OutboxHooks;
+}
+
+export class Outbox {
+  readonly #options: OutboxOptions;
+  readonly #queue: RingQueue<QueuedEvent>;
+  /** The batch being sent or awaiting a retry. */
+  #current: Batch | undefined;
+  /** Halves of split batches, sent before the queue, in order. */
+  #carry: Batch[] = [];
+  #carried = 0;
+  #lastSend: LastSend | undefined;
+
+  /** Events accepted, SESSION_START and SESSION_END included. */
+  pushCounter = 0;
+  /** Events that reached an outcome: delivered, or dropped after acceptance. */
+  flushCounter = 0;
+  /** Events the server accepted. */
+  deliveredCounter = 0;
+  /** Events dropped, by reason (before and after acceptance). */
+  readonly dropped: DropCounts = { queue_full: 0, invalid: 0, after_stop: 0, retries_exhausted: 0, rejected: 0, shutdown: 0 };
+
+  constructor(options: OutboxOptions) {
+    this.#options = options;
+    this.#queue = new RingQueue(options.maxQueueSize);
+  }
+
+  /** Events waiting in the queue. */
+  get queueSize(): number {
+    return this.#queue.size;
+  }
+
+  /** Events that left the queue and await an outcome: the batch in flight and split halves. */
+  get inFlight(): number {
+    return (this.#current?.events.length ?? 0) + this.#carried;
+  }
+
+  /** Whether the queue refuses ordinary events. */
+  get full(): boolean {
+    return this.#queue.full;
+  }
+
+  /** Events wait to be sent (the batch in flight does not count). */
+  hasPending(): boolean {
+    return this.#queue.size > 0 || this.#carry.length > 0;
+  }
+
+  /** The index the next accepted event gets. */
+  get nextIndex(): number {
+    return this.pushCounter;
+  }
+
+  /** The last send's outcome, for logging and diagnostics. */
+  get lastSend(): LastSend | undefined {
+    return this.#lastSend;
+  }
+
+  /** Queues an event the caller already checked there is room for. Returns the new queue size. */
+  accept(event: QueuedEvent): number {
+    this.#queue.push(event);
+    this.pushCounter++;
+    return this.#queue.size;
+  }
+
+  /**
+   * Queues an event that must never be refused (SESSION_END). When the queue
+   * is full, the newest ordinary event makes room and is counted as
+   * `queue_full`, so the bound and the accounting both hold.
+   */
+  acceptAlways(event: QueuedEvent): number {
+    if (this.#queue.full) {
+      const displaced = this.#queue.pop();
+      if (displaced !== undefined) this.#settleDropped('queue_full', [displaced]);
+    }
+    return this.accept(event);
+  }
+
+  /** Counts an event refused before acceptance. */
+  refuse(reason: DropReason): void {
+    this.dropped[reason]++;
+    this.#options.hooks.onDropped(reason, 1);
+  }
+
+  /**
+   * Sends the current batch, taking one when there is none, and answers the
+   * machine's ACK or FAIL. Never rejects.
+   */
+  async send(attempt: number, signal: AbortSignal): Promise<ReporterMachineEvent> {
+    const batch = (this.#current ??= this.#takeBatch());
+    if (batch === undefined) return { type: 'ACK' };
+    const { clock, transport } = this.#options;
+    const started = clock.now();
+    let result: SendResult;
+    try {
+      batch.body ??= serializeBatch(this.#options, batch.events);
+      result = await transport.send({ body: batch.body, idempotencyKey: batch.idempotencyKey, signal });
+    } catch (error) {
+      // A custom transport that throws is treated like a network error.
+      result = { kind: 'retryable', reason: error instanceof Error ? error.name : typeof error };
+    }
+    const last: LastSend = { size: batch.events.length, attempt, durationMs: clock.now() - started, result };
+    this.#lastSend = last;
+    this.#options.hooks.onSendFinished(last);
+    if (result.kind === 'ok') return { type: 'ACK' };
+    const kind: FailureKind = result.kind;
+    const retryAfterMs = result.kind === 'retryable' ? result.retryAfterMs : undefined;
+    return {
+      type: 'FAIL',
+      kind,
+      retryDelayMs: retryDelayMs(attempt + 1, this.#options.retryBaseDelayMs, retryAfterMs, this.#options.random),
+      batchSize: batch.events.length,
+    };
+  }
+
+  /** The batch in flight was delivered. */
+  deliver(): void {
+    const batch = this.#current;
+    if (batch === undefined) return;
+    this.#current = undefined;
+    this.deliveredCounter += batch.events.length;
+    this.flushCounter += batch.events.length;
+    this.#options.hooks.onSettled(undefined);
+  }
+
+  /** The batch in flight is given up. */
+  drop(reason: DropReason): void {
+    const batch = this.#current;
+    if (batch === undefined) return;
+    this.#current = undefined;
+    this.#settleDropped(reason, batch.events);
+  }
+
+  /** Splits the batch in flight in two: the first half is sent next, then the second. */
+  split(): void {
+    const batch = this.#current;
+    if (batch === undefined || batch.events.length < 2) return;
+    const middle = Math.ceil(batch.events.length / 2);
+    const second = makeBatch(batch.events.slice(middle));
+    this.#current = makeBatch(batch.events.slice(0, middle));
+    this.#carry.unshift(second);
+    this.#carried += second.events.length;
+  }
+
+  /** Drops everything not delivered: the batch in flight, split halves and the queue. */
+  abandon(reason: DropReason): void {
+    const events: QueuedEvent[] = [];
+    if (this.#current !== undefined) events.push(...this.#current.events);
+    for (const batch of this.#carry) events.push(...batch.events);
+    this.#current = undefined;
+    this.#carry = [];
+    this.#carried = 0;
+    events.push(...this.#queue.drain());
+    if (events.length > 0) this.#settleDropped(reason, events);
+  }
+
+  #takeBatch(): Batch | undefined {
+    const carried = this.#carry.shift();
+    if (carried !== undefined) {
+      this.#carried -= carried.events.length;
+      return carried;
+    }
+    if (this.#queue.size === 0) return undefined;
+    return makeBatch(this.#queue.shift(this.#options.maxBatchSize));
+  }
+
+  #settleDropped(reason: DropReason, events: readonly QueuedEvent[]): void {
+    this.dropped[reason] += events.length;
+    this.flushCounter += events.length;
+    let first = Infinity;
+    for (const event of events) if (event.index < first) first = event.index;
+    this.#options.hooks.onDropped(reason, events.length);
+    this.#options.hooks.onSettled(first);
+  }
+}
+
+function makeBatch(events: QueuedEvent[]): Batch {
+  // A split half is a new request body, so it gets its own idempotency key;
+  // its events keep the ids they were given, so the server can still dedupe.
+  return { events, idempotencyKey: randomUUID(), body: undefined };
+}

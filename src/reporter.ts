@@ -1,0 +1,463 @@
+/**
+ * The public reporter: a session of telemetry, from SESSION_START to
+ * SESSION_END, on top of the outbox (accounting and sending) and the
+ * lifecycle machine (when to send, retry, drain and end).
+ */
+import { type Actor, type InspectionEvent, type StateValue, createActor, fromCallback } from 'xstate';
+import { type ReporterMachineEvent, type SendBatchInput, reporterMachine } from '../machines/reporter.machine.js';
+import { resolveEnabled } from './config.js';
+import { describeException, findUserError } from './exception.js';
+import { KeepAliveTimers } from './internal/timers.js';
+import { SafeLogger, type LogSink } from './internal/logger.js';
+import { type ReporterOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { type DropCounts, type DropReason, Outbox } from './outbox.js';
+import { toEventData } from './serialize.js';
+import { createGotTransport, type Transport } from './transport.js';
+import { type Severity, type WireSeverity, QueuedEvent, parseSeverity } from './wire.js';
+import { systemClock } from './clock.js';
+import { SDK_VERSION } from './version.js';
+import { LifecycleSignals } from './internal/lifecycle.js';
+
+/** Options of `reporter.flush()`. */
+export interface FlushOptions {
+  /**
+   * Wait until every event accepted before the call, the batch in flight
+   * included, has been sent or given up. Default: false (trigger and return).
+   */
+  sync?: boolean;
+  /** Like `sync`, and also give up waiting after `flushTimeoutMs`. Default: false. */
+  waitDrained?: boolean;
+}
+
+/** A snapshot of the reporter's state and counters; every counter is a count of events. */
+export interface ReporterStats {
+  /** The lifecycle machine's state value: `idle`, `batching`, `sending`, `retrying`, `{ draining: 'sending' | 'retrying' }` or `ended`. */
+  state: StateValue;
+  /** Events waiting in the queue (at most `maxQueueSize`). */
+  queueSize: number;
+  /** Events that left the queue and await an outcome: the batch in flight or backing off, and the halves of a split batch. */
+  inFlight: number;
+  /** Events accepted, SESSION_START and SESSION_END included. Always `flushCounter + queueSize + inFlight`. */
+  pushCounter: number;
+  /** Events that reached an outcome: delivered, or dropped after acceptance (`retries_exhausted`, `rejected`, `shutdown`, and `queue_full` when SESSION_END displaced one). */
+  flushCounter: number;
+  /** Events the server accepted (a 2xx answer). */
+  deliveredCounter: number;
+  /** Whether SESSION_END has been queued (by `stop()` or `logFatalException()`); after that, logging is refused. */
+  sessionEnded: boolean;
+  /**
+   * Events dropped, by reason. `queue_full`, `invalid` and `after_stop` count
+   * events refused by `log()`/`logException()` (returned false, never in
+   * `pushCounter`), except a `queue_full` event displaced by SESSION_END;
+   * `retries_exhausted`, `rejected` and `shutdown` count accepted events given up.
+   */
+  dropped: DropCounts;
+}
+
+interface Waiter {
+  target: number;
+  allDelivered: boolean;
+  resolve(result: { drained: boolean; allDelivered: boolean }): void;
+}
+
+type ReporterActor = Actor<typeof reporterMachine>;
+
+/**
+ * A session-scoped telemetry reporter. Make one with `startReporter()`.
+ *
+ * No method throws into the caller: failures go to the logger and to the
+ * counters of `stats()`.
+ */
+export class TelemetryReporter implements AsyncDisposable {
+  /** The session this reporter reports for; read-only. */
+  readonly sessionId: string;
+  readonly #options: ResolvedOptions;
+  readonly #logger: SafeLogger;
+  readonly #timers: KeepAliveTimers;
+  readonly #transport: Transport;
+  readonly #outbox: Outbox;
+  readonly #actor: ReporterActor;
+  readonly #signals: LifecycleSignals;
+  readonly #startedAtMs: number;
+  readonly #waiters = new Set<Waiter>();
+  #sessionEnded = false;
+  #stopping: Promise<boolean> | undefined;
+  #ended: () => void = () => undefined;
+  readonly #endedPromise: Promise<void>;
+
+  /** @internal Use `startReporter()`. */
+  constructor(options: ResolvedOptions, logger: SafeLogger) {
+    this.sessionId = options.sessionId;
+    this.#options = options;
+    this.#logger = logger;
+    this.#timers = new KeepAliveTimers(options.clock ?? systemClock);
+    this.#startedAtMs = this.#timers.now();
+    this.#endedPromise = new Promise((resolve) => (this.#ended = resolve));
+    this.#signals = new LifecycleSignals(options.sessionId, logger);
+    this.#transport =
+      options.transport ??
+      createGotTransport({
+        endpoint: options.config.telemetryEndpoint,
+        apiKey: options.config.apiKey,
+        userAgent: `tinker-telemetry/${SDK_VERSION} node/${process.version}`,
+        httpTimeoutMs: options.httpTimeoutMs,
+      });
+    this.#outbox = new Outbox({
+      sessionId: options.sessionId,
+      maxQueueSize: options.maxQueueSize,
+      maxBatchSize: options.maxBatchSize,
+      retryBaseDelayMs: options.retryBaseDelayMs,
+      transport: this.#transport,
+      clock: this.#timers,
+      random: options.random ?? Math.random,
+      hooks: {
+        onSettled: (first) => this.#settleWaiters(first),
+        onDropped: (reason, count) =>
+          this.#signals.dropped(reason, count, {
+            pushCounter: this.#outbox.pushCounter,
+            maxQueueSize: this.#options.maxQueueSize,
+            last: this.#outbox.lastSend,
+          }),
+        onSendFinished: (last) => this.#signals.sendFinished(last),
+      },
+    });
+    this.#actor = this.#createActor();
+    this.#actor.start();
+    this.#accept(this.#event('SESSION_START', 'INFO'));
+    this.#signals.attachForwarding(options, (name: string, data: unknown, severity: Severity) => this.log(name, data, severity));
+  }
+
+  /**
+   * Queues a GENERIC_EVENT named `name` with `data` (any value; a JSON-safe
+   * snapshot is taken now, see `toJsonSafe`) at `severity` (default `'info'`,
+   * any case). Returns true when the event was accepted; false when it was
+   * refused and counted: `invalid` (bad name or severity), `queue_full`, or
+   * `after_stop` (the session has ended). Never throws.
+   */
+  log(name: string, data?: unknown, severity: Severity | Uppercase<Severity> = 'info'): boolean {
+    try {
+      if (this.#sessionEnded) return this.#refuse('after_stop');
+      const wireSeverity = parseSeverity(severity);
+      if (wireSeverity === undefined) return this.#refuseInvalid('severity', severity);
+      if (typeof name !== 'string' || name.length === 0) return this.#refuseInvalid('name', name);
+      if (this.#outbox.full) return this.#refuse('queue_full');
+      const event = new QueuedEvent('GENERIC_EVENT', this.#outbox.nextIndex, wireSeverity, this.#timers.now(), name, toEventData(data), undefined, undefined);
+      this.#accept(event);
+      return true;
+    } catch (error) {
+      return this.#internalError('log', error);
+    }
+  }
+
+  /**
+   * Queues an UNHANDLED_EXCEPTION for `error` (any thrown value) at
+   * `severity` (default `'error'`), or, for a user error (an HTTP status in
+   * 400–499 other than 408 and 429, anywhere in the cause chain), a
+   * GENERIC_EVENT `user_error` at WARNING. Starts an asynchronous flush.
+   * Returns whether the event was accepted, as `log()`. Never throws.
+   */
+  logException(error: unknown, severity: Severity | Uppercase<Severity> = 'error'): boolean {
+    try {
+      const accepted = this.#logException(error, severity);
+      if (accepted) this.#actor.send({ type: 'FLUSH' });
+      return accepted;
+    } catch (internal) {
+      return this.#internalError('logException', internal);
+    }
+  }
+
+  /**
+   * The fatal path: logs `error` as `logException()` does (default severity
+   * `'critical'`), queues SESSION_END (once), flushes, and waits until drained
+   * or `flushTimeoutMs` has passed; then logs the session id at info. Resolves
+   * true when drained in time. Never rejects.
+   */
+  async logFatalException(error: unknown, severity: Severity | Uppercase<Severity> = 'critical'): Promise<boolean> {
+    try {
+      this.#logException(error, severity);
+      this.#endSession();
+      const drained = await this.waitUntilDrained(this.#options.flushTimeoutMs);
+      this.#logger.info({ drained }, `Telemetry session ${this.sessionId} ended after a fatal exception`);
+      return drained;
+    } catch (internal) {
+      return this.#internalError('logFatalException', internal);
+    }
+  }
+
+  /**
+   * Without options, starts sending what is queued and resolves true at once.
+   * With `sync`, resolves once every event accepted before the call has been
+   * sent or given up: true when all of them were delivered. With
+   * `waitDrained`, the same, but resolves false after `flushTimeoutMs` ms.
+   */
+  async flush(options: FlushOptions = {}): Promise<boolean> {
+    try {
+      const waitDrained = options?.waitDrained === true;
+      const sync = waitDrained || options?.sync === true;
+      this.#actor.send({ type: 'FLUSH' });
+      if (!sync) return true;
+      const result = await this.#waitFor(this.#outbox.pushCounter, waitDrained ? this.#options.flushTimeoutMs : undefined);
+      return result.drained && result.allDelivered;
+    } catch (internal) {
+      return this.#internalError('flush', internal);
+    }
+  }
+
+  /**
+   * Starts a flush and resolves true once every event accepted before the
+   * call has reached an outcome (dropped events count as drained, as in the
+   * reference SDKs; `stats()` tells them apart), or false after `timeoutMs`
+   * milliseconds (default `flushTimeoutMs`). Logging goes on meanwhile.
+   */
+  async waitUntilDrained(timeoutMs: number = this.#options.flushTimeoutMs): Promise<boolean> {
+    try {
+      this.#actor.send({ type: 'FLUSH' });
+      const result = await this.#waitFor(this.#outbox.pushCounter, this.#timeout('waitUntilDrained', timeoutMs));
+      return result.drained;
+    } catch (internal) {
+      return this.#internalError('waitUntilDrained', internal);
+    }
+  }
+
+  /**
+   * Ends the session: queues SESSION_END unless one was already queued, sends
+   * everything, and waits until drained or `timeoutMs` (default
+   * `flushTimeoutMs`) has passed. At the deadline the request in flight is
+   * aborted and what was not delivered is dropped as `shutdown`. Resolves
+   * true when everything was drained in time. Idempotent: later calls return
+   * the same promise. Never rejects.
+   */
+  stop(timeoutMs: number = this.#options.flushTimeoutMs): Promise<boolean> {
+    this.#stopping ??= this.#stop(this.#timeout('stop', timeoutMs));
+    return this.#stopping;
+  }
+
+  /** `stop()`, so that `await using reporter = startReporter(…)` ends the session. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** A snapshot of the state and counters; see `ReporterStats`. */
+  stats(): ReporterStats {
+    const outbox = this.#outbox;
+    return {
+      state: this.#actor.getSnapshot().value,
+      queueSize: outbox.queueSize,
+      inFlight: outbox.inFlight,
+      pushCounter: outbox.pushCounter,
+      flushCounter: outbox.flushCounter,
+      deliveredCounter: outbox.deliveredCounter,
+      sessionEnded: this.#sessionEnded,
+      dropped: { ...outbox.dropped },
+    };
+  }
+
+  async #stop(timeoutMs: number): Promise<boolean> {
+    let deadlineHit = false;
+    const release = this.#timers.hold();
+    const deadline = this.#timers.setTimeout(() => {
+      deadlineHit = true;
+      this.#actor.send({ type: 'DEADLINE' });
+    }, timeoutMs);
+    try {
+      this.#signals.detachForwarding();
+      this.#endSession();
+      this.#actor.send({ type: 'STOP' });
+      await this.#endedPromise;
+      return !deadlineHit;
+    } catch (internal) {
+      return this.#internalError('stop', internal);
+    } finally {
+      this.#timers.clearTimeout(deadline);
+      this.#timers.clearAll();
+      release();
+      try {
+        this.#transport.close?.();
+      } catch {
+        // Closing is best effort; the session is over either way.
+      }
+    }
+  }
+
+  #createActor(): ReporterActor {
+    const outbox = this.#outbox;
+    const threshold = this.#options.flushThreshold;
+    const machine = reporterMachine.provide({
+      actors: {
+        sendBatch: fromCallback<ReporterMachineEvent, SendBatchInput>(({ sendBack, input }) => {
+          const controller = new AbortController();
+          let live = true;
+          void outbox.send(input.attempt, controller.signal).then((event) => {
+            if (live) sendBack(event);
+          });
+          return () => {
+            // Leaving `sending` (the stop deadline) aborts the request.
+            live = false;
+            controller.abort();
+          };
+        }),
+      },
+      actions: {
+        deliverBatch: () => outbox.deliver(),
+        dropBatch: (_args, params) => outbox.drop(params.reason),
+        splitBatch: () => {
+          this.#signals.split(outbox.lastSend);
+          outbox.split();
+        },
+        retryScheduled: (_args, params) => this.#signals.retryScheduled(outbox.lastSend, params.delayMs),
+        abandonAll: () => outbox.abandon('shutdown'),
+      },
+      guards: {
+        hasPending: () => outbox.hasPending(),
+        atThreshold: () => outbox.queueSize >= threshold,
+      },
+    });
+    const userInspect = this.#options.inspect;
+    const actor: ReporterActor = createActor(machine, {
+      input: { flushIntervalMs: this.#options.flushIntervalMs, maxRetries: this.#options.maxRetries },
+      clock: this.#timers,
+      inspect: (event: InspectionEvent) => {
+        if (event.type === '@xstate.snapshot' && event.actorRef === actor) {
+          this.#signals.transition((event.snapshot as ReturnType<ReporterActor['getSnapshot']>).value, event.event.type);
+        }
+        if (userInspect !== undefined) forwardInspection(userInspect, event);
+      },
+    });
+    actor.subscribe({
+      next: (snapshot) => {
+        if (snapshot.status === 'done') this.#ended();
+      },
+      error: (error) => {
+        // An error inside the machine would otherwise be rethrown globally.
+        this.#logger.error({ err: error }, 'Telemetry lifecycle failed; the session is abandoned');
+        this.#outbox.abandon('shutdown');
+        this.#ended();
+      },
+    });
+    return actor;
+  }
+
+  #logException(error: unknown, severity: unknown): boolean {
+    if (this.#sessionEnded) return this.#refuse('after_stop');
+    const wireSeverity = parseSeverity(severity);
+    if (wireSeverity === undefined) return this.#refuseInvalid('severity', severity);
+    if (this.#outbox.full) return this.#refuse('queue_full');
+    const userError = findUserError(error);
+    const now = this.#timers.now();
+    const index = this.#outbox.nextIndex;
+    const event =
+      userError !== undefined
+        ? new QueuedEvent('GENERIC_EVENT', index, 'WARNING', now, 'user_error', toEventData(userError), undefined, undefined)
+        : new QueuedEvent('UNHANDLED_EXCEPTION', index, wireSeverity, now, undefined, undefined, describeException(error), undefined);
+    this.#accept(event);
+    return true;
+  }
+
+  #event(type: 'SESSION_START' | 'SESSION_END', severity: WireSeverity): QueuedEvent {
+    const now = this.#timers.now();
+    const duration = type === 'SESSION_END' ? now - this.#startedAtMs : undefined;
+    return new QueuedEvent(type, this.#outbox.nextIndex, severity, now, undefined, undefined, undefined, duration);
+  }
+
+  #accept(event: QueuedEvent): void {
+    const size = this.#outbox.accept(event);
+    // The machine hears only what can change its state: the queue becoming
+    // non-empty, and the queue reaching the threshold.
+    if (size === 1) this.#actor.send({ type: 'LOG' });
+    if (size === this.#options.flushThreshold) this.#actor.send({ type: 'THRESHOLD' });
+  }
+
+  #endSession(): void {
+    if (this.#sessionEnded) return;
+    this.#sessionEnded = true;
+    const size = this.#outbox.acceptAlways(this.#event('SESSION_END', 'INFO'));
+    if (size === 1) this.#actor.send({ type: 'LOG' });
+    this.#actor.send({ type: 'FLUSH' });
+  }
+
+  #refuse(reason: DropReason): false {
+    this.#outbox.refuse(reason);
+    return false;
+  }
+
+  #refuseInvalid(what: 'severity' | 'name', value: unknown): false {
+    const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 60)) : `${String(value)} (${typeof value})`;
+    this.#logger.warnOnce(
+      `invalid:${what}:${shown}`,
+      {},
+      what === 'severity'
+        ? `Telemetry event refused: severity ${shown} is not one of debug, info, warning, error, critical`
+        : `Telemetry event refused: the event name must be a non-empty string, got ${shown}`,
+    );
+    return this.#refuse('invalid');
+  }
+
+  #internalError(where: string, error: unknown): false {
+    this.#logger.error({ err: error }, `Telemetry ${where}() failed internally`);
+    return false;
+  }
+
+  #timeout(where: string, value: unknown): number {
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.min(value, 2 ** 31 - 1);
+    this.#logger.warnOnce(
+      `timeout:${where}`,
+      {},
+      `Telemetry ${where}(): expected a timeout in ms ≥ 0, got ${String(value)}; using flushTimeoutMs (${this.#options.flushTimeoutMs})`,
+    );
+    return this.#options.flushTimeoutMs;
+  }
+
+  #waitFor(target: number, timeoutMs: number | undefined): Promise<{ drained: boolean; allDelivered: boolean }> {
+    if (this.#outbox.flushCounter >= target) return Promise.resolve({ drained: true, allDelivered: true });
+    return new Promise((resolve) => {
+      const release = this.#timers.hold();
+      let deadline: unknown;
+      const waiter: Waiter = {
+        target,
+        allDelivered: true,
+        resolve: (result) => {
+          this.#waiters.delete(waiter);
+          if (deadline !== undefined) this.#timers.clearTimeout(deadline);
+          release();
+          resolve(result);
+        },
+      };
+      this.#waiters.add(waiter);
+      if (timeoutMs !== undefined) {
+        deadline = this.#timers.setTimeout(() => waiter.resolve({ drained: false, allDelivered: false }), timeoutMs);
+      }
+    });
+  }
+
+  #settleWaiters(firstDroppedIndex: number | undefined): void {
+    const flushed = this.#outbox.flushCounter;
+    for (const waiter of this.#waiters) {
+      if (firstDroppedIndex !== undefined && firstDroppedIndex < waiter.target) waiter.allDelivered = false;
+      if (flushed >= waiter.target) waiter.resolve({ drained: true, allDelivered: waiter.allDelivered });
+    }
+  }
+}
+
+function forwardInspection(observer: NonNullable<ResolvedOptions['inspect']>, event: InspectionEvent): void {
+  try {
+    if (typeof observer === 'function') observer(event);
+    else observer.next?.(event);
+  } catch {
+    // An inspector must not break the reporter.
+  }
+}
+
+/**
+ * Starts a telemetry session: validates `options` (a TypeError or RangeError
+ * that names the option for a wrong type, a value out of range or an unknown
+ * name), queues SESSION_START, and returns the reporter. Returns `null` when
+ * telemetry is disabled (by `options.enabled`, `config.telemetryEnabled` or
+ * `TINKER_TELEMETRY`, in that order).
+ */
+export function startReporter(options: ReporterOptions): TelemetryReporter | null {
+  const resolved = resolveOptions(options);
+  const logger = new SafeLogger(resolved.logger as LogSink | undefined, { component: 'tinker-telemetry', sessionId: resolved.sessionId });
+  const enabled = resolveEnabled(resolved.enabled, resolved.config, process.env, (message: string) => logger.warn({}, message));
+  if (!enabled) return null;
+  return new TelemetryReporter(resolved, logger);
+}
