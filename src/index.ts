@@ -8,6 +8,9 @@ export { DEFAULT_OPTIONS } from './options.js';
 export { DROP_REASONS } from './outbox.js';
 export { toJsonSafe, SERIALIZE_LIMITS } from './serialize.js';
 export { systemClock } from './clock.js';
+export { asyncCapture, captureExceptions, captured, instrumentClient } from './capture.js';
+export { createHttpClient } from './http-client.js';
+export { attachLogger, detachLogger } from './debug-logger.js';
 export {
   CHANNELS,
   DEFAULT_FORWARDED_CHANNELS,
@@ -33,6 +36,9 @@ export type { JsonObject, JsonValue } from './serialize.js';
 export type { Severity } from './wire.js';
 export type { SendResult, TelemetryRequest, Transport } from './transport.js';
 export type { Clock } from './clock.js';
+export type { CaptureOptions, CaptureReporter, CapturedOptions } from './capture.js';
+export type { HttpClientOptions } from './http-client.js';
+export type { AttachLoggerOptions } from './debug-logger.js';
 export type {
   ChannelName,
   ChannelPayloads,

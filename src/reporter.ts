@@ -367,12 +367,11 @@ export class TelemetryReporter implements AsyncDisposable {
     if (size === this.#options.flushThreshold) this.#actor.send({ type: 'THRESHOLD' });
   }
 
+  /** Queues SESSION_END once. The caller then sends FLUSH (fatal path) or STOP, which moves the machine on. */
   #endSession(): void {
     if (this.#sessionEnded) return;
     this.#sessionEnded = true;
-    const size = this.#outbox.acceptAlways(this.#event('SESSION_END', 'INFO'));
-    if (size === 1) this.#actor.send({ type: 'LOG' });
-    this.#actor.send({ type: 'FLUSH' });
+    this.#outbox.acceptAlways(this.#event('SESSION_END', 'INFO'));
   }
 
   #refuse(reason: DropReason): false {

@@ -1,0 +1,150 @@
+/**
+ * Capture wrappers: run code, report what it throws, and re-throw the very
+ * same value, so that adding telemetry never changes an application's
+ * behaviour. With `fatal`, the fatal path ends the session (SESSION_END) and
+ * drains before the failure propagates.
+ */
+
+/** The part of a reporter the wrappers use. A `TelemetryReporter` is one. */
+export interface CaptureReporter {
+  logException(error: unknown, severity?: string): boolean;
+  logFatalException(error: unknown, severity?: string): Promise<boolean>;
+}
+
+/** How to capture. */
+export interface CaptureOptions {
+  /** Where to report; `null` or `undefined` (telemetry disabled) makes the wrapper a plain call. */
+  reporter: CaptureReporter | null | undefined;
+  /** Use `logFatalException`: queue SESSION_END and drain before the error propagates. Default: false. */
+  fatal?: boolean;
+  /** The severity of the exception event. Default: `'error'`, or `'critical'` when fatal. */
+  severity?: string;
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Reports `error`. Returns the fatal drain's promise (never rejecting), or
+ * undefined when not fatal. Never throws: a broken reporter must not replace
+ * the application's error.
+ */
+function report(options: CaptureOptions, error: unknown): Promise<unknown> | undefined {
+  const { reporter, fatal = false } = options;
+  if (reporter === null || reporter === undefined) return undefined;
+  try {
+    if (fatal) return Promise.resolve(reporter.logFatalException(error, options.severity ?? 'critical')).catch(() => false);
+    reporter.logException(error, options.severity ?? 'error');
+  } catch {
+    // See above: the caller's error wins.
+  }
+  return undefined;
+}
+
+/**
+ * Runs `fn` and returns what it returns. When it throws, or returns a
+ * promise that rejects, the error is reported and the same value is
+ * re-thrown (or the promise rejects with the original reason), stack
+ * untouched. With `fatal`, an async rejection waits for the fatal drain;
+ * a sync throw starts the drain and re-throws at once (a later `stop()`
+ * waits for that drain).
+ */
+export function captureExceptions<T>(options: CaptureOptions, fn: () => T): T {
+  let result: T;
+  try {
+    result = fn();
+  } catch (error) {
+    void report(options, error);
+    throw error;
+  }
+  if (!isThenable(result)) return result;
+  return Promise.resolve(result).then(undefined, async (reason: unknown) => {
+    await report(options, reason);
+    throw reason;
+  }) as T;
+}
+
+/**
+ * Starts `fn` on a later turn of the event loop (`setImmediate`, so the
+ * caller's synchronous code, and its microtasks, finish first, as with
+ * Elixir's `Task.async`) and returns a promise of its result, captured as
+ * `captureExceptions` does.
+ */
+export function asyncCapture<T>(options: CaptureOptions, fn: () => T | Promise<T>): Promise<Awaited<T>> {
+  return new Promise<Awaited<T>>((resolve, reject) => {
+    setImmediate(() => {
+      try {
+        Promise.resolve(captureExceptions(options, fn)).then(resolve as (value: unknown) => void, reject);
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+/** Options of the `@captured` decorator. */
+export interface CapturedOptions {
+  /** The reporter, or a getter of it given `this`. Default: `this.telemetryReporter`. */
+  reporter?: CaptureReporter | null | ((self: unknown) => CaptureReporter | null | undefined);
+  /** As in `CaptureOptions`. Default: false. */
+  fatal?: boolean;
+  /** As in `CaptureOptions`. */
+  severity?: string;
+}
+
+/**
+ * A TC39 standard method decorator (TypeScript 5, without
+ * `experimentalDecorators`) that runs the method under `captureExceptions`,
+ * sync or async. The reporter is `options.reporter` (or its getter), else
+ * `this.telemetryReporter`.
+ */
+export function captured(options: CapturedOptions = {}) {
+  return function decorate<This, Args extends unknown[], Return>(
+    method: (this: This, ...args: Args) => Return,
+    _context: ClassMethodDecoratorContext<This, (this: This, ...args: Args) => Return>,
+  ): (this: This, ...args: Args) => Return {
+    return function capturedMethod(this: This, ...args: Args): Return {
+      const reporter = resolveReporter(options.reporter, this);
+      const capture: CaptureOptions = { reporter, fatal: options.fatal ?? false };
+      if (options.severity !== undefined) capture.severity = options.severity;
+      return captureExceptions(capture, () => method.apply(this, args));
+    };
+  };
+}
+
+function resolveReporter(given: CapturedOptions['reporter'], self: unknown): CaptureReporter | null | undefined {
+  try {
+    if (typeof given === 'function') return given(self);
+    if (given !== undefined) return given;
+    const own = (self as { telemetryReporter?: unknown } | null | undefined)?.telemetryReporter;
+    return (own ?? undefined) as CaptureReporter | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A view of `client` in which every public method (a function-valued
+ * property, own or inherited, whose name does not start with `_`, other
+ * than `constructor`) runs under `captureExceptions`, with `this` bound to
+ * the original client so private fields keep working. Other properties pass
+ * through; each wrapped method is made once, so `view.m === view.m`.
+ */
+export function instrumentClient<T extends object>(client: T, options: CaptureOptions): T {
+  const wrappers = new WeakMap<object, unknown>();
+  return new Proxy(client, {
+    get(target, property) {
+      // Getters run against the real client, so its private fields resolve.
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function' || typeof property === 'symbol' || property === 'constructor' || property.startsWith('_')) return value;
+      let wrapper = wrappers.get(value);
+      if (wrapper === undefined) {
+        const fn = value as (...args: unknown[]) => unknown;
+        wrapper = (...args: unknown[]) => captureExceptions(options, () => fn.apply(target, args));
+        wrappers.set(value, wrapper);
+      }
+      return wrapper;
+    },
+  });
+}

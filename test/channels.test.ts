@@ -1,0 +1,129 @@
+import diagnostics from 'node:diagnostics_channel';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  CHANNELS,
+  FORWARDABLE_CHANNELS,
+  TELEMETRY_CHANNELS,
+  attachForwarder,
+  isObserved,
+  publishFuture,
+  publishHttpRequestException,
+  publishHttpRequestStart,
+  publishHttpRequestStop,
+  publishQueueStateChange,
+  toForwardedEvent,
+  type ForwardedEvent,
+} from '../src/channels.js';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+function listen(name: string) {
+  const messages: unknown[] = [];
+  const listener = (message: unknown) => messages.push(message);
+  diagnostics.subscribe(name, listener);
+  cleanups.push(() => diagnostics.unsubscribe(name, listener));
+  return messages;
+}
+
+function forward(sessionId: string, channels: readonly string[] = FORWARDABLE_CHANNELS, handlerId = `h-${sessionId}-${Math.random()}`) {
+  const events: ForwardedEvent[] = [];
+  const detach = attachForwarder({ handlerId, channels, sessionId, onEvent: (e) => events.push(e) });
+  if (detach) cleanups.push(detach);
+  return { events, detach };
+}
+
+describe('channels', () => {
+  it('declares every channel under the tinker: namespace', () => {
+    for (const name of Object.values(CHANNELS)) expect(name).toMatch(/^tinker:/);
+    expect(TELEMETRY_CHANNELS.every((name) => !FORWARDABLE_CHANNELS.includes(name))).toBe(true);
+  });
+
+  it('delivers published payloads to subscribers', () => {
+    const messages = listen(CHANNELS.httpRequestStart);
+    const payload = { sessionId: 's', method: 'GET', path: '/x', systemTime: 1 };
+    publishHttpRequestStart(payload);
+    expect(messages).toEqual([payload]);
+  });
+
+  it('reports whether anyone listens, so publishers can skip building payloads', () => {
+    expect(isObserved(CHANNELS.futureTimeout)).toBe(false);
+    listen(CHANNELS.futureTimeout);
+    expect(isObserved(CHANNELS.futureTimeout)).toBe(true);
+  });
+
+  it('maps start, stop, exception, queue and future messages to telemetry', () => {
+    expect(toForwardedEvent(CHANNELS.httpRequestStart, { sessionId: 's', method: 'GET', path: '/p', systemTime: 5 })).toEqual({
+      eventName: 'tinker.http.request.start',
+      data: { measurements: { systemTime: 5 }, metadata: { method: 'GET', path: '/p' } },
+      severity: 'info',
+    });
+    expect(toForwardedEvent(CHANNELS.httpRequestStop, { sessionId: 's', method: 'GET', path: '/p', status: 200, durationMs: 3, retryCount: 0 })).toEqual({
+      eventName: 'tinker.http.request.stop',
+      data: { measurements: { durationMs: 3 }, metadata: { method: 'GET', path: '/p', status: 200, retryCount: 0 } },
+      severity: 'info',
+    });
+    expect(toForwardedEvent(CHANNELS.httpRequestException, { sessionId: 's', method: 'POST', path: '/p', kind: 'timeout', reason: 'ETIMEDOUT', durationMs: 9 })).toMatchObject({
+      eventName: 'tinker.http.request.exception',
+      data: { measurements: { durationMs: 9 } },
+      severity: 'error',
+    });
+    expect(toForwardedEvent(CHANNELS.queueStateChange, { sessionId: 's', requestId: 'r', queueDepth: 4, from: 'a', to: 'b' })).toEqual({
+      eventName: 'tinker.queue.state_change',
+      data: { measurements: { queueDepth: 4 }, metadata: { requestId: 'r', from: 'a', to: 'b' } },
+      severity: 'info',
+    });
+    expect(toForwardedEvent(CHANNELS.futureApiError, { sessionId: 's', requestId: 'r', requestType: 'sample', status: 500, elapsedMs: 12 })).toEqual({
+      eventName: 'tinker.future.api_error',
+      data: { measurements: { elapsedMs: 12 }, metadata: { requestId: 'r', requestType: 'sample', status: 500 } },
+      severity: 'error',
+    });
+  });
+
+  it('forwards only its own session when two forwarders listen', () => {
+    const a = forward('session-a');
+    const b = forward('session-b');
+    publishHttpRequestStop({ sessionId: 'session-a', method: 'GET', path: '/a', status: 200, durationMs: 1, retryCount: 0 });
+    publishQueueStateChange({ sessionId: 'session-b', requestId: 'r', queueDepth: 1, from: 'queued', to: 'running' });
+    publishFuture(CHANNELS.futureTimeout, { sessionId: 'session-c', requestId: 'r', requestType: 't', elapsedMs: 1 });
+    expect(a.events.map((e) => e.eventName)).toEqual(['tinker.http.request.stop']);
+    expect(b.events.map((e) => e.eventName)).toEqual(['tinker.queue.state_change']);
+  });
+
+  it('attaches a handler id once', () => {
+    const first = forward('s', FORWARDABLE_CHANNELS, 'same-id');
+    const second = attachForwarder({ handlerId: 'same-id', channels: FORWARDABLE_CHANNELS, sessionId: 's', onEvent: () => undefined });
+    expect(first.detach).not.toBeNull();
+    expect(second).toBeNull();
+    publishHttpRequestException({ sessionId: 's', method: 'GET', path: '/', kind: 'network', reason: 'ECONNRESET', durationMs: 1 });
+    expect(first.events).toHaveLength(1);
+  });
+
+  it('frees the handler id and stops delivery on unsubscribe, and unsubscribing twice is harmless', () => {
+    const { events, detach } = forward('s', FORWARDABLE_CHANNELS, 'reusable');
+    detach!();
+    detach!();
+    publishHttpRequestStart({ sessionId: 's', method: 'GET', path: '/', systemTime: 0 });
+    expect(events).toEqual([]);
+    expect(forward('s', FORWARDABLE_CHANNELS, 'reusable').detach).not.toBeNull();
+  });
+
+  it('never lets a throwing onEvent reach the publisher', () => {
+    const detach = attachForwarder({
+      handlerId: 'thrower',
+      channels: FORWARDABLE_CHANNELS,
+      sessionId: 's',
+      onEvent: () => {
+        throw new Error('subscriber failure');
+      },
+    });
+    cleanups.push(detach!);
+    expect(() => publishHttpRequestStart({ sessionId: 's', method: 'GET', path: '/', systemTime: 0 })).not.toThrow();
+  });
+
+  it('refuses to forward the reporter’s own telemetry channels', () => {
+    expect(() => attachForwarder({ handlerId: 'loop', channels: [CHANNELS.telemetryState], sessionId: 's', onEvent: () => undefined })).toThrow(RangeError);
+  });
+});

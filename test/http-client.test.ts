@@ -1,0 +1,78 @@
+import diagnostics from 'node:diagnostics_channel';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CHANNELS, HTTP_CHANNELS } from '../src/channels.js';
+import { createConfig } from '../src/config.js';
+import { createHttpClient } from '../src/http-client.js';
+
+const API_KEY = 'sk-http-client-secret';
+let server: Server | undefined;
+const cleanups: (() => void)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+  if (server) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server!.close(resolve));
+    server = undefined;
+  }
+});
+
+function record() {
+  const messages: { channel: string; payload: Record<string, unknown> }[] = [];
+  for (const channel of HTTP_CHANNELS) {
+    const listener = (payload: unknown) => messages.push({ channel, payload: payload as Record<string, unknown> });
+    diagnostics.subscribe(channel, listener);
+    cleanups.push(() => diagnostics.unsubscribe(channel, listener));
+  }
+  return messages;
+}
+
+async function serve(status = 200) {
+  const keys: (string | undefined)[] = [];
+  server = createServer((req, res) => {
+    keys.push(req.headers['x-api-key'] as string | undefined);
+    res.writeHead(status, { 'content-type': 'application/json' }).end('{"ok":true}');
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api`, keys };
+}
+
+describe('createHttpClient', () => {
+  it('publishes start and stop with the real method, path, status, duration and retry count, sending the key', async () => {
+    const { baseUrl, keys } = await serve();
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' });
+    await client.post('v1/sample', { json: { prompt: 'hi' } });
+    expect(keys).toEqual([API_KEY]);
+    expect(messages.map((m) => m.channel)).toEqual([CHANNELS.httpRequestStart, CHANNELS.httpRequestStop]);
+    expect(messages[0]!.payload).toMatchObject({ sessionId: 'sess', method: 'POST', path: '/api/v1/sample', systemTime: expect.any(Number) });
+    expect(messages[1]!.payload).toMatchObject({ sessionId: 'sess', method: 'POST', path: '/api/v1/sample', status: 200, retryCount: 0 });
+    expect(messages[1]!.payload.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('publishes an exception when the server is down, and never the key', async () => {
+    const { baseUrl } = await serve();
+    await new Promise((resolve) => server!.close(resolve));
+    server = undefined;
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' });
+    await expect(client.get('v1/health', { retry: { limit: 0 } })).rejects.toThrow();
+    const exception = messages.find((m) => m.channel === CHANNELS.httpRequestException);
+    expect(exception?.payload).toMatchObject({ sessionId: 'sess', method: 'GET', path: '/api/v1/health', kind: 'network', reason: expect.stringContaining('ECONNREFUSED') });
+    expect(JSON.stringify(messages)).not.toContain(API_KEY);
+  });
+
+  it('publishes the stop with its status and then an http exception for an error status', async () => {
+    const { baseUrl } = await serve(404);
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' });
+    await expect(client.get('missing', { retry: { limit: 0 } })).rejects.toThrow();
+    expect(messages.map((m) => [m.channel, m.payload.status ?? m.payload.kind])).toEqual([
+      [CHANNELS.httpRequestStart, undefined],
+      [CHANNELS.httpRequestStop, 404],
+      [CHANNELS.httpRequestException, 'http'],
+    ]);
+  });
+});
