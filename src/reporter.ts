@@ -8,7 +8,7 @@ import { type ReporterMachineEvent, type SendBatchInput, reporterMachine } from 
 import { resolveEnabled } from './config.js';
 import { describeException, findUserError } from './exception.js';
 import { KeepAliveTimers } from './internal/timers.js';
-import { SafeLogger, type LogSink } from './internal/logger.js';
+import { SafeLogger } from './internal/logger.js';
 import { type ReporterOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type DropCounts, type DropReason, Outbox } from './outbox.js';
 import { toEventData } from './serialize.js';
@@ -455,7 +455,7 @@ function forwardInspection(observer: NonNullable<ResolvedOptions['inspect']>, ev
  */
 export function startReporter(options: ReporterOptions): TelemetryReporter | null {
   const resolved = resolveOptions(options);
-  const logger = new SafeLogger(resolved.logger as LogSink | undefined, { component: 'tinker-telemetry', sessionId: resolved.sessionId });
+  const logger = new SafeLogger(resolved.logger, { component: 'tinker-telemetry', sessionId: resolved.sessionId });
   const enabled = resolveEnabled(resolved.enabled, resolved.config, process.env, (message: string) => logger.warn({}, message));
   if (!enabled) return null;
   return new TelemetryReporter(resolved, logger);

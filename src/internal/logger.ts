@@ -1,18 +1,12 @@
 import { pino } from 'pino';
+import type { LoggerLike } from '../options.js';
 
-/** The part of a pino-compatible logger the reporter uses. */
-export interface LogSink {
-  warn(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-  debug(obj: object, msg?: string): void;
-  child?(bindings: Record<string, unknown>): LogSink;
-}
+type Level = 'warn' | 'info' | 'error' | 'debug';
 
-let defaultLogger: LogSink | undefined;
+let defaultLogger: LoggerLike | undefined;
 
 /** pino at 'warn' on stderr, written synchronously so nothing is lost at exit; one per process. */
-function getDefaultLogger(): LogSink {
+function getDefaultLogger(): LoggerLike {
   return (defaultLogger ??= pino({ level: 'warn' }, pino.destination({ dest: 2, sync: true })));
 }
 
@@ -21,12 +15,12 @@ function getDefaultLogger(): LogSink {
  * fault of the host, not even through a broken logger.
  */
 export class SafeLogger {
-  readonly #sink: LogSink;
+  readonly #sink: LoggerLike;
   readonly #said = new Set<string>();
   /** The bindings, merged into each record when the logger has no `child`. */
   readonly #bindings: Record<string, unknown> | undefined;
 
-  constructor(given: LogSink | undefined, bindings: Record<string, unknown>) {
+  constructor(given: LoggerLike | undefined, bindings: Record<string, unknown>) {
     const base = given ?? getDefaultLogger();
     let sink = base;
     let merged: Record<string, unknown> | undefined = bindings;
@@ -43,35 +37,19 @@ export class SafeLogger {
   }
 
   warn(obj: object, msg: string): void {
-    try {
-      this.#sink.warn(this.#bindings === undefined ? obj : { ...this.#bindings, ...obj }, msg);
-    } catch {
-      // A throwing logger is ignored: there is nowhere safer to report it.
-    }
+    this.#write('warn', obj, msg);
   }
 
   info(obj: object, msg: string): void {
-    try {
-      this.#sink.info(this.#bindings === undefined ? obj : { ...this.#bindings, ...obj }, msg);
-    } catch {
-      // See warn().
-    }
+    this.#write('info', obj, msg);
   }
 
   error(obj: object, msg: string): void {
-    try {
-      this.#sink.error(this.#bindings === undefined ? obj : { ...this.#bindings, ...obj }, msg);
-    } catch {
-      // See warn().
-    }
+    this.#write('error', obj, msg);
   }
 
   debug(obj: object, msg: string): void {
-    try {
-      this.#sink.debug(this.#bindings === undefined ? obj : { ...this.#bindings, ...obj }, msg);
-    } catch {
-      // See warn().
-    }
+    this.#write('debug', obj, msg);
   }
 
   /** Warns once for each distinct `key`; later calls with the same key are silent. */
@@ -84,5 +62,13 @@ export class SafeLogger {
   /** Forgets `key`, so the next warnOnce with it speaks again (a new episode). */
   rearm(key: string): void {
     this.#said.delete(key);
+  }
+
+  #write(level: Level, obj: object, msg: string): void {
+    try {
+      this.#sink[level](this.#bindings === undefined ? obj : { ...this.#bindings, ...obj }, msg);
+    } catch {
+      // A throwing logger is ignored: there is nowhere safer to report it.
+    }
   }
 }
