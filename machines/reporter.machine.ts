@@ -137,8 +137,9 @@ export const reporterMachine = setup({
   states: {
     idle: {
       on: {
+        // Idle means nothing is queued (every way into idle checks that), so
+        // FLUSH has nothing to do here.
         LOG: { target: 'batching' },
-        FLUSH: { guard: 'hasPending', target: 'sending', actions: 'markFlushRequested' },
         STOP: [
           { guard: 'hasPending', target: 'draining', actions: 'markStopping' },
           { target: 'ended', actions: 'markStopping' },
