@@ -109,6 +109,8 @@ export const reporterMachine = setup({
     hasPending: () => false,
     /** The queue holds at least `flushThreshold` events. */
     atThreshold: () => false,
+    /** The second half of a split batch waits: it was due with the first, so it goes next without waiting for the timer. */
+    splitPending: () => false,
     flushTimerEnabled: ({ context }) => context.flushIntervalMs > 0,
     isStopping: ({ context }) => context.stopping,
     flushRequested: ({ context }) => context.flushRequested,
@@ -165,7 +167,7 @@ export const reporterMachine = setup({
           // is still waiting (the batch in flight is not "pending").
           { guard: and(['isStopping', 'hasPending']), target: 'draining', actions: ['deliverBatch', 'resetAttempt'] },
           { guard: 'isStopping', target: 'ended', actions: ['deliverBatch', 'resetAttempt'] },
-          { guard: and(['hasPending', or(['flushRequested', 'atThreshold'])]), target: 'sending', reenter: true, actions: ['deliverBatch', 'resetAttempt'] },
+          { guard: and(['hasPending', or(['flushRequested', 'atThreshold', 'splitPending'])]), target: 'sending', reenter: true, actions: ['deliverBatch', 'resetAttempt'] },
           { guard: 'hasPending', target: 'batching', actions: ['deliverBatch', 'resetAttempt'] },
           { target: 'idle', actions: ['deliverBatch', 'resetAttempt', 'clearFlushRequested'] },
         ],
@@ -174,7 +176,7 @@ export const reporterMachine = setup({
           { guard: 'canSplit', target: 'sending', reenter: true, actions: ['splitBatch', 'resetAttempt'] },
           { guard: and(['isStopping', 'hasPending']), target: 'draining', actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt'] },
           { guard: 'isStopping', target: 'ended', actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt'] },
-          { guard: and(['hasPending', or(['flushRequested', 'atThreshold'])]), target: 'sending', reenter: true, actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt'] },
+          { guard: and(['hasPending', or(['flushRequested', 'atThreshold', 'splitPending'])]), target: 'sending', reenter: true, actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt'] },
           { guard: 'hasPending', target: 'batching', actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt'] },
           { target: 'idle', actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt', 'clearFlushRequested'] },
         ],

@@ -77,6 +77,7 @@ export function modelMachine(bounds: Bounds): Machine {
     guards: {
       hasPending: () => world().queue > 0 || world().carry.length > 0,
       atThreshold: () => world().queue >= bounds.flushThreshold,
+      splitPending: () => world().carry.length > 0,
     },
   });
 }
@@ -318,7 +319,7 @@ export function stateViolation(state: SystemState, bounds: Bounds): string | und
   if (state.machine.context.attempt > bounds.maxRetries) return 'more attempts than maxRetries allows';
   const idleLike = name === 'idle' || name === 'ended';
   if (idleLike && (w.queue > 0 || w.current > 0 || carried > 0)) return `${name} with events left behind`;
-  if (name === 'batching' && (w.current > 0 || w.queue + carried === 0)) return 'batching without a queue, or with a batch in flight';
+  if (name === 'batching' && (w.current > 0 || carried > 0 || w.queue === 0)) return 'batching without a queue, or with a batch (or split half) in flight';
   if ((name.endsWith('sending') || name.endsWith('retrying')) && w.current === 0) return `${name} without a batch`;
   if (name === 'ended' && w.flush !== w.push) return 'ended with events unaccounted for';
   return undefined;

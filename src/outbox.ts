@@ -112,6 +112,11 @@ export class Outbox {
     return this.#queue.size > 0 || this.#carry.length > 0;
   }
 
+  /** The second half of a split batch is waiting to be sent. */
+  hasSplitHalf(): boolean {
+    return this.#carry.length > 0;
+  }
+
   /** The index the next accepted event gets. */
   get nextIndex(): number {
     return this.pushCounter;

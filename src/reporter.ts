@@ -54,6 +54,16 @@ export interface ReporterStats {
   dropped: DropCounts;
 }
 
+/**
+ * Seams for tests, not part of the public API: `adjustMachine` sees the
+ * machine after the reporter has supplied its effects, so a test can plant a
+ * broken guard or action through `.provide()` and check that the property
+ * suite notices.
+ */
+export interface ReporterInternals {
+  adjustMachine?: (machine: typeof reporterMachine) => typeof reporterMachine;
+}
+
 interface Waiter {
   target: number;
   allDelivered: boolean;
@@ -85,8 +95,11 @@ export class TelemetryReporter implements AsyncDisposable {
   #ended: () => void = () => undefined;
   readonly #endedPromise: Promise<void>;
 
+  readonly #internals: ReporterInternals;
+
   /** @internal Use `startReporter()`. */
-  constructor(options: ResolvedOptions, logger: SafeLogger) {
+  constructor(options: ResolvedOptions, logger: SafeLogger, internals: ReporterInternals = {}) {
+    this.#internals = internals;
     this.sessionId = options.sessionId;
     this.#options = options;
     this.#logger = logger;
@@ -310,10 +323,11 @@ export class TelemetryReporter implements AsyncDisposable {
       guards: {
         hasPending: () => outbox.hasPending(),
         atThreshold: () => outbox.queueSize >= threshold,
+        splitPending: () => outbox.hasSplitHalf(),
       },
     });
     const userInspect = this.#options.inspect;
-    const actor: ReporterActor = createActor(machine, {
+    const actor: ReporterActor = createActor(this.#internals.adjustMachine?.(machine) ?? machine, {
       input: { flushIntervalMs: this.#options.flushIntervalMs, maxRetries: this.#options.maxRetries },
       clock: this.#timers,
       inspect: (event: InspectionEvent) => {

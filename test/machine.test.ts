@@ -11,7 +11,7 @@ import {
  * the world (queue contents, send outcomes) is a few variables the test sets.
  */
 function harness(input: { flushIntervalMs?: number; maxRetries?: number } = {}) {
-  const world = { pending: false, atThreshold: false };
+  const world = { pending: false, atThreshold: false, splitPending: false };
   const calls: string[] = [];
   const sends: SendBatchInput[] = [];
   let aborted = 0;
@@ -35,6 +35,7 @@ function harness(input: { flushIntervalMs?: number; maxRetries?: number } = {}) 
     guards: {
       hasPending: () => world.pending,
       atThreshold: () => world.atThreshold,
+      splitPending: () => world.splitPending,
     },
   });
   const actor = createActor(machine, {
@@ -178,6 +179,18 @@ describe('reporter machine', () => {
     expect(h.sends).toHaveLength(2);
     h.send(fail('too_large', 0, 1));
     expect(h.calls).toEqual(['split', 'drop:rejected']);
+  });
+
+  it('sends the second half of a split batch as soon as the first is delivered, without waiting for the timer', () => {
+    const h = harness({ flushIntervalMs: 60_000 });
+    h.send({ type: 'LOG' });
+    h.send({ type: 'THRESHOLD' });
+    h.send(fail('too_large', 0, 4));
+    h.world.pending = true;
+    h.world.splitPending = true;
+    h.send({ type: 'ACK' });
+    expect(h.state()).toBe('sending');
+    expect(h.sends).toHaveLength(3);
   });
 
   it('ends at once on STOP when idle with nothing pending', () => {
