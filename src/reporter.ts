@@ -114,6 +114,7 @@ export class TelemetryReporter implements AsyncDisposable {
         apiKey: options.config.apiKey,
         userAgent: `tinker-telemetry/${SDK_VERSION} node/${process.version}`,
         httpTimeoutMs: options.httpTimeoutMs,
+        now: () => this.#timers.now(),
       });
     this.#outbox = new Outbox({
       sessionId: options.sessionId,

@@ -1,0 +1,100 @@
+/**
+ * One client, one measurement, in a process of its own. Prints one JSON line.
+ * Production yields to the event loop every `chunk` calls so that every
+ * client can send while it is being fed (a tight loop would only measure
+ * how fast a queue fills and drops).
+ */
+import { performance } from 'node:perf_hooks';
+import { clients } from './clients.mjs';
+
+const job = JSON.parse(process.argv[2]);
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+const client = await clients[job.client](job.url, job.flushIntervalMs);
+
+async function produce(calls, chunk, onChunk) {
+  let busyNs = 0n;
+  for (let i = 0; i < calls; ) {
+    const end = Math.min(calls, i + chunk);
+    const started = process.hrtime.bigint();
+    for (; i < end; i++) client.call(i);
+    busyNs += process.hrtime.bigint() - started;
+    onChunk?.(i);
+    await turn();
+  }
+  return Number(busyNs);
+}
+
+const out = { client: job.client, measurement: job.measurement, settings: client.settings };
+
+switch (job.measurement) {
+  case 'hot': {
+    await produce(job.warmup, job.chunk);
+    const busyNs = await produce(job.calls, job.chunk);
+    out.nsPerCall = busyNs / job.calls;
+    await client.shutdown(30_000);
+    out.dropped = client.dropped();
+    break;
+  }
+  case 'throughput': {
+    out.startedAtMs = performance.timeOrigin + performance.now();
+    await produce(job.calls, job.chunk);
+    await client.shutdown(120_000);
+    out.endedAtMs = performance.timeOrigin + performance.now();
+    out.dropped = client.dropped();
+    break;
+  }
+  case 'memory': {
+    let peakRss = 0;
+    let peakHeap = 0;
+    const samples = {};
+    await produce(job.calls, job.chunk, (i) => {
+      if (i % 100_000 !== 0) return;
+      const { rss, heapUsed } = process.memoryUsage();
+      peakRss = Math.max(peakRss, rss);
+      peakHeap = Math.max(peakHeap, heapUsed);
+      if (i === 1_000_000 || i === job.calls) samples[i] = { rss, heapUsed };
+    });
+    out.peakRssMb = peakRss / 2 ** 20;
+    out.peakHeapMb = peakHeap / 2 ** 20;
+    out.at1M = samples[1_000_000];
+    out.atEnd = samples[job.calls];
+    out.dropped = client.dropped();
+    // Bounded, so a dead or hung sink cannot hold the run; the process exits below either way.
+    await Promise.race([client.shutdown(1000), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    break;
+  }
+  case 'shutdown': {
+    // Fill the queue with 10,000 events without yielding, so they are all
+    // still queued when shutdown starts.
+    for (let i = 0; i < job.calls; i++) client.call(i);
+    const started = performance.now();
+    await client.shutdown(120_000);
+    out.shutdownMs = performance.now() - started;
+    out.dropped = client.dropped();
+    break;
+  }
+  case 'idle': {
+    client.call(0);
+    // Two flush intervals: the one event has been sent before measuring starts.
+    await new Promise((resolve) => setTimeout(resolve, 2 * job.flushIntervalMs));
+    const before = process.cpuUsage();
+    const startedAt = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, job.idleMs));
+    const used = process.cpuUsage(before);
+    out.cpuMs = (used.user + used.system) / 1000;
+    out.wallMs = performance.now() - startedAt;
+    await Promise.race([client.shutdown(2000), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
+    break;
+  }
+  case 'exit': {
+    // Logs once and returns: the parent times how long the process takes to exit on its own.
+    client.call(0);
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+    break;
+  }
+}
+
+if (job.measurement !== 'exit') {
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  process.exit(0);
+}

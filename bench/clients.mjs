@@ -1,0 +1,90 @@
+/**
+ * The clients compared, behind one small interface, each with settings as
+ * close to ours as it allows: batch 100, queue 10,000, the same flush
+ * interval, no compression, one request in flight where it can be set.
+ */
+
+const silent = { warn() {}, info() {}, error() {}, debug() {} };
+
+/** @typedef {{ call(i: number): void, shutdown(timeoutMs: number): Promise<unknown>, dropped(): number | undefined, settings: Record<string, unknown> }} Client */
+
+/** @type {Record<string, (url: string, flushIntervalMs: number) => Promise<Client>>} */
+export const clients = {
+  async 'tinker-telemetry'(url, flushIntervalMs) {
+    const { createConfig, startReporter } = await import('../dist/src/index.js');
+    const settings = { maxBatchSize: 100, flushThreshold: 100, maxQueueSize: 10_000, flushIntervalMs, httpTimeoutMs: 5000, maxRetries: 3, inFlight: 1, compression: 'none' };
+    const reporter = startReporter({
+      config: createConfig({ apiKey: 'bench-key', baseUrl: url }),
+      sessionId: 'bench',
+      enabled: true,
+      attachEvents: false,
+      logger: silent,
+      maxBatchSize: 100,
+      flushThreshold: 100,
+      maxQueueSize: 10_000,
+      flushIntervalMs,
+      httpTimeoutMs: 5000,
+      maxRetries: 3,
+    });
+    return {
+      settings,
+      call: (i) => reporter.log('bench.event', { i }),
+      shutdown: (timeoutMs) => reporter.stop(timeoutMs),
+      dropped: () => reporter.stats().dropped.queue_full,
+    };
+  },
+
+  async 'posthog-node'(url, flushIntervalMs) {
+    const { PostHog } = await import('posthog-node');
+    const settings = { flushAt: 100, maxBatchSize: 100, maxQueueSize: 10_000, flushInterval: flushIntervalMs, requestTimeout: 5000, fetchRetryCount: 3, disableCompression: true };
+    const client = new PostHog('bench-key', { host: url, ...settings, disableGeoip: true });
+    return {
+      settings,
+      call: (i) => client.capture({ distinctId: 'bench', event: 'bench.event', properties: { i } }),
+      shutdown: (timeoutMs) => client.shutdown(timeoutMs),
+      dropped: () => undefined,
+    };
+  },
+
+  async '@segment/analytics-node'(url, flushIntervalMs) {
+    const { Analytics } = await import('@segment/analytics-node');
+    const settings = { flushAt: 100, maxEventsInBatch: 100, flushInterval: flushIntervalMs, httpRequestTimeout: 5000, maxRetries: 3, queue: 'unbounded (no setting)', compression: 'none (no setting)' };
+    const client = new Analytics({ writeKey: 'bench-key', host: url, flushAt: 100, maxEventsInBatch: 100, flushInterval: flushIntervalMs, httpRequestTimeout: 5000, maxRetries: 3 });
+    client.on('error', () => undefined);
+    return {
+      settings,
+      call: (i) => client.track({ userId: 'bench', event: 'bench.event', properties: { i } }),
+      shutdown: (timeoutMs) => client.closeAndFlush({ timeout: timeoutMs }),
+      dropped: () => undefined,
+    };
+  },
+
+  async 'otel BatchLogRecordProcessor'(url, flushIntervalMs) {
+    const { LoggerProvider, BatchLogRecordProcessor } = await import('@opentelemetry/sdk-logs');
+    const { OTLPLogExporter } = await import('@opentelemetry/exporter-logs-otlp-http');
+    const settings = { maxExportBatchSize: 100, maxQueueSize: 10_000, scheduledDelayMillis: flushIntervalMs, exportTimeoutMillis: 5000, compression: 'none', exporter: 'OTLP/HTTP JSON' };
+    const exporter = new OTLPLogExporter({ url: `${url}/v1/logs`, compression: 'none', timeoutMillis: 5000 });
+    const provider = new LoggerProvider({
+      processors: [new BatchLogRecordProcessor(exporter, { maxExportBatchSize: 100, maxQueueSize: 10_000, scheduledDelayMillis: flushIntervalMs, exportTimeoutMillis: 5000 })],
+    });
+    const logger = provider.getLogger('bench');
+    return {
+      settings,
+      call: (i) => logger.emit({ body: 'bench.event', attributes: { i } }),
+      shutdown: () => provider.shutdown(),
+      dropped: () => undefined,
+    };
+  },
+};
+
+/** Events in one request body, whichever client sent it. */
+export function countEvents(path, body) {
+  if (Array.isArray(body.events)) return body.events.length;
+  if (Array.isArray(body.batch)) return body.batch.length;
+  if (Array.isArray(body.resourceLogs)) {
+    let n = 0;
+    for (const resource of body.resourceLogs) for (const scope of resource.scopeLogs ?? []) n += scope.logRecords?.length ?? 0;
+    return n;
+  }
+  throw new Error(`unknown body shape at ${path}`);
+}

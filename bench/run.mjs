@@ -1,0 +1,189 @@
+/**
+ * `npm run bench`: every client in its own child process against the same
+ * loopback sink, A, B, C, D, A, B, … over several rounds; medians, spreads
+ * and ratios to tinker-telemetry, as markdown tables.
+ *
+ * `--quick` shrinks every size (for a smoke run); the published numbers come
+ * from a full run.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { clients, countEvents } from './clients.mjs';
+
+const quick = process.argv.includes('--quick');
+const here = fileURLToPath(new URL('.', import.meta.url));
+const names = Object.keys(clients);
+const ours = names[0];
+const size = (full, small) => (quick ? small : full);
+const FLUSH_INTERVAL_MS = 1000;
+
+// ---- the sink -------------------------------------------------------------
+const sink = { events: 0, requests: 0, lastAt: 0 };
+const server = createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    try {
+      sink.events += countEvents(req.url, JSON.parse(Buffer.concat(chunks).toString('utf8')));
+    } catch {
+      // Not counted; the answer is still a success so no client retries.
+    }
+    sink.requests++;
+    sink.lastAt = performance.timeOrigin + performance.now();
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"accepted"}');
+  });
+});
+const hang = createServer(() => undefined);
+const listen = (s) => new Promise((resolve) => s.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${s.address().port}`)));
+const sinkUrl = await listen(server);
+const hangUrl = await listen(hang);
+const deadUrl = await (async () => {
+  const probe = createServer();
+  const url = await listen(probe);
+  await new Promise((resolve) => probe.close(resolve));
+  return url;
+})();
+
+/** Runs one child; its stderr is kept only when it fails (peers log every refused connection). */
+function runChild(job, { timeoutMs = 600_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, [`${here}child.mjs`, JSON.stringify({ flushIntervalMs: FLUSH_INTERVAL_MS, ...job })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    let errors = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.stderr.on('data', (d) => (errors = (errors + d).slice(-4000)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = text.trim().split('\n').at(-1);
+      if (!line) return reject(new Error(`${job.client} ${job.measurement}: no result (code ${code}, ${signal ?? 'no signal'})\n${errors}`));
+      resolve({ ...JSON.parse(line), exitMs: performance.now() - started, exitCode: code, killed: signal === 'SIGKILL' });
+    });
+  });
+}
+
+// ---- statistics -------------------------------------------------------------
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (x, digits = 0) => (x === undefined || Number.isNaN(x) ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const spread = (xs, digits) => `${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)}`;
+
+const report = [];
+const section = (title, lines) => {
+  const text = [`### ${title}`, '', ...lines, ''].join('\n');
+  report.push(text);
+  process.stdout.write(`${text}\n`);
+};
+
+async function rounds(count, job) {
+  const results = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < count; round++) {
+    for (const client of names) {
+      const before = { ...sink };
+      const result = await runChild({ ...job, client });
+      result.delivered = sink.events - before.events;
+      result.lastAt = sink.lastAt;
+      results[client].push(result);
+    }
+  }
+  return results;
+}
+
+function table(results, metric, unit, { digits = 0, higherIsBetter = false } = {}) {
+  const ourMedian = median(results[ours].map(metric));
+  const lines = [`| client | median ${unit} | spread (min–max) | ratio to ours | dropped or lost |`, '|---|---|---|---|---|'];
+  for (const client of names) {
+    const values = results[client].map(metric);
+    const m = median(values);
+    const ratio = higherIsBetter ? ourMedian / m : m / ourMedian;
+    const lost = results[client].map((r) => (r.dropped ?? 0) + Math.max(0, (r.expected ?? 0) - (r.delivered ?? 0)));
+    lines.push(`| ${client} | ${fmt(m, digits)} | ${spread(values, digits)} | ${client === ours ? '1.00' : `${fmt(ratio, 2)}× ${higherIsBetter ? 'ours faster' : 'theirs slower'}`} | ${fmt(median(lost))} |`);
+  }
+  return lines;
+}
+
+const commit = (() => {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+})();
+const started = performance.now();
+report.push(
+  [
+    `Run on ${new Date().toISOString().slice(0, 10)} at commit \`${commit}\`, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node.js ${process.version}.`,
+    `Command: \`npm run bench${quick ? ' -- --quick' : ''}\`. Flush interval ${FLUSH_INTERVAL_MS} ms for every client.`,
+    '',
+  ].join('\n'),
+);
+
+// ---- 1. hot path --------------------------------------------------------------
+const hotCalls = size(1_000_000, 50_000);
+const hot = await rounds(size(3, 2), { measurement: 'hot', url: sinkUrl, calls: hotCalls, warmup: size(100_000, 10_000), chunk: 100 });
+for (const client of names) for (const r of hot[client]) r.expected = hotCalls + size(100_000, 10_000);
+section(`1. Hot path: ns per call over ${fmt(hotCalls)} calls (after a warm-up), sink accepting`, [
+  ...table(hot, (r) => r.nsPerCall, 'ns/call', { digits: 0 }),
+  '',
+  'Settings:',
+  ...names.map((n) => `- ${n}: \`${JSON.stringify(hot[n][0].settings)}\``),
+]);
+
+// ---- 2. throughput --------------------------------------------------------------
+const tpCalls = size(1_000_000, 50_000);
+const tp = await rounds(size(3, 2), { measurement: 'throughput', url: sinkUrl, calls: tpCalls, chunk: 100 });
+for (const client of names) for (const r of tp[client]) r.expected = tpCalls;
+section(`2. Throughput: events per second delivered end to end, counted at the sink, for ${fmt(tpCalls)} events`, [
+  ...table(tp, (r) => r.delivered / ((r.lastAt - r.startedAtMs) / 1000), 'events/s', { higherIsBetter: true }),
+]);
+
+// ---- 3. memory --------------------------------------------------------------
+const memCalls = size(10_000_000, 200_000);
+for (const [label, url] of [
+  ['dead sink (connection refused)', deadUrl],
+  ['hanging sink', hangUrl],
+]) {
+  const mem = await rounds(1, { measurement: 'memory', url, calls: memCalls, chunk: 1000 });
+  section(`3. Memory after ${fmt(memCalls)} calls, ${label}`, [
+    '| client | peak RSS MiB | peak heap MiB | heap at 1M calls MiB | heap at the end MiB |',
+    '|---|---|---|---|---|',
+    ...names.map((n) => {
+      const r = mem[n][0];
+      return `| ${n} | ${fmt(r.peakRssMb, 1)} | ${fmt(r.peakHeapMb, 1)} | ${fmt((r.at1M?.heapUsed ?? NaN) / 2 ** 20, 1)} | ${fmt((r.atEnd?.heapUsed ?? NaN) / 2 ** 20, 1)} |`;
+    }),
+  ]);
+}
+
+// ---- 4. shutdown --------------------------------------------------------------
+const sd = await rounds(size(3, 2), { measurement: 'shutdown', url: sinkUrl, calls: 10_000, flushIntervalMs: 60_000 });
+for (const client of names) for (const r of sd[client]) r.expected = 10_000;
+section('4. Shutdown: time for stop()/shutdown() to drain 10,000 queued events', [...table(sd, (r) => r.shutdownMs, 'ms', { digits: 1 })]);
+
+// ---- 5. idle --------------------------------------------------------------
+const idleMs = size(60_000, 3000);
+const idle = await Promise.all(names.map((client) => runChild({ client, measurement: 'idle', url: sinkUrl, idleMs })));
+const exits = [];
+for (const client of names) exits.push(await runChild({ client, measurement: 'exit', url: sinkUrl }, { timeoutMs: 20_000 }));
+section(`5. Idle: CPU used over ${fmt(idleMs / 1000)} s idle after one event, and whether a script that logs once and returns exits by itself`, [
+  '| client | CPU ms while idle | script exits by itself | exit after |',
+  '|---|---|---|---|',
+  ...names.map((n, i) => {
+    const e = exits[i];
+    return `| ${n} | ${fmt(idle[i].cpuMs, 1)} | ${e.killed ? 'no (killed after 20 s)' : 'yes'} | ${fmt(e.exitMs)} ms |`;
+  }),
+]);
+
+report.push(`Total bench time: ${fmt((performance.now() - started) / 1000)} s.`);
+writeFileSync(`${here}results.md`, report.join('\n'));
+server.closeAllConnections();
+hang.closeAllConnections();
+server.close();
+hang.close();
