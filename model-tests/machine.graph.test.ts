@@ -120,18 +120,26 @@ function uncovered(machine: Machine, taken: Set<AnyTransitionDefinition>): strin
     .map((edge) => edge.id);
 }
 
+/**
+ * Under Stryker each machine mutant reruns this suite, so the exhaustive
+ * check there allows two logs instead of four; `npm test` always runs the
+ * bounds named in the test.
+ */
+const MUTATION_RUN = process.env.STRYKER_MUTATOR_WORKER !== undefined;
+const PROOF_BOUNDS: Bounds = MUTATION_RUN ? { ...SMALL_BOUNDS, maxLogs: 2 } : SMALL_BOUNDS;
+
 describe('bounded model check of the lifecycle machine', () => {
-  const machine = modelMachine(SMALL_BOUNDS);
+  const machine = modelMachine(PROOF_BOUNDS);
   let result: Exploration;
   beforeAll(() => {
     const started = performance.now();
-    result = explore(machine, SMALL_BOUNDS);
+    result = explore(machine, PROOF_BOUNDS);
     console.log(`bounded model check took ${Math.round(performance.now() - started)} ms`);
   }, 120_000);
 
   it('holds every invariant in every reachable state and on every transition (exhaustive for maxQueueSize 4, maxBatchSize 2, maxRetries 2, flushThreshold 3, 4 logs)', () => {
     console.log(`bounded model check: ${result.states} states, ${result.transitions} transitions explored`);
-    expect(result.states).toBeGreaterThan(1000);
+    expect(result.states).toBeGreaterThan(MUTATION_RUN ? 100 : 20_000);
     expect(result.violations.slice(0, 5)).toEqual([]);
   });
 

@@ -14,6 +14,12 @@ import { ANSWERS, type Answer, type Bounds, RUN_BOUNDS, SimulatedClock, type Tes
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 console.log(`fast-check seed: ${seed} (set FC_SEED to replay)`);
+/**
+ * Under Stryker every mutant reruns the tests that cover it, so the runs are
+ * cut to a tenth there (same seed); `npm test` always runs the full 1,000.
+ */
+const MUTATION_RUN = process.env.STRYKER_MUTATOR_WORKER !== undefined;
+const RUNS = MUTATION_RUN ? 100 : 1000;
 
 interface Model {
   sessionEnded: boolean;
@@ -278,19 +284,20 @@ function reporterProperty(makeServer: () => TestServer | Promise<TestServer>, in
 
 describe('the reporter against its model', () => {
   it('keeps every invariant over 1,000 random runs with an in-memory server', async () => {
-    await fc.assert(reporterProperty(memoryServer), { numRuns: 1000, seed });
+    await fc.assert(reporterProperty(memoryServer), { numRuns: RUNS, seed });
     console.log(`model runs: ${JSON.stringify(exercised)}`);
     // The runs must really explore: long sequences, retries, splits, rejections and deadlines.
-    expect(exercised.runs).toBe(1000);
-    expect(exercised.commands).toBeGreaterThan(10_000);
+    expect(exercised.runs).toBe(RUNS);
+    expect(exercised.commands).toBeGreaterThan(RUNS * 10);
     expect(Math.min(exercised.shutdownDrops, exercised.rejected, exercised.exhausted, exercised.splits)).toBeGreaterThan(0);
   }, 120_000);
 
   it('keeps every invariant over random runs against a real loopback HTTP server', async () => {
     const before = { ...exercised };
-    await fc.assert(reporterProperty(httpServer, {}, 15), { numRuns: 25, seed });
+    const runs = MUTATION_RUN ? 5 : 25;
+    await fc.assert(reporterProperty(httpServer, {}, 15), { numRuns: runs, seed });
     console.log(`HTTP model runs: ${exercised.runs - before.runs} runs, ${exercised.commands - before.commands} commands, ${exercised.requests - before.requests} requests`);
-    expect(exercised.requests - before.requests).toBeGreaterThan(25);
+    expect(exercised.requests - before.requests).toBeGreaterThan(runs);
   }, 120_000);
 });
 
@@ -298,7 +305,7 @@ describe('planted bugs are caught by the property suite', () => {
   const restore: (() => void)[] = [];
   afterEach(() => restore.splice(0).forEach((undo) => undo()));
   const fails = async (internals: ReporterInternals = {}) => {
-    const result = await fc.check(reporterProperty(memoryServer, internals), { numRuns: 300, seed });
+    const result = await fc.check(reporterProperty(memoryServer, internals), { numRuns: MUTATION_RUN ? 100 : 300, seed });
     return result.failed;
   };
 
