@@ -79,8 +79,7 @@ type ReporterActor = Actor<typeof reporterMachine>;
  * counters of `stats()`.
  */
 export class TelemetryReporter implements AsyncDisposable {
-  /** The session this reporter reports for; read-only. */
-  readonly sessionId: string;
+  readonly #sessionId: string;
   readonly #options: ResolvedOptions;
   readonly #logger: SafeLogger;
   readonly #timers: KeepAliveTimers;
@@ -100,7 +99,7 @@ export class TelemetryReporter implements AsyncDisposable {
   /** @internal Use `startReporter()`. */
   constructor(options: ResolvedOptions, logger: SafeLogger, internals: ReporterInternals = {}) {
     this.#internals = internals;
-    this.sessionId = options.sessionId;
+    this.#sessionId = options.sessionId;
     this.#options = options;
     this.#logger = logger;
     this.#timers = new KeepAliveTimers(options.clock ?? systemClock);
@@ -139,6 +138,11 @@ export class TelemetryReporter implements AsyncDisposable {
     this.#actor.start();
     this.#accept(this.#event('SESSION_START', 'INFO'));
     this.#signals.attachForwarding(options, (name: string, data: unknown, severity: Severity) => this.log(name, data, severity));
+  }
+
+  /** The session this reporter reports for; read-only. */
+  get sessionId(): string {
+    return this.#sessionId;
   }
 
   /**

@@ -144,3 +144,22 @@ describe('lifecycle channels', () => {
     expect(states).toEqual(['idle', 'batching', 'sending', 'retrying', 'sending', 'idle', 'draining.sending', 'ended']);
   });
 });
+
+describe('capture with a real reporter', () => {
+  it('delivers the exception and SESSION_END before a fatal async failure rejects', async () => {
+    const { captureExceptions } = await import('../src/capture.js');
+    sink = await startSink();
+    const reporter = reporterFor('fatal-capture', { attachEvents: false });
+    const error = new Error('training diverged');
+    const seenAtRejection = await captureExceptions({ reporter, fatal: true }, async () => {
+      throw error;
+    }).then(
+      () => undefined,
+      (caught: unknown) => {
+        expect(caught).toBe(error);
+        return sink!.batches.flatMap((b) => b.body.events.map((e) => e.event));
+      },
+    );
+    expect(seenAtRejection).toEqual(['SESSION_START', 'UNHANDLED_EXCEPTION', 'SESSION_END']);
+  });
+});

@@ -449,3 +449,15 @@ describe('startReporter', () => {
     expect(() => startReporter({ config, sessionId: 's', maxBatchSize: 0 })).toThrow(/maxBatchSize/);
   });
 });
+
+describe('sessionId', () => {
+  it('is read-only', async () => {
+    const wire = manualTransport(() => ({ kind: 'ok', status: 200 }));
+    const reporter = startReporter({ config, sessionId: 'fixed', enabled: true, attachEvents: false, transport: wire.transport }) as TelemetryReporter;
+    expect(() => {
+      (reporter as unknown as { sessionId: string }).sessionId = 'changed';
+    }).toThrow(TypeError);
+    expect(reporter.sessionId).toBe('fixed');
+    await reporter.stop();
+  });
+});
