@@ -123,16 +123,36 @@ export interface BodyMeta {
   sessionId: string;
 }
 
-/** The JSON text of one POST. */
+/**
+ * The JSON text of one POST, written directly: building a wire object per
+ * event and then stringifying it cost about twice as much, and this runs for
+ * every batch on the send path. `toWireEvent` gives the same JSON as objects.
+ */
 export function serializeBatch(meta: BodyMeta, events: readonly QueuedEvent[]): string {
-  const body: WireBody = {
-    session_id: meta.sessionId,
-    platform: platform(),
-    sdk_version: SDK_VERSION,
-    process_uuid: processUuid(),
-    events: events.map(toWireEvent),
-  };
-  return JSON.stringify(body);
+  let out = `{"session_id":${JSON.stringify(meta.sessionId)},"platform":${JSON.stringify(platform())},"sdk_version":${JSON.stringify(SDK_VERSION)},"process_uuid":"${processUuid()}","events":[`;
+  for (let i = 0; i < events.length; i++) {
+    if (i > 0) out += ',';
+    out += eventJson(events[i] as QueuedEvent);
+  }
+  return `${out}]}`;
+}
+
+function eventJson(event: QueuedEvent): string {
+  event.id ??= randomUUID();
+  const head = `{"event":"${event.type}","event_id":"${event.id}","event_session_index":${event.index},"severity":"${event.severity}","timestamp":"${new Date(event.timestampMs).toISOString()}"`;
+  switch (event.type) {
+    case 'SESSION_START':
+      return `${head}}`;
+    case 'SESSION_END':
+      return `${head},"duration":"${formatDuration(event.durationMs ?? 0)}"}`;
+    case 'UNHANDLED_EXCEPTION': {
+      const fields = event.exception ?? { error_type: 'undefined', error_message: 'undefined' };
+      const traceback = fields.traceback === undefined ? '' : `,"traceback":${JSON.stringify(fields.traceback)}`;
+      return `${head},"error_type":${JSON.stringify(fields.error_type)},"error_message":${JSON.stringify(fields.error_message)}${traceback}}`;
+    }
+    case 'GENERIC_EVENT':
+      return `${head},"event_name":${JSON.stringify(event.name ?? '')},"event_data":${JSON.stringify(event.data ?? {})}}`;
+  }
 }
 
 /**
