@@ -4,6 +4,7 @@
  * client can send while it is being fed (a tight loop would only measure
  * how fast a queue fills and drops).
  */
+import { get } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { clients } from './clients.mjs';
 
@@ -11,49 +12,76 @@ const job = JSON.parse(process.argv[2]);
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 const client = await clients[job.client](job.url, job.flushIntervalMs);
 
-async function produce(calls, chunk, onChunk) {
+/** Events the sink has counted so far. */
+const sinkCount = () =>
+  new Promise((resolve, reject) => {
+    get(job.countUrl, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve(JSON.parse(text).events));
+    }).on('error', reject);
+  });
+
+/**
+ * Calls the client `calls` times, `chunk` at a time, yielding between chunks.
+ * With `pace`, it also waits while more than `pace` events are produced but
+ * not yet counted at the sink, so no client is measured while dropping
+ * (every queue here holds 10,000). Only the time inside the calls counts.
+ */
+let produced = 0;
+let sinkBase;
+async function produce(calls, chunk, { onChunk, pace } = {}) {
   let busyNs = 0n;
+  if (pace) sinkBase ??= await sinkCount();
   for (let i = 0; i < calls; ) {
     const end = Math.min(calls, i + chunk);
     const started = process.hrtime.bigint();
     for (; i < end; i++) client.call(i);
     busyNs += process.hrtime.bigint() - started;
-    onChunk?.(i);
+    produced += chunk;
+    if (onChunk?.(i) === false) return { busyNs: Number(busyNs), done: i };
     await turn();
+    if (pace && i % 1000 === 0) {
+      while (produced - ((await sinkCount()) - sinkBase) > pace) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
   }
-  return Number(busyNs);
+  return { busyNs: Number(busyNs), done: calls };
 }
 
 const out = { client: job.client, measurement: job.measurement, settings: client.settings };
 
 switch (job.measurement) {
-  case 'hot': {
-    await produce(job.warmup, job.chunk);
-    const busyNs = await produce(job.calls, job.chunk);
-    out.nsPerCall = busyNs / job.calls;
-    await client.shutdown(30_000);
-    out.dropped = client.dropped();
-    break;
-  }
-  case 'throughput': {
+  case 'steady': {
+    // Hot path and throughput from one paced run: ns inside each call, and
+    // events per second from the first call to the last event counted.
+    await produce(job.warmup, job.chunk, { pace: job.pace });
     out.startedAtMs = performance.timeOrigin + performance.now();
-    await produce(job.calls, job.chunk);
+    const { busyNs } = await produce(job.calls, job.chunk, { pace: job.pace });
+    out.nsPerCall = busyNs / job.calls;
     await client.shutdown(120_000);
-    out.endedAtMs = performance.timeOrigin + performance.now();
     out.dropped = client.dropped();
+    out.stats = client.stats?.();
     break;
   }
   case 'memory': {
     let peakRss = 0;
     let peakHeap = 0;
     const samples = {};
-    await produce(job.calls, job.chunk, (i) => {
-      if (i % 100_000 !== 0) return;
-      const { rss, heapUsed } = process.memoryUsage();
-      peakRss = Math.max(peakRss, rss);
-      peakHeap = Math.max(peakHeap, heapUsed);
-      if (i === 1_000_000 || i === job.calls) samples[i] = { rss, heapUsed };
+    const deadline = performance.now() + job.maxMs;
+    const { done } = await produce(job.calls, job.chunk, {
+      onChunk: (i) => {
+        if (i % 100_000 !== 0) return true;
+        const { rss, heapUsed } = process.memoryUsage();
+        peakRss = Math.max(peakRss, rss);
+        peakHeap = Math.max(peakHeap, heapUsed);
+        if (i === 1_000_000 || i === job.calls) samples[i] = { rss, heapUsed };
+        // A client with an unbounded queue would take the machine down: stop it
+        // at 4 GiB. A client that slows down as its backlog grows would hold the
+        // run for many minutes: stop it at the time limit.
+        return rss < 4 * 2 ** 30 && performance.now() < deadline;
+      },
     });
+    out.callsDone = done;
     out.peakRssMb = peakRss / 2 ** 20;
     out.peakHeapMb = peakHeap / 2 ** 20;
     out.at1M = samples[1_000_000];

@@ -30,7 +30,11 @@ export const clients = {
       settings,
       call: (i) => reporter.log('bench.event', { i }),
       shutdown: (timeoutMs) => reporter.stop(timeoutMs),
-      dropped: () => reporter.stats().dropped.queue_full,
+      dropped: () => {
+        const { dropped } = reporter.stats();
+        return dropped.queue_full + dropped.retries_exhausted + dropped.rejected + dropped.shutdown + dropped.invalid;
+      },
+      stats: () => reporter.stats(),
     };
   },
 
@@ -62,8 +66,9 @@ export const clients = {
   async 'otel BatchLogRecordProcessor'(url, flushIntervalMs) {
     const { LoggerProvider, BatchLogRecordProcessor } = await import('@opentelemetry/sdk-logs');
     const { OTLPLogExporter } = await import('@opentelemetry/exporter-logs-otlp-http');
-    const settings = { maxExportBatchSize: 100, maxQueueSize: 10_000, scheduledDelayMillis: flushIntervalMs, exportTimeoutMillis: 5000, compression: 'none', exporter: 'OTLP/HTTP JSON' };
-    const exporter = new OTLPLogExporter({ url: `${url}/v1/logs`, compression: 'none', timeoutMillis: 5000 });
+    const settings = { maxExportBatchSize: 100, maxQueueSize: 10_000, scheduledDelayMillis: flushIntervalMs, exportTimeoutMillis: 5000, concurrencyLimit: 1, compression: 'none', exporter: 'OTLP/HTTP JSON' };
+    // concurrencyLimit 1: one export in flight, as every other client here (its default is 30).
+    const exporter = new OTLPLogExporter({ url: `${url}/v1/logs`, compression: 'none', timeoutMillis: 5000, concurrencyLimit: 1 });
     const provider = new LoggerProvider({
       processors: [new BatchLogRecordProcessor(exporter, { maxExportBatchSize: 100, maxQueueSize: 10_000, scheduledDelayMillis: flushIntervalMs, exportTimeoutMillis: 5000 })],
     });
