@@ -7,7 +7,9 @@
 
 /** The part of a reporter the wrappers use. A `TelemetryReporter` is one. */
 export interface CaptureReporter {
+  /** Reports a non-fatal error. The result is ignored, and a throw is swallowed, so the caller's error always wins. */
   logException(error: unknown, severity?: string): boolean;
+  /** Reports a fatal error, ends the session and drains; an async rejection propagates only once this settles. A throw or rejection is swallowed. */
   logFatalException(error: unknown, severity?: string): Promise<boolean>;
 }
 
@@ -17,7 +19,12 @@ export interface CaptureOptions {
   reporter: CaptureReporter | null | undefined;
   /** Use `logFatalException`: queue SESSION_END and drain before the error propagates. Default: false. */
   fatal?: boolean;
-  /** The severity of the exception event. Default: `'error'`, or `'critical'` when fatal. */
+  /**
+   * The severity of the exception event: `debug`, `info`, `warning`, `error`
+   * or `critical`, in any case. Default: `'error'`, or `'critical'` when
+   * fatal. A `TelemetryReporter` refuses any other value and counts the event
+   * as `invalid`; the error still propagates unchanged.
+   */
   severity?: string;
 }
 
@@ -48,7 +55,8 @@ function report(options: CaptureOptions, error: unknown): Promise<unknown> | und
  * re-thrown (or the promise rejects with the original reason), stack
  * untouched. With `fatal`, an async rejection waits for the fatal drain;
  * a sync throw starts the drain and re-throws at once (a later `stop()`
- * waits for that drain).
+ * waits for that drain). With no reporter (telemetry disabled), it is a
+ * plain call of `fn`.
  */
 export function captureExceptions<T>(options: CaptureOptions, fn: () => T): T {
   let result: T;
@@ -69,7 +77,8 @@ export function captureExceptions<T>(options: CaptureOptions, fn: () => T): T {
  * Starts `fn` on a later turn of the event loop (`setImmediate`, so the
  * caller's synchronous code, and its microtasks, finish first, as with
  * Elixir's `Task.async`) and returns a promise of its result, captured as
- * `captureExceptions` does.
+ * `captureExceptions` does. With no reporter (telemetry disabled), it still
+ * defers, then makes a plain call, so timing does not depend on telemetry.
  */
 export function asyncCapture<T>(options: CaptureOptions, fn: () => T | Promise<T>): Promise<Awaited<T>> {
   return new Promise<Awaited<T>>((resolve, reject) => {
@@ -85,11 +94,16 @@ export function asyncCapture<T>(options: CaptureOptions, fn: () => T | Promise<T
 
 /** Options of the `@captured` decorator. */
 export interface CapturedOptions {
-  /** The reporter, or a getter of it given `this`. Default: `this.telemetryReporter`. */
+  /**
+   * The reporter, or a getter of it given `this`, looked up at each call.
+   * Default: `this.telemetryReporter`. `null` or `undefined` (telemetry
+   * disabled), or a getter that throws, means no reporter: the method runs as
+   * a plain call.
+   */
   reporter?: CaptureReporter | null | ((self: unknown) => CaptureReporter | null | undefined);
   /** As in `CaptureOptions`. Default: false. */
   fatal?: boolean;
-  /** As in `CaptureOptions`. */
+  /** As in `CaptureOptions`: one of the five severities, in any case. Default: `'error'`, or `'critical'` when fatal. */
   severity?: string;
 }
 
@@ -97,7 +111,8 @@ export interface CapturedOptions {
  * A TC39 standard method decorator (TypeScript 5, without
  * `experimentalDecorators`) that runs the method under `captureExceptions`,
  * sync or async. The reporter is `options.reporter` (or its getter), else
- * `this.telemetryReporter`.
+ * `this.telemetryReporter`; when there is none (telemetry disabled), the
+ * method runs unchanged.
  */
 export function captured(options: CapturedOptions = {}) {
   return function decorate<This, Args extends unknown[], Return>(
@@ -129,7 +144,9 @@ function resolveReporter(given: CapturedOptions['reporter'], self: unknown): Cap
  * property, own or inherited, whose name does not start with `_`, other
  * than `constructor`) runs under `captureExceptions`, with `this` bound to
  * the original client so private fields keep working. Other properties pass
- * through; each wrapped method is made once, so `view.m === view.m`.
+ * through; each wrapped method is made once, so `view.m === view.m`. With
+ * `options.reporter` null (telemetry disabled), the view is still made and
+ * each method is a plain call, so callers need no second code path.
  */
 export function instrumentClient<T extends object>(client: T, options: CaptureOptions): T {
   const wrappers = new WeakMap<object, unknown>();

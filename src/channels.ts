@@ -10,20 +10,36 @@
  */
 import diagnostics, { type Channel } from 'node:diagnostics_channel';
 
-/** The channel names. */
+/**
+ * The channel names, by key; frozen.
+ * @inlineType Readonly
+ */
 export const CHANNELS = Object.freeze({
+  /** A `createHttpClient` request is about to be sent, once per attempt; forwarded by default. */
   httpRequestStart: 'tinker:http:request:start',
+  /** A response arrived, any status; forwarded by default. */
   httpRequestStop: 'tinker:http:request:stop',
+  /** A request failed without a usable response; forwarded by default, at ERROR. */
   httpRequestException: 'tinker:http:request:exception',
+  /** A server-side request moved between queue states; forwarded by default. */
   queueStateChange: 'tinker:queue:state_change',
+  /** A future timed out; forwarded, at ERROR, only when listed in `events`. */
   futureTimeout: 'tinker:future:timeout',
+  /** A future failed with an API error; forwarded, at ERROR, only when listed in `events`. */
   futureApiError: 'tinker:future:api_error',
+  /** A future failed with a connection error; forwarded, at ERROR, only when listed in `events`. */
   futureConnectionError: 'tinker:future:connection_error',
+  /** A future's request failed; forwarded, at ERROR, only when listed in `events`. */
   futureRequestFailed: 'tinker:future:request_failed',
+  /** A future failed validation; forwarded, at ERROR, only when listed in `events`. */
   futureValidationError: 'tinker:future:validation_error',
+  /** The reporter's lifecycle machine changed state; never forwarded. */
   telemetryState: 'tinker:telemetry:state',
+  /** The server accepted a batch; never forwarded. */
   telemetryBatchSent: 'tinker:telemetry:batch:sent',
+  /** A send failed; never forwarded. */
   telemetryBatchFailed: 'tinker:telemetry:batch:failed',
+  /** Events were dropped, with the reason; never forwarded. */
   telemetryEventDropped: 'tinker:telemetry:event:dropped',
 } as const);
 
@@ -32,7 +48,9 @@ export type ChannelName = (typeof CHANNELS)[keyof typeof CHANNELS];
 
 /** `tinker:http:request:start`: a request to the Tinker API is about to be sent. */
 export interface HttpRequestStartPayload {
+  /** The `sessionId` given to `createHttpClient`; only that session's reporter forwards this message. */
   sessionId: string;
+  /** The HTTP method in upper case, e.g. `GET`. */
   method: string;
   /** The URL path, without query. */
   path: string;
@@ -42,44 +60,61 @@ export interface HttpRequestStartPayload {
 
 /** `tinker:http:request:stop`: a response arrived (any status). */
 export interface HttpRequestStopPayload {
+  /** The `sessionId` given to `createHttpClient`; only that session's reporter forwards this message. */
   sessionId: string;
+  /** The HTTP method in upper case, e.g. `GET`. */
   method: string;
+  /** The URL path, without query. */
   path: string;
+  /** The response's HTTP status, error statuses included. */
   status: number;
-  /** From start to response, in ms (monotonic). */
+  /** From the start of this attempt to its response, body read, in ms, on the monotonic `performance.now()` clock. */
   durationMs: number;
-  /** Retries made before this response. */
+  /** How many times got retried before this response; 0 for the first attempt. */
   retryCount: number;
 }
 
 /** `tinker:http:request:exception`: the request failed without a usable response. */
 export interface HttpRequestExceptionPayload {
+  /** The `sessionId` given to `createHttpClient`; only that session's reporter forwards this message. */
   sessionId: string;
+  /** The HTTP method in upper case, e.g. `GET`. */
   method: string;
+  /** The URL path, without query. */
   path: string;
   /** `timeout`, `network`, `http`, `aborted` or `other`. */
   kind: 'timeout' | 'network' | 'http' | 'aborted' | 'other';
   /** A short reason (an error code and message); never contains the API key. */
   reason: string;
+  /** From the start of the last attempt to the failure, in ms, on the monotonic `performance.now()` clock; 0 when no attempt started. */
   durationMs: number;
 }
 
 /** `tinker:queue:state_change`: a server-side request moved between queue states. */
 export interface QueueStateChangePayload {
+  /** The session whose reporter forwards this message; other sessions' reporters ignore it. */
   sessionId: string;
+  /** The server's id of the request. */
   requestId: string;
   /** Requests ahead in the queue. */
   queueDepth: number;
+  /** The queue state left, as the publisher names it. */
   from: string;
+  /** The queue state entered, as the publisher names it. */
   to: string;
+  /** Why it moved, when the publisher knows. */
   reason?: string;
 }
 
 /** `tinker:future:*`: a future (an asynchronous API result) failed or timed out. */
 export interface FuturePayload {
+  /** The session whose reporter forwards this message; other sessions' reporters ignore it. */
   sessionId: string;
+  /** The server's id of the request the future waits for. */
   requestId: string;
+  /** The kind of request, as the publisher names it. */
   requestType: string;
+  /** The HTTP status, when the failure came with one. */
   status?: number;
   /** Since the request was made, in ms. */
   elapsedMs: number;
@@ -87,8 +122,9 @@ export interface FuturePayload {
 
 /** `tinker:telemetry:state`: the reporter's lifecycle machine changed state. */
 export interface TelemetryStatePayload {
+  /** The reporter's session. */
   sessionId: string;
-  /** The state left, e.g. `batching` or `draining.sending`. */
+  /** The state left, e.g. `batching` or `draining.sending`; empty on the first message (event `xstate.init`). */
   from: string;
   /** The state entered. */
   to: string;
@@ -98,24 +134,33 @@ export interface TelemetryStatePayload {
 
 /** `tinker:telemetry:batch:sent`: the server accepted a batch. */
 export interface TelemetryBatchSentPayload {
+  /** The reporter's session. */
   sessionId: string;
   /** Events in the batch. */
   size: number;
-  /** 0 for the first attempt. */
+  /** The attempt that succeeded, 0-based: 0 for the first send, n for the n-th retry. */
   attempt: number;
+  /** From the start of this attempt (the first one includes serializing the batch) to the transport's answer, in ms, measured with the reporter's `clock` (`Date.now()` by default, so not monotonic). */
   durationMs: number;
+  /** The 2xx status of the answer. */
   status: number;
 }
 
 /** `tinker:telemetry:batch:failed`: a send failed. */
 export interface TelemetryBatchFailedPayload {
+  /** The reporter's session. */
   sessionId: string;
+  /** Events in the batch. */
   size: number;
+  /** The attempt that failed, 0-based: 0 for the first send, n for the n-th retry. */
   attempt: number;
+  /** From the start of this attempt (the first one includes serializing the batch) to the failure, in ms, measured with the reporter's `clock` (`Date.now()` by default, so not monotonic). */
   durationMs: number;
+  /** `retryable` (network error, timeout, 408, 429, 5xx), `rejected` (any other non-2xx; never retried) or `too_large` (413; split in halves, or dropped as `rejected` when it holds one event). */
   kind: 'retryable' | 'rejected' | 'too_large';
+  /** The HTTP status; absent for a network error, a timeout or an abort. */
   status?: number;
-  /** For network errors: a short reason without secrets. */
+  /** For a `retryable` failure: a short reason without secrets, e.g. `HTTP 503` or a network error's code and message. */
   reason?: string;
   /** Whether it will be sent again (a retry, or the halves of a 413 split). */
   willRetry: boolean;
@@ -125,25 +170,41 @@ export interface TelemetryBatchFailedPayload {
 
 /** `tinker:telemetry:event:dropped`: events were dropped. */
 export interface TelemetryEventDroppedPayload {
+  /** The reporter's session. */
   sessionId: string;
+  /** Why; see `DropReason`. */
   reason: 'queue_full' | 'invalid' | 'after_stop' | 'retries_exhausted' | 'rejected' | 'shutdown';
+  /** Events dropped together: 1 for a refused event, a whole batch when one is given up, everything left at the stop deadline. */
   count: number;
 }
 
 /** The payload type of each channel. */
 export interface ChannelPayloads {
+  /** Before each attempt of a `createHttpClient` request. */
   'tinker:http:request:start': HttpRequestStartPayload;
+  /** After each response of a `createHttpClient` request, any status. */
   'tinker:http:request:stop': HttpRequestStopPayload;
+  /** Once per failed `createHttpClient` request, after got's own retries. */
   'tinker:http:request:exception': HttpRequestExceptionPayload;
+  /** Published by the Tinker client through `publishQueueStateChange`. */
   'tinker:queue:state_change': QueueStateChangePayload;
+  /** Published by the Tinker client through `publishFuture`. */
   'tinker:future:timeout': FuturePayload;
+  /** Published by the Tinker client through `publishFuture`. */
   'tinker:future:api_error': FuturePayload;
+  /** Published by the Tinker client through `publishFuture`. */
   'tinker:future:connection_error': FuturePayload;
+  /** Published by the Tinker client through `publishFuture`. */
   'tinker:future:request_failed': FuturePayload;
+  /** Published by the Tinker client through `publishFuture`. */
   'tinker:future:validation_error': FuturePayload;
+  /** Published by each reporter on every change of its machine's state. */
   'tinker:telemetry:state': TelemetryStatePayload;
+  /** Published by each reporter when the server accepts a batch. */
   'tinker:telemetry:batch:sent': TelemetryBatchSentPayload;
+  /** Published by each reporter once it knows what becomes of a failed send. */
   'tinker:telemetry:batch:failed': TelemetryBatchFailedPayload;
+  /** Published by each reporter each time events are refused or dropped. */
   'tinker:telemetry:event:dropped': TelemetryEventDroppedPayload;
 }
 

@@ -8,11 +8,11 @@ export const DEFAULT_BASE_URL = 'https://tinker.thinkingmachines.dev/services/ti
 
 /** Input of `createConfig`; every field is optional. */
 export interface ConfigInput {
-  /** The Tinker API key. Default: `TINKER_API_KEY`. Required one way or the other. */
+  /** The Tinker API key. Default: `TINKER_API_KEY`. Required one way or the other, even when telemetry is disabled. */
   apiKey?: string;
   /** The API's base URL, http or https. Default: `TINKER_BASE_URL`, then `DEFAULT_BASE_URL`. */
   baseUrl?: string;
-  /** Turns telemetry on or off, above `TINKER_TELEMETRY`. Default: unset (the environment decides). */
+  /** Turns telemetry on or off, above `TINKER_TELEMETRY`; `false` makes `startReporter` return null. Default: unset (the environment decides). */
   telemetryEnabled?: boolean;
 }
 
@@ -34,7 +34,9 @@ const CONFIG_KEYS = ['apiKey', 'baseUrl', 'telemetryEnabled'] as const;
  * Validates and freezes a configuration. Throws an Error (code
  * `ERR_TINKER_TELEMETRY_MISSING_API_KEY`) naming `TINKER_API_KEY` when there
  * is no key, a TypeError for a wrong type or unknown field, and a RangeError
- * for a URL that is not http(s).
+ * for a URL that is not http(s). It throws the same way when telemetry is
+ * disabled (`telemetryEnabled: false` or `TINKER_TELEMETRY=0`): the switch is
+ * read later, by `startReporter`, so a bad setup fails at once either way.
  */
 export function createConfig(input: ConfigInput = {}): Config {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidType('config input', 'an object', input);

@@ -24,7 +24,9 @@ const attached = new Map<string, () => void>();
 /**
  * Subscribes a logger to every `tinker:*` channel: warnings for failed
  * batches, dropped events and HTTP exceptions, info for everything else.
- * Returns an id for `detachLogger`.
+ * Returns an id for `detachLogger`. It works whether telemetry is on or off;
+ * with it off there is no reporter, so only the HTTP, queue and future
+ * channels speak.
  */
 export function attachLogger(options: AttachLoggerOptions = {}): string {
   const base: LoggerLike = options.logger ?? pino({ level: options.level ?? 'info' }, pino.destination({ dest: 2, sync: true }));

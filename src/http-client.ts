@@ -14,7 +14,11 @@ import { describeNetworkError } from './transport.js';
 
 /** Options of `createHttpClient`. */
 export interface HttpClientOptions {
-  /** Where to send and with which key; a `Config` from `createConfig` fits. */
+  /**
+   * Where to send and with which key; a `Config` from `createConfig` fits.
+   * @prop __type.apiKey Sent as `X-API-Key` on every request, and scrubbed from the `reason` of exception messages.
+   * @prop __type.baseUrl The `prefixUrl` of the client: request paths are relative to it.
+   */
   config: { readonly apiKey: string; readonly baseUrl: string };
   /** The session whose reporter should hear about these requests. */
   sessionId: string;
@@ -27,6 +31,12 @@ export interface HttpClientOptions {
  * network error, a timeout, an abort, or an HTTP error status) with the real
  * method, path, status, duration in ms and retry count. Publishing costs
  * nothing when no one listens.
+ *
+ * Everything else is got's default: up to 2 retries of idempotent methods,
+ * and no timeout; pass your own through `.extend()`. The client does not
+ * read the telemetry switch: it publishes whether telemetry is on or off, so
+ * with telemetry disabled no reporter forwards these messages, but other
+ * subscribers (such as `attachLogger`) still hear them.
  */
 export function createHttpClient(options: HttpClientOptions): Got {
   const { config, sessionId } = options;

@@ -11,12 +11,21 @@ import type { Transport } from './transport.js';
 import { FORWARDABLE_CHANNELS, isForwardableChannel } from './channels.js';
 import { integerInRange, invalidType, outOfRange, unknownOption } from './internal/validate.js';
 
-/** A pino-compatible logger: the four methods the reporter calls, and optionally `child`. */
+/**
+ * A pino-compatible logger: the four methods the reporter calls, and
+ * optionally `child`. A method that throws is ignored, so a broken logger
+ * never breaks telemetry.
+ */
 export interface LoggerLike {
+  /** Something was lost or misconfigured: refused or dropped events, failed batches, a bad `TINKER_TELEMETRY`. */
   warn(obj: object, msg?: string): void;
+  /** Routine news: the end of a session after a fatal exception, and `attachLogger`'s channel messages. */
   info(obj: object, msg?: string): void;
+  /** A fault inside the reporter itself, logged here instead of thrown into the caller. */
   error(obj: object, msg?: string): void;
+  /** Each retry as it is scheduled, with its attempt and delay in ms. */
   debug(obj: object, msg?: string): void;
+  /** Called once, with `{ component: 'tinker-telemetry', sessionId }` by the reporter (which merges them into each record itself when `child` is missing) and `{ component }` by `attachLogger`. */
   child?(bindings: Record<string, unknown>): LoggerLike;
 }
 
@@ -41,7 +50,7 @@ export interface ReporterOptions {
   flushThreshold?: number;
   /** Default deadline in ms of `stop()`, `waitUntilDrained()`, `flush({ waitDrained })` and the fatal drain; ≥ 1. Default: 30 000. */
   flushTimeoutMs?: number;
-  /** Timeout in ms of one HTTP request; ≥ 1. Default: 5 000. */
+  /** Timeout in ms of one HTTP request of the default transport (a custom `transport` ignores it); ≥ 1. Default: 5 000. */
   httpTimeoutMs?: number;
   /** Retries of one batch after its first attempt; ≥ 0. Default: 3. */
   maxRetries?: number;
@@ -51,7 +60,11 @@ export interface ReporterOptions {
   maxQueueSize?: number;
   /** Events per request at most; ≥ 1. Default: 100. */
   maxBatchSize?: number;
-  /** Turns telemetry on or off, above `config.telemetryEnabled` and `TINKER_TELEMETRY`. Default: unset. */
+  /**
+   * Turns telemetry on or off, above `config.telemetryEnabled` and
+   * `TINKER_TELEMETRY`; `false` makes `startReporter` return null. Default:
+   * unset (the config, then the environment, decides).
+   */
   enabled?: boolean;
   /** Where warnings go; used through `child()` when it has one. Default: pino at 'warn' on stderr. */
   logger?: LoggerLike;
@@ -65,16 +78,28 @@ export interface ReporterOptions {
   random?: () => number;
 }
 
-/** The defaults of the numeric and boolean options. */
+/**
+ * The defaults `startReporter` uses for the numeric and boolean options left undefined; frozen.
+ * @inlineType Readonly
+ */
 export const DEFAULT_OPTIONS = Object.freeze({
+  /** Milliseconds queued events may wait for the flush timer before they are sent: 10 s. */
   flushIntervalMs: 10_000,
+  /** Queued events, SESSION_START included, that trigger a send without waiting for the timer. */
   flushThreshold: 100,
+  /** Milliseconds `stop()`, `waitUntilDrained()`, `flush({ waitDrained })` and the fatal drain wait at most: 30 s. */
   flushTimeoutMs: 30_000,
+  /** Milliseconds one request of the default transport may take before it fails as retryable: 5 s. */
   httpTimeoutMs: 5_000,
+  /** Retries of a batch after its first attempt, for retryable failures only; so 4 attempts in all. */
   maxRetries: 3,
+  /** Milliseconds of the first retry's backoff (1 s), doubled for each further retry, plus up to 10 % jitter; a longer Retry-After wins. */
   retryBaseDelayMs: 1_000,
+  /** Events the queue holds before `log()` and `logException()` refuse new ones as `queue_full`; the batch in flight is not counted. */
   maxQueueSize: 10_000,
+  /** Events per request at most; a larger queue is sent in several requests. */
   maxBatchSize: 100,
+  /** Forward this session's diagnostics-channel events (HTTP and queue by default) as telemetry. */
   attachEvents: true,
 } as const);
 

@@ -16,10 +16,25 @@ import { retryDelayMs } from './retry.js';
 import type { SendResult, Transport } from './transport.js';
 import { type QueuedEvent, serializeBatch } from './wire.js';
 
-/** Why an event was not delivered. */
+/**
+ * Why an event was not delivered. Refused by `log()`/`logException()`, so
+ * never accepted:
+ * - `queue_full`: the queue held `maxQueueSize` events (also counts the one
+ *   event SESSION_END displaces from a full queue);
+ * - `invalid`: an empty or non-string name, or an unknown severity;
+ * - `after_stop`: the session had ended (`stop()` or `logFatalException()`).
+ *
+ * Accepted, then given up:
+ * - `retries_exhausted`: the batch failed retryably on its first attempt and
+ *   on each of `maxRetries` retries;
+ * - `rejected`: the server refused the batch (a 4xx other than 408 and 429,
+ *   a 1xx or 3xx, or a 413 for a single event); never retried;
+ * - `shutdown`: not delivered by the stop deadline, or the lifecycle failed
+ *   internally.
+ */
 export type DropReason = 'queue_full' | 'invalid' | 'after_stop' | 'retries_exhausted' | 'rejected' | 'shutdown';
 
-/** Every drop reason, in a fixed order. */
+/** Every drop reason, in a fixed order (that of `stats().dropped`), for iterating over the counts. */
 export const DROP_REASONS: readonly DropReason[] = Object.freeze([
   'queue_full',
   'invalid',

@@ -75,6 +75,9 @@ type ReporterActor = Actor<typeof reporterMachine>;
 /**
  * A session-scoped telemetry reporter. Make one with `startReporter()`.
  *
+ * There is no reporter when telemetry is disabled: `startReporter()` returns
+ * null, so call it as `reporter?.log(…)` and the same code runs either way.
+ *
  * No method throws into the caller: failures go to the logger and to the
  * counters of `stats()`.
  */
@@ -188,7 +191,11 @@ export class TelemetryReporter implements AsyncDisposable {
    * The fatal path: logs `error` as `logException()` does (default severity
    * `'critical'`), queues SESSION_END (once), flushes, and waits until drained
    * or `flushTimeoutMs` has passed; then logs the session id at info. Resolves
-   * true when drained in time. Never rejects.
+   * true when drained in time, which is not the same as delivered: dropped
+   * events count as drained (`stats()` tells them apart). Once the session
+   * has ended (`stop()`, or an earlier fatal call) the exception itself is
+   * refused as `after_stop`, yet the call still resolves true when what was
+   * queued before has drained. Never rejects.
    */
   async logFatalException(error: unknown, severity: Severity | Uppercase<Severity> = 'critical'): Promise<boolean> {
     try {
@@ -226,6 +233,9 @@ export class TelemetryReporter implements AsyncDisposable {
    * call has reached an outcome (dropped events count as drained, as in the
    * reference SDKs; `stats()` tells them apart), or false after `timeoutMs`
    * milliseconds (default `flushTimeoutMs`). Logging goes on meanwhile.
+   * A `timeoutMs` that is not a finite number ≥ 0 falls back to
+   * `flushTimeoutMs` with a warning; one above 2³¹−1 ms (the timer maximum,
+   * about 24.8 days) is capped to it.
    */
   async waitUntilDrained(timeoutMs: number = this.#options.flushTimeoutMs): Promise<boolean> {
     try {
@@ -242,15 +252,17 @@ export class TelemetryReporter implements AsyncDisposable {
    * everything, and waits until drained or `timeoutMs` (default
    * `flushTimeoutMs`) has passed. At the deadline the request in flight is
    * aborted and what was not delivered is dropped as `shutdown`. Resolves
-   * true when everything was drained in time. Idempotent: later calls return
-   * the same promise. Never rejects.
+   * true when everything was drained in time. A `timeoutMs` that is not a
+   * finite number ≥ 0 falls back to `flushTimeoutMs` with a warning; one
+   * above 2³¹−1 ms is capped to it. Idempotent: later calls return the same
+   * promise, and their `timeoutMs` is ignored. Never rejects.
    */
   stop(timeoutMs: number = this.#options.flushTimeoutMs): Promise<boolean> {
     this.#stopping ??= this.#stop(this.#timeout('stop', timeoutMs));
     return this.#stopping;
   }
 
-  /** `stop()`, so that `await using reporter = startReporter(…)` ends the session. */
+  /** `stop()` with its default timeout, so that `await using reporter = startReporter(…)` ends the session; `await using` accepts the null of disabled telemetry too. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }
@@ -470,7 +482,9 @@ function forwardInspection(observer: NonNullable<ResolvedOptions['inspect']>, ev
  * that names the option for a wrong type, a value out of range or an unknown
  * name), queues SESSION_START, and returns the reporter. Returns `null` when
  * telemetry is disabled (by `options.enabled`, `config.telemetryEnabled` or
- * `TINKER_TELEMETRY`, in that order).
+ * `TINKER_TELEMETRY`, in that order). The options are validated first, so
+ * bad options throw even when telemetry is disabled: a mistake shows up in
+ * every environment, not only where telemetry is on.
  */
 export function startReporter(options: ReporterOptions): TelemetryReporter | null {
   const resolved = resolveOptions(options);

@@ -32,15 +32,19 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 /** A JSON object. */
 export type JsonObject = { [key: string]: JsonValue };
 
-/** The limits of the mapping. */
+/**
+ * The limits of the mapping: fixed, not options, because they bound the work
+ * `log()` does on the caller's path.
+ * @inlineType Readonly
+ */
 export const SERIALIZE_LIMITS = Object.freeze({
-  /** Nesting levels kept below the top; deeper objects become `"[Object]"`. Default 8. */
+  /** Levels of objects and arrays kept, the top one included (8); deeper ones become `"[Object]"` or `"[Array]"`. */
   maxDepth: 8,
-  /** Keys kept per object. Default 256. */
+  /** Keys kept per object (256); the rest are summed up as `"…": "N more keys"`. */
   maxKeys: 256,
-  /** Items kept per array, Map or Set. Default 1000. */
+  /** Items kept per array, Map or Set (1000); the rest are summed up as `"…N more items"`. */
   maxArrayLength: 1000,
-  /** UTF-16 code units kept per string. Default 32 768. */
+  /** UTF-16 code units kept per string (32 768); the rest is cut, with `…[truncated N chars]`. */
   maxStringLength: 32_768,
 } as const);
 

@@ -7,15 +7,24 @@ import { Agent as HttpsAgent } from 'node:https';
 import { got } from 'got';
 import { classifyStatus, parseRetryAfter } from './retry.js';
 
-/** What one POST came to. */
+/**
+ * What one POST came to, as a value: `kind` names the outcome and decides
+ * what the reporter does next; `status` is the HTTP status of the response.
+ */
 export type SendResult =
-  /** A 2xx: the batch is delivered, whatever the body says. */
+  /** A 2xx: the batch is delivered, whatever the body says; `status` is that 2xx. */
   | { kind: 'ok'; status: number }
-  /** A network error, a timeout, an abort, 408, 429 or 5xx: worth retrying. `retryAfterMs` is the parsed Retry-After, capped at 60 s. */
+  /**
+   * A network error, a timeout, an abort, 408, 429 or 5xx: retried up to
+   * `maxRetries` times. `status` is absent when no response came;
+   * `retryAfterMs` is the parsed Retry-After in ms, capped at 60 s, and wins
+   * over a shorter backoff; `reason` is a short text for logs and the
+   * `batch:failed` channel (e.g. `HTTP 503`), without secrets.
+   */
   | { kind: 'retryable'; status?: number; retryAfterMs?: number; reason: string }
-  /** Any other 4xx (and 1xx/3xx): never retried. */
+  /** Any other 4xx (and 1xx/3xx), given in `status`: the batch is dropped as `rejected`, never retried. */
   | { kind: 'rejected'; status: number }
-  /** 413: the batch must be split. */
+  /** 413 (`status`): the batch is split in halves, or dropped as `rejected` when it holds one event. */
   | { kind: 'too_large'; status: number };
 
 /** One POST of a batch. */
