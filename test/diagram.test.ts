@@ -1,0 +1,374 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { and, assign, cancel, emit, fromPromise, log, not, or, raise, sendTo, setup, spawnChild, stateIn } from 'xstate';
+import { reporterMachine } from '../machines/reporter.machine.js';
+import { MACHINE_DOC_COMMAND, MACHINE_DOC_PATH, reporterMachineDoc } from '../tools/machine-doc.js';
+import { type GraphTransition, type MachineGraph, machineGraph, toMermaid } from '../tools/machine-graph.js';
+
+/** A transition with the defaults of a plain `on: { EVENT: 'target' }`. */
+function t(source: string, event: string, target: string | undefined, more: Partial<GraphTransition> = {}): GraphTransition {
+  return { source, target, event, guard: undefined, actions: [], reenter: false, ...more };
+}
+
+describe('docs/machine.md', () => {
+  it(`matches the reporter machine (run \`${MACHINE_DOC_COMMAND}\` when this fails)`, () => {
+    let onDisk: string;
+    try {
+      onDisk = readFileSync(new URL(`../${MACHINE_DOC_PATH}`, import.meta.url), 'utf8');
+    } catch (error) {
+      throw new Error(`${MACHINE_DOC_PATH} is missing: run \`${MACHINE_DOC_COMMAND}\``, { cause: error });
+    }
+    expect(onDisk, `${MACHINE_DOC_PATH} is out of date: run \`${MACHINE_DOC_COMMAND}\` and commit the result`).toBe(reporterMachineDoc());
+  });
+
+  it('is the same text on every run', () => {
+    expect(reporterMachineDoc()).toBe(reporterMachineDoc());
+  });
+});
+
+describe('the reporter diagram', () => {
+  const mermaid = toMermaid(machineGraph(reporterMachine));
+  const labels = mermaid
+    .split('\n')
+    .flatMap((line) => (line.includes(' : ') ? line.slice(line.indexOf(' : ') + 3).split('<br/>') : []));
+
+  it('draws every state of the machine, nested states inside their parent', () => {
+    // Read straight from the state nodes, without the extractor.
+    const ids: string[] = [];
+    const walk = (states: Record<string, { path: string[]; states: object }>) => {
+      for (const node of Object.values(states)) {
+        ids.push(node.path.join('.'));
+        walk(node.states as typeof states);
+      }
+    };
+    walk(reporterMachine.root.states);
+    expect(ids).toEqual(expect.arrayContaining(['idle', 'batching', 'sending', 'retrying', 'draining', 'draining.sending', 'draining.retrying', 'ended']));
+    for (const id of ids) {
+      const key = id.split('.').at(-1)!;
+      expect(mermaid, id).toContain(`state "${key}" as ${id.replace(/\./g, '_')}\n`);
+    }
+    const draining = mermaid.slice(mermaid.indexOf('state draining {'), mermaid.indexOf('\n  }\n'));
+    expect(draining).toContain('state "sending" as draining_sending');
+    expect(draining).toContain('state "retrying" as draining_retrying');
+    expect(draining).toContain('[*] --> draining_sending');
+    expect(mermaid).toContain('  [*] --> idle\n');
+    expect(mermaid).toContain('  ended --> [*]\n');
+  });
+
+  it('names every event the machine handles, delays by their name', () => {
+    const delayOf = (type: string) => type.match(/^xstate\.after\.([^.]+)\./)?.[1];
+    expect(reporterMachine.events).toEqual(expect.arrayContaining(['LOG', 'TICK', 'THRESHOLD', 'FLUSH', 'ACK', 'FAIL', 'STOP', 'DEADLINE']));
+    expect(reporterMachine.events.map(delayOf).filter(Boolean)).toEqual(expect.arrayContaining(['flushInterval', 'retryBackoff']));
+    for (const type of reporterMachine.events) {
+      const delay = delayOf(type);
+      const shown = delay === undefined ? type : `after ${delay}`;
+      expect(labels.some((label) => label === shown || label.startsWith(`${shown} `)), shown).toBe(true);
+    }
+  });
+
+  it('shows every guard, action and delay the machine declares', () => {
+    const { guards, actions, delays } = reporterMachine.implementations;
+    for (const name of Object.keys(guards)) expect(labels.some((l) => new RegExp(`\\[[^\\]]*\\b${name}\\b[^\\]]*\\]`).test(l)), `guard ${name}`).toBe(true);
+    for (const name of Object.keys(actions)) expect(labels.some((l) => new RegExp(`/ .*\\b${name}\\b`).test(l)), `action ${name}`).toBe(true);
+    for (const name of Object.keys(delays)) expect(labels.some((l) => l.startsWith(`after ${name}`)), `delay ${name}`).toBe(true);
+    expect(labels).toContain('after flushInterval [flushTimerEnabled] / raise TICK');
+    expect(labels).toContain('ACK [isStopping && hasPending] / deliverBatch, resetAttempt');
+    expect(labels).toContain('ACK [hasPending && (flushRequested || atThreshold || splitPending)] / deliverBatch, resetAttempt (reenter)');
+  });
+
+  it('shows the deadline, declared on the machine itself, as a note on `ended`', () => {
+    expect(mermaid).toContain('  note left of ended : DEADLINE in any state / abandonAll\n');
+  });
+});
+
+describe('machineGraph', () => {
+  it('renders and/or/not/stateIn, parameterised, inline and named-function guards as expressions', () => {
+    const machine = setup({
+      guards: { a: () => true, b: () => true, c: () => true, withParams: (_args, _params: { n: number }) => true },
+    }).createMachine({
+      id: 'guards',
+      initial: 'one',
+      states: {
+        one: {
+          on: {
+            GO: [
+              { guard: and(['a', or(['b', 'c'])]), target: 'two' },
+              { guard: or([and(['a', 'b']), not('c')]), target: 'two' },
+              { guard: not(and(['a', 'b'])), target: 'two' },
+              { guard: { type: 'withParams', params: { n: 1 } }, target: 'two' },
+              { guard: stateIn('one'), target: 'two' },
+              { guard: () => true, target: 'two' },
+              {
+                guard: function isReady() {
+                  return true;
+                },
+                target: 'two',
+              },
+              { guard: and(['a']), target: 'two' },
+              { target: 'two' },
+            ],
+          },
+        },
+        two: { type: 'final' },
+      },
+    });
+    expect(machineGraph(machine).transitions.map((x) => x.guard)).toEqual([
+      'a && (b || c)',
+      '(a && b) || !c',
+      '!(a && b)',
+      'withParams',
+      'in(one)',
+      'inline',
+      'isReady',
+      'a',
+      undefined,
+    ]);
+  });
+
+  it('shows delays by name or in ms, raised events by what they raise, and root transitions with the machine id as source', () => {
+    const machine = setup({
+      delays: { backoff: () => 100 },
+      guards: { enabled: () => true },
+      actions: { tick: () => undefined },
+    }).createMachine({
+      id: 'timers',
+      initial: 'waiting',
+      on: {
+        RESET: { target: '.waiting', reenter: true, actions: 'tick' },
+        PING: { actions: 'tick' },
+      },
+      states: {
+        waiting: {
+          after: {
+            backoff: [{ guard: 'enabled', target: 'done' }, { target: 'waiting', reenter: true }],
+            500: { actions: raise({ type: 'TICK' }) },
+          },
+          on: { TICK: { actions: ['tick', raise({ type: 'TOCK' }, { delay: 'backoff' })] } },
+        },
+        done: { type: 'final' },
+      },
+    });
+    expect(machineGraph(machine)).toEqual<MachineGraph>({
+      id: 'timers',
+      states: [
+        { id: 'waiting', parent: undefined, initial: true, final: false, compound: false },
+        { id: 'done', parent: undefined, initial: false, final: true, compound: false },
+      ],
+      transitions: [
+        t('timers', 'RESET', 'waiting', { actions: ['tick'], reenter: true }),
+        t('timers', 'PING', undefined, { actions: ['tick'] }),
+        t('waiting', 'TICK', undefined, { actions: ['tick', 'raise TOCK after backoff'] }),
+        // JavaScript orders integer-like keys first, so XState sees `500` before `backoff`.
+        t('waiting', 'after 500ms', undefined, { actions: ['raise TICK'] }),
+        t('waiting', 'after backoff', 'done', { guard: 'enabled' }),
+        t('waiting', 'after backoff', 'waiting', { reenter: true }),
+      ],
+    });
+  });
+
+  it('walks nested and parallel states, with completion, eventless and multi-target transitions', () => {
+    const machine = setup({}).createMachine({
+      id: 'nested',
+      initial: 'outer',
+      states: {
+        outer: {
+          initial: 'inner',
+          states: {
+            inner: {
+              initial: 'leaf',
+              states: {
+                leaf: { on: { NEXT: 'end' } },
+                end: { type: 'final' },
+              },
+              onDone: 'closing',
+            },
+            closing: { always: '#nested.finished' },
+          },
+        },
+        both: {
+          type: 'parallel',
+          on: { RESET: { target: ['.left.l1', '.right.r1'] } },
+          states: {
+            left: { initial: 'l1', states: { l1: {} } },
+            right: { initial: 'r1', states: { r1: {} } },
+          },
+        },
+        finished: { type: 'final' },
+      },
+    });
+    expect(machineGraph(machine)).toEqual<MachineGraph>({
+      id: 'nested',
+      states: [
+        { id: 'outer', parent: undefined, initial: true, final: false, compound: true },
+        { id: 'outer.inner', parent: 'outer', initial: true, final: false, compound: true },
+        { id: 'outer.inner.leaf', parent: 'outer.inner', initial: true, final: false, compound: false },
+        { id: 'outer.inner.end', parent: 'outer.inner', initial: false, final: true, compound: false },
+        { id: 'outer.closing', parent: 'outer', initial: false, final: false, compound: false },
+        { id: 'both', parent: undefined, initial: false, final: false, compound: true },
+        { id: 'both.left', parent: 'both', initial: true, final: false, compound: true },
+        { id: 'both.left.l1', parent: 'both.left', initial: true, final: false, compound: false },
+        { id: 'both.right', parent: 'both', initial: true, final: false, compound: true },
+        { id: 'both.right.r1', parent: 'both.right', initial: true, final: false, compound: false },
+        { id: 'finished', parent: undefined, initial: false, final: true, compound: false },
+      ],
+      transitions: [
+        t('outer.inner', 'done', 'outer.closing'),
+        t('outer.inner.leaf', 'NEXT', 'outer.inner.end'),
+        t('outer.closing', 'always', 'finished'),
+        t('both', 'RESET', 'both.left.l1'),
+        t('both', 'RESET', 'both.right.r1'),
+      ],
+    });
+  });
+
+  it('names invocation outcomes after the invoked actor, and built-in actions by what they do', () => {
+    const machine = setup({
+      actors: { fetcher: fromPromise(async () => 1) },
+      actions: { record: (_args, _params: { what: string }) => undefined },
+    }).createMachine({
+      id: 'invoking',
+      initial: 'loading',
+      states: {
+        loading: {
+          invoke: {
+            src: 'fetcher',
+            onDone: { target: 'ok', actions: [{ type: 'record', params: { what: 'ok' } }, assign({}), log('done')] },
+            onError: {
+              target: 'failed',
+              actions: [emit({ type: 'FAILED' }), sendTo('watcher', { type: 'NOTE' }), cancel('timer'), spawnChild('fetcher'), () => undefined],
+            },
+          },
+        },
+        ok: { type: 'final' },
+        failed: { type: 'final' },
+      },
+    });
+    expect(machineGraph(machine).transitions).toEqual([
+      t('loading', 'done fetcher', 'ok', { actions: ['record', 'assign', 'log'] }),
+      t('loading', 'error fetcher', 'failed', { actions: ['emit FAILED', 'sendTo watcher NOTE', 'cancel timer', 'spawnChild fetcher', 'inline'] }),
+    ]);
+  });
+
+  it('keeps targetless and re-entering transitions apart', () => {
+    const machine = setup({ actions: { count: () => undefined } }).createMachine({
+      id: 'loops',
+      initial: 'a',
+      states: {
+        a: {
+          initial: 'a1',
+          states: { a1: {} },
+          on: {
+            STAY: { actions: 'count' },
+            AGAIN: { target: 'a', reenter: true },
+            DOWN: { target: '.a1' },
+            DOWN_AGAIN: { target: '.a1', reenter: true },
+          },
+        },
+      },
+    });
+    expect(machineGraph(machine).transitions).toEqual([
+      t('a', 'STAY', undefined, { actions: ['count'] }),
+      t('a', 'AGAIN', 'a', { reenter: true }),
+      t('a', 'DOWN', 'a.a1'),
+      t('a', 'DOWN_AGAIN', 'a.a1', { reenter: true }),
+    ]);
+  });
+
+  it('reads the definition only: the same machine gives the same graph, in definition order', () => {
+    const first = machineGraph(reporterMachine);
+    expect(machineGraph(reporterMachine)).toEqual(first);
+    expect(first.states.map((s) => s.id)).toEqual(['idle', 'batching', 'sending', 'retrying', 'draining', 'draining.sending', 'draining.retrying', 'ended']);
+    expect(first.transitions[0]).toEqual(t('reporter', 'DEADLINE', 'ended', { actions: ['abandonAll'] }));
+    expect(first.transitions.filter((x) => x.source === 'idle').map((x) => `${x.event}→${x.target}`)).toEqual(['LOG→batching', 'STOP→draining', 'STOP→ended']);
+  });
+
+  it('refuses what is not an XState machine, and a top-level state named like the machine', () => {
+    expect(() => machineGraph(null as never)).toThrow(/Expected an XState v5 machine \(with a `root` state node\), got `null`/);
+    expect(() => machineGraph({ id: 'x' } as never)).toThrow(/Expected an XState v5 machine .*got an object with keys id/);
+    const clash = setup({}).createMachine({ id: 'same', initial: 'same', states: { same: {} } });
+    expect(() => machineGraph(clash)).toThrow(/no top-level state named like the machine \(`same`\)/);
+  });
+});
+
+describe('toMermaid', () => {
+  it('declares nested and parallel states, lists targetless transitions inside their state, and groups arrows', () => {
+    const machine = setup({ actions: { note: () => undefined }, guards: { ok: () => true } }).createMachine({
+      id: 'shapes',
+      initial: 'default',
+      on: { 'ns:ping': { actions: 'note' }, ABORT: { target: '.done' } },
+      states: {
+        default: {
+          on: {
+            GO: { target: 'wait-ing', guard: 'ok' },
+            RETRY: { target: 'default', reenter: true },
+            AGAIN: { target: 'default', reenter: true, actions: 'note' },
+            STAY: { actions: 'note' },
+          },
+        },
+        'wait-ing': {
+          initial: 'inner',
+          states: { inner: { on: { TICK: { actions: 'note' }, OUT: '#shapes.done' } } },
+          on: { SPLIT: 'both' },
+        },
+        both: {
+          type: 'parallel',
+          states: {
+            left: { on: { L: { actions: 'note' } } },
+            right: {},
+          },
+          on: { DONE: 'done' },
+        },
+        done: { type: 'final' },
+      },
+    });
+    expect(toMermaid(machineGraph(machine))).toBe(
+      [
+        'stateDiagram-v2',
+        '  state "default" as state_default',
+        '  state_default : STAY / note',
+        '  note left of state_default : ns∶ping in any state / note',
+        '  state "wait-ing" as wait_ing',
+        '  state wait_ing {',
+        '    state "inner" as wait_ing_inner',
+        '    wait_ing_inner : TICK / note',
+        '    [*] --> wait_ing_inner',
+        '  }',
+        '  state "both" as both',
+        '  state both {',
+        '    state "left" as both_left',
+        '    both_left : L / note',
+        '    --',
+        '    state "right" as both_right',
+        '  }',
+        '  state "done" as done',
+        '  note left of done : ABORT in any state',
+        '  [*] --> state_default',
+        '  done --> [*]',
+        '  state_default --> wait_ing : GO [ok]',
+        '  state_default --> state_default : RETRY (reenter)<br/>AGAIN / note (reenter)',
+        '  wait_ing --> both : SPLIT',
+        '  wait_ing_inner --> done : OUT',
+        '  both --> done : DONE',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('replaces the characters that end or mark up a Mermaid label', () => {
+    const graph: MachineGraph = {
+      id: 'm',
+      states: [{ id: 'a', parent: undefined, initial: true, final: false, compound: false }],
+      transitions: [t('a', 'x:y;z', 'a', { guard: 'p < q > r', actions: ['say "hi"\nthere'] })],
+    };
+    expect(toMermaid(graph)).toContain('  a --> a : x∶y\u037ez [p ‹ q › r] / say "hi" there\n');
+  });
+
+  it('refuses a transition to a state the graph does not have', () => {
+    const graph: MachineGraph = {
+      id: 'm',
+      states: [{ id: 'a', parent: undefined, initial: true, final: false, compound: false }],
+      transitions: [t('a', 'GO', 'missing')],
+    };
+    expect(() => toMermaid(graph)).toThrow(/Expected every transition to join states of the graph, got `missing` in a --GO-->/);
+  });
+});
