@@ -1,0 +1,289 @@
+/**
+ * Smoke tests of `examples/`: each example runs as its own process, the way
+ * a reader would run it, against a loopback sink that this file starts, and
+ * must exit 0 having delivered exactly the events it claims to send.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { type IncomingMessage, type Server, createServer, get } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { WireBody, WireEvent } from '../src/wire.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const API_KEY = 'examples-test-key';
+/** Generous for a cold tsx start on a busy machine, yet well inside the test timeout. */
+const CHILD_TIMEOUT_MS = 15_000;
+
+interface Received {
+  method: string | undefined;
+  path: string | undefined;
+  apiKey: string | string[] | undefined;
+  body: WireBody;
+}
+
+let server: Server | undefined;
+let received: Received[] = [];
+let baseUrl = '';
+const children = new Set<ChildProcess>();
+
+beforeEach(async () => {
+  received = [];
+  server = createServer((request: IncomingMessage, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      // Recorded before the answer, so once a child has seen its batches accepted, they are all here.
+      received.push({
+        method: request.method,
+        path: request.url,
+        apiKey: request.headers['x-api-key'],
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as WireBody,
+      });
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"accepted"}');
+    });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterEach(async () => {
+  // A child left over by a failed test must not outlive the file.
+  for (const child of children) child.kill('SIGKILL');
+  children.clear();
+  await new Promise<void>((resolve) => {
+    server?.closeAllConnections();
+    server?.close(() => resolve());
+  });
+  server = undefined;
+});
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+interface Running {
+  child: ChildProcess;
+  /** Resolves when the child exits; rejects, after killing it, when it has not exited within CHILD_TIMEOUT_MS. */
+  exited: Promise<Exit>;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first match of `pattern` in stdout; rejects when the child exits or times out first. */
+  waitForOutput(pattern: RegExp): Promise<RegExpMatchArray>;
+}
+
+function runExample(name: string): Running {
+  const env: NodeJS.ProcessEnv = { ...process.env, TINKER_BASE_URL: baseUrl, TINKER_API_KEY: API_KEY };
+  // The examples honour these, so a developer's shell must not switch telemetry off or pin a port here.
+  delete env.TINKER_TELEMETRY;
+  delete env.PORT;
+  const child = spawn(process.execPath, ['--import', 'tsx', `examples/${name}.ts`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  let out = '';
+  let err = '';
+  const watchers = new Set<() => void>();
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    for (const check of watchers) check();
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  const describeOutput = () => `\n--- stdout ---\n${out}\n--- stderr ---\n${err}`;
+
+  let timer: NodeJS.Timeout | undefined;
+  const exited = new Promise<Exit>((resolve, reject) => {
+    timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`examples/${name}.ts did not exit within ${CHILD_TIMEOUT_MS} ms${describeOutput()}`));
+    }, CHILD_TIMEOUT_MS);
+    // `close`, not `exit`: it waits until stdout and stderr are fully read.
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve({ code, signal });
+    });
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+
+  const waitForOutput = (pattern: RegExp) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const match = out.match(pattern);
+        if (match === null) return;
+        watchers.delete(check);
+        resolve(match);
+      };
+      watchers.add(check);
+      check();
+      exited.then(
+        (exit) => reject(new Error(`examples/${name}.ts exited (${exit.code ?? exit.signal}) before printing ${pattern}${describeOutput()}`)),
+        reject,
+      );
+    });
+
+  return { child, exited, stdout: () => out, stderr: () => err, waitForOutput };
+}
+
+/** Exit 0, with the output attached to the failure message otherwise. */
+async function expectCleanExit(run: Running, name: string): Promise<void> {
+  const exit = await run.exited;
+  expect(exit, `examples/${name}.ts\n--- stdout ---\n${run.stdout()}\n--- stderr ---\n${run.stderr()}`).toEqual({ code: 0, signal: null });
+}
+
+/**
+ * The events the sink received, by session id, in `event_session_index`
+ * order, after checking what holds for every session: all POSTs went to the
+ * telemetry endpoint with the key from TINKER_API_KEY, indices run 0..n−1,
+ * ids are unique, and there is exactly one SESSION_START, first, and exactly
+ * one SESSION_END, last.
+ */
+function sessions(): Map<string, WireEvent[]> {
+  const bySession = new Map<string, WireEvent[]>();
+  for (const { method, path, apiKey, body } of received) {
+    expect({ method, path, apiKey }).toEqual({ method: 'POST', path: '/api/v1/telemetry', apiKey: API_KEY });
+    bySession.set(body.session_id, [...(bySession.get(body.session_id) ?? []), ...body.events]);
+  }
+  for (const [id, events] of bySession) {
+    events.sort((a, b) => a.event_session_index - b.event_session_index);
+    expect(events.map((e) => e.event_session_index), id).toEqual(events.map((_, i) => i));
+    expect(new Set(events.map((e) => e.event_id)).size, id).toBe(events.length);
+    expect(events.filter((e) => e.event === 'SESSION_START').length, id).toBe(1);
+    expect(events.filter((e) => e.event === 'SESSION_END').length, id).toBe(1);
+    expect(events[0]!.event, id).toBe('SESSION_START');
+    expect(events.at(-1)!.event, id).toBe('SESSION_END');
+  }
+  return bySession;
+}
+
+/** One line per event: its type, its name or error type, and its severity. */
+function summary(events: readonly WireEvent[]): string[] {
+  return events.map((e) => {
+    if (e.event === 'GENERIC_EVENT') return `${e.event} ${e.event_name} ${e.severity}`;
+    if (e.event === 'UNHANDLED_EXCEPTION') return `${e.event} ${e.error_type} ${e.severity}`;
+    return e.event;
+  });
+}
+
+function onlySession(prefix: string): WireEvent[] {
+  const all = sessions();
+  expect([...all.keys()]).toEqual([expect.stringMatching(new RegExp(`^${prefix}-\\d+$`))]);
+  return [...all.values()][0]!;
+}
+
+function httpGet(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    // No keep-alive agent, so the server's close() has no idle socket of ours to wait for.
+    get(url, { agent: false }, (response) => {
+      response.resume();
+      response.once('end', () => resolve(response.statusCode ?? 0));
+    }).once('error', reject);
+  });
+}
+
+describe('examples', () => {
+  it('basic.ts logs four events with their severities, flushes, stops and exits 0', async () => {
+    const run = runExample('basic');
+    await expectCleanExit(run, 'basic');
+
+    const events = onlySession('basic-example');
+    expect(summary(events)).toEqual([
+      'SESSION_START',
+      'GENERIC_EVENT train.step INFO',
+      'GENERIC_EVENT train.step DEBUG',
+      'GENERIC_EVENT checkpoint.slow WARNING',
+      'GENERIC_EVENT eval.failed ERROR',
+      'SESSION_END',
+    ]);
+    expect(events[1]).toMatchObject({ event_data: { step: 1, loss: 0.37 } });
+    expect(run.stdout()).toContain('flush({ sync: true }) → true');
+    expect(run.stdout()).toContain('stop() → true');
+    expect(run.stdout()).toContain('"deliveredCounter":6');
+  });
+
+  it('capture-and-fatal.ts reports each captured failure, and the fatal one is delivered before logFatalException resolves', async () => {
+    const run = runExample('capture-and-fatal');
+    await expectCleanExit(run, 'capture-and-fatal');
+
+    const events = onlySession('capture-example');
+    expect(summary(events)).toEqual([
+      'SESSION_START',
+      'UNHANDLED_EXCEPTION RangeError ERROR',
+      'UNHANDLED_EXCEPTION TypeError ERROR',
+      'UNHANDLED_EXCEPTION SyntaxError ERROR',
+      'GENERIC_EVENT user_error WARNING',
+      'UNHANDLED_EXCEPTION EvaluationError ERROR',
+      'UNHANDLED_EXCEPTION Error CRITICAL',
+      'SESSION_END',
+    ]);
+    expect(events[4]).toMatchObject({ event_data: { status_code: 404, message: 'model not found' } });
+    expect(events[6]).toMatchObject({ error_message: 'CUDA out of memory', traceback: expect.stringContaining('allocation of 2 GiB failed') });
+    expect(run.stdout()).not.toContain('FAIL');
+    // Counted by the example when logFatalException resolved: every event, SESSION_END included, was already delivered.
+    expect(run.stdout()).toContain(`logFatalException() → true`);
+    expect(run.stdout()).toContain(`delivered when it resolved (${events.length} of ${events.length})`);
+  });
+
+  it('http-server.ts reports one event per request and, on SIGTERM, drains and exits 0', async () => {
+    const run = runExample('http-server');
+    const [, port] = await run.waitForOutput(/listening on http:\/\/127\.0\.0\.1:(\d+)/);
+    const url = `http://127.0.0.1:${port}`;
+
+    expect(await httpGet(`${url}/`)).toBe(200);
+    expect(await httpGet(`${url}/missing?q=1`)).toBe(404);
+    expect(await httpGet(`${url}/health`)).toBe(200);
+    // The example prints each request after logging it, so these lines mean the three events are queued.
+    await run.waitForOutput(/GET \/health → 200/);
+    await run.waitForOutput(/GET \/missing → 404/);
+    run.child.kill('SIGTERM');
+    await expectCleanExit(run, 'http-server');
+
+    const events = onlySession('http-server-example');
+    expect(summary(events)).toEqual([
+      'SESSION_START',
+      'GENERIC_EVENT http.request INFO',
+      'GENERIC_EVENT http.request WARNING',
+      'GENERIC_EVENT http.request INFO',
+      'SESSION_END',
+    ]);
+    const requests = events.filter((e) => e.event === 'GENERIC_EVENT').map((e) => e.event_data);
+    expect(requests).toEqual([
+      { method: 'GET', path: '/', status: 200, durationMs: expect.any(Number) },
+      { method: 'GET', path: '/missing', status: 404, durationMs: expect.any(Number) },
+      { method: 'GET', path: '/health', status: 200, durationMs: expect.any(Number) },
+    ]);
+    for (const { durationMs } of requests as { durationMs: number }[]) expect(durationMs).toBeGreaterThanOrEqual(0);
+    expect(run.stdout()).toContain('SIGTERM: no longer accepting connections');
+    expect(run.stdout()).toContain('drained true, accepted 5, delivered 5');
+  });
+
+  it('two-sessions.ts keeps two sessions apart: own events, own forwarded channel message, own SESSION_END', async () => {
+    const run = runExample('two-sessions');
+    await expectCleanExit(run, 'two-sessions');
+
+    const all = sessions();
+    expect([...all.keys()].sort()).toEqual([
+      expect.stringMatching(/^two-sessions-evaluation-\d+$/),
+      expect.stringMatching(/^two-sessions-training-\d+$/),
+    ]);
+    const of = (role: string) => [...all].find(([id]) => id.startsWith(`two-sessions-${role}-`))![1];
+    expect(summary(of('training'))).toEqual([
+      'SESSION_START',
+      'GENERIC_EVENT train.step INFO',
+      'GENERIC_EVENT train.step INFO',
+      'GENERIC_EVENT train.step INFO',
+      'GENERIC_EVENT tinker.http.request.stop INFO',
+      'SESSION_END',
+    ]);
+    expect(of('training')[4]).toMatchObject({ event_data: { metadata: { path: '/api/v1/forward_backward', status: 200 } } });
+    expect(summary(of('evaluation'))).toEqual([
+      'SESSION_START',
+      ...Array.from({ length: 5 }, () => 'GENERIC_EVENT eval.batch INFO'),
+      'GENERIC_EVENT eval.done INFO',
+      'SESSION_END',
+    ]);
+    expect(run.stdout()).toContain('training.log() now refused, evaluation.log() still accepted');
+  });
+});
