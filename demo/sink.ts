@@ -6,6 +6,7 @@
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** One request the sink answered with a 2xx, as it arrived. */
 export interface ReceivedBatch {
   receivedAtMs: number;
   idempotencyKey: string | undefined;
@@ -15,6 +16,7 @@ export interface ReceivedBatch {
 /** Decides the answer to one request; default: 200 `{"status":"accepted"}`. */
 export type Responder = (request: IncomingMessage, batch: ReceivedBatch) => { status: number; headers?: Record<string, string> };
 
+/** A running sink. `respond` may be replaced while it runs. */
 export interface Sink {
   url: string;
   batches: ReceivedBatch[];
@@ -22,6 +24,7 @@ export interface Sink {
   close(): Promise<void>;
 }
 
+/** Starts a sink on 127.0.0.1 with a free port; `respond` decides each answer. */
 export async function startSink(respond: Responder = () => ({ status: 200 })): Promise<Sink> {
   const sink: Sink = { url: '', batches: [], respond, close: async () => undefined };
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
