@@ -3,21 +3,24 @@
  * that a bad option stops the demo with one line that names it.
  */
 import { parseArgs } from 'node:util';
+import { DEFAULT_INSPECTOR_PORT } from './inspector.js';
 
 /** The text of `--help`. */
 export const HELP = `Usage: npm run demo -- [options]
 
 Runs a telemetry reporter against an embedded loopback sink (a stand-in for
 the Tinker backend) and prints what it does; a live view of the run is served
-on 127.0.0.1 unless --no-ui.
+on 127.0.0.1 unless --no-ui. \`npm run inspect\` runs it with --inspect.
 
   --events N        events to log in the bursts, a whole number ≥ 0 (default 300)
   --fault-rate R    share of requests the sink fails with 503/429 during the fault stretch, 0..1 (default 0.6)
   --base-url URL    send to a real backend instead of the embedded sink (needs TINKER_API_KEY)
   --port P          port of the live view on 127.0.0.1, 0..65535; 0 picks a free one (default 0)
   --hold-ms MS      how long the live view stays up after the summary, in ms (default 1500)
+  --inspect[=PORT]  attach the Stately inspector: its relay serves the inspector page and
+                    WebSocket on PORT, 1..65535, on every interface (default ${DEFAULT_INSPECTOR_PORT})
   --no-ui           no live view: terminal output only, and no hold at the end
-  --quiet           print only the live view's address and the summary
+  --quiet           print only the addresses (live view, inspector) and the summary
   -h, --help        show this help
 `;
 
@@ -42,8 +45,10 @@ export interface DemoOptions {
   holdMs: number;
   /** Serve the live view (`--no-ui` turns it off). Default: true. */
   ui: boolean;
-  /** Print only the live view's address and the summary. Default: false. */
+  /** Print only the addresses (live view, inspector) and the summary. Default: false. */
   quiet: boolean;
+  /** Port of the Stately inspector relay when `--inspect` is given; `--inspect` alone means 8080. Default: undefined (no inspector). */
+  inspectPort: number | undefined;
 }
 
 /** Parses the demo's arguments; throws a UsageError naming the option for any bad input. */
@@ -51,7 +56,7 @@ export function parseDemoArgs(args: string[]): DemoOptions {
   let values;
   try {
     ({ values } = parseArgs({
-      args,
+      args: withInspectDefault(args),
       strict: true,
       allowPositionals: false,
       options: {
@@ -60,6 +65,7 @@ export function parseDemoArgs(args: string[]): DemoOptions {
         'base-url': { type: 'string' },
         port: { type: 'string', default: '0' },
         'hold-ms': { type: 'string', default: '1500' },
+        inspect: { type: 'string' },
         'no-ui': { type: 'boolean', default: false },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -89,7 +95,26 @@ export function parseDemoArgs(args: string[]): DemoOptions {
     holdMs: wholeNumber('--hold-ms', values['hold-ms'], 0, 3_600_000),
     ui: !values['no-ui'],
     quiet: values.quiet,
+    inspectPort: values.inspect === undefined ? undefined : wholeNumber('--inspect', values.inspect, 1, 65_535),
   };
+}
+
+/**
+ * `--inspect` takes its port only as `--inspect=PORT`, as Node's own flag
+ * does, which parseArgs cannot express: a bare `--inspect` becomes
+ * `--inspect=<default>`, and a port written after it as a separate argument
+ * is pointed at the `=` form.
+ */
+function withInspectDefault(args: string[]): string[] {
+  const end = args.indexOf('--');
+  const options = end === -1 ? args : args.slice(0, end);
+  for (const [i, arg] of options.entries()) {
+    const next = options[i + 1];
+    if (arg === '--inspect' && next !== undefined && /^\d+$/.test(next)) {
+      throw new UsageError(`Unexpected argument \`${next}\`: give the inspector's port as \`--inspect=${next}\``);
+    }
+  }
+  return [...options.map((arg) => (arg === '--inspect' ? `--inspect=${DEFAULT_INSPECTOR_PORT}` : arg)), ...(end === -1 ? [] : args.slice(end))];
 }
 
 /** parseArgs' own messages suggest `--` tricks that do not apply here; name the option and stop. */

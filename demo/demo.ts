@@ -4,7 +4,8 @@
  * calls, a captured exception and a user error, a stretch of 503 and 429
  * answers, and a graceful stop. It prints each machine transition, each batch
  * and each drop, then a summary whose books must balance; unless `--no-ui`,
- * a live view of the same run is served on 127.0.0.1.
+ * a live view of the same run is served on 127.0.0.1; with `--inspect`, the
+ * Stately inspector watches the reporter's machine through a relay.
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { reporterMachine } from '../machines/reporter.machine.js';
@@ -25,6 +26,7 @@ import {
 import { machineGraph } from '../tools/machine-graph.js';
 import { startStandInApi } from './api.js';
 import { type DemoOptions, HELP, UsageError, parseDemoArgs } from './cli.js';
+import { InspectorPortError, type StatelyInspector, startStatelyInspector } from './inspector.js';
 import { type LiveView, startLiveView } from './live.js';
 import { startSink } from './sink.js';
 
@@ -71,6 +73,20 @@ async function main(): Promise<number> {
   if (options.baseUrl !== undefined && (process.env.TINKER_API_KEY ?? '').trim() === '') {
     process.stderr.write('demo: `--base-url` sends to a real backend and needs its API key: set TINKER_API_KEY\n');
     return 2;
+  }
+
+  // Before anything else starts, so that a busy port stops the demo with nothing to shut down.
+  let inspector: StatelyInspector | undefined;
+  if (options.inspectPort !== undefined) {
+    try {
+      inspector = await startStatelyInspector({ port: options.inspectPort });
+    } catch (error) {
+      if (!(error instanceof InspectorPortError)) throw error;
+      process.stderr.write(`demo: cannot start the inspector relay: ${error.message}; pass \`--inspect=PORT\` with a free port\n`);
+      return 2;
+    }
+    process.stdout.write(`inspector: ${inspector.pageUrl}\n`);
+    say(`           (the Stately inspector page, fed by the relay on ${inspector.socketUrl}, which listens on every interface; the page loads its UI from stately.ai)`);
   }
 
   let faulty = false;
@@ -149,6 +165,7 @@ async function main(): Promise<number> {
     maxRetries: 4,
     httpTimeoutMs: 2000,
     flushTimeoutMs: 10_000,
+    inspect: inspector?.inspect,
   });
   if (reporter === null) throw new Error('telemetry is disabled although the demo enables it');
 
@@ -232,6 +249,7 @@ async function main(): Promise<number> {
 
   step('graceful stop');
   const drained = await reporter.stop();
+  await inspector?.disconnect();
   if (!reporter.log('demo.late', {})) say('  (a log() after stop() is refused)');
   const stats = reporter.stats();
   await Promise.all([sink?.close(), standIn.close()]);
@@ -259,6 +277,8 @@ async function main(): Promise<number> {
     await sleep(options.holdMs);
     await live.close();
   }
+  // After the hold, so that an inspector page opened during it still gets the relay's replay.
+  await inspector?.close();
   return balanced ? 0 : 1;
 }
 

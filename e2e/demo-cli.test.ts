@@ -26,7 +26,7 @@ describe('npm run demo -- <options>', () => {
     const { code, stdout, stderr } = await demo(['--help']);
     expect(code).toBe(0);
     expect(stderr).toBe('');
-    for (const option of ['--events N', '--fault-rate R', '--base-url URL', '--port P', '--hold-ms MS', '--no-ui', '--quiet', '--help']) {
+    for (const option of ['--events N', '--fault-rate R', '--base-url URL', '--port P', '--hold-ms MS', '--inspect[=PORT]', '--no-ui', '--quiet', '--help']) {
       expect(stdout).toContain(option);
     }
     expect(stdout).not.toMatch(/^live view: http/m);
@@ -40,6 +40,8 @@ describe('npm run demo -- <options>', () => {
     [['--port', '70000'], 'Expected `--port` to be a whole number in 0..65535, got `70000`'],
     [['--hold-ms=-5'], 'Expected `--hold-ms` to be a whole number in 0..3600000, got `-5`'],
     [['--no-ui=yes'], 'Expected `--no-ui` without a value'],
+    [['--inspect=0'], 'Expected `--inspect` to be a whole number in 1..65535, got `0`'],
+    [['--inspect', '9090'], "Unexpected argument `9090`: give the inspector's port as `--inspect=9090`"],
     [['--base-url', 'ftp://example.test'], 'Expected `--base-url` to be an http(s) URL, got `ftp://example.test`'],
     [['stray'], 'Unexpected argument `stray`'],
   ])('rejects %j with a message naming the option, status 2', async (args, message) => {

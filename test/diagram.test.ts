@@ -2,7 +2,17 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { and, assign, cancel, emit, fromPromise, log, not, or, raise, sendTo, setup, spawnChild, stateIn } from 'xstate';
 import { reporterMachine } from '../machines/reporter.machine.js';
-import { MACHINE_DOC_COMMAND, MACHINE_DOC_PATH, reporterMachineDoc } from '../tools/machine-doc.js';
+import {
+  MACHINE_DOC_COMMAND,
+  MACHINE_DOC_PATH,
+  README_DIAGRAM_END,
+  README_DIAGRAM_START,
+  README_PATH,
+  reporterMachineDoc,
+  reporterReadmeDiagram,
+  splitReadmeDiagram,
+  withReadmeDiagram,
+} from '../tools/machine-doc.js';
 import { type GraphTransition, type MachineGraph, machineGraph, toMermaid } from '../tools/machine-graph.js';
 
 /** A transition with the defaults of a plain `on: { EVENT: 'target' }`. */
@@ -23,6 +33,52 @@ describe('docs/machine.md', () => {
 
   it('is the same text on every run', () => {
     expect(reporterMachineDoc()).toBe(reporterMachineDoc());
+  });
+});
+
+describe('the diagram in README.md', () => {
+  const mermaidBlockOf = (text: string) => /^```mermaid\n[\s\S]*?\n```$/m.exec(text)?.[0];
+
+  it(`matches the reporter machine between its markers (run \`${MACHINE_DOC_COMMAND}\` when this fails)`, () => {
+    const readme = readFileSync(new URL(`../${README_PATH}`, import.meta.url), 'utf8');
+    // Missing or misplaced markers throw here, with a message that names them.
+    const { current } = splitReadmeDiagram(readme);
+    expect(current, `${README_PATH}'s lifecycle diagram is out of date: run \`${MACHINE_DOC_COMMAND}\` and commit the result`).toBe(reporterReadmeDiagram());
+  });
+
+  it('is the Mermaid block of docs/machine.md, and a line naming its source, its command and the page', () => {
+    const block = mermaidBlockOf(reporterReadmeDiagram());
+    expect(block).toBeDefined();
+    expect(block).toBe(mermaidBlockOf(reporterMachineDoc()));
+    expect(reporterReadmeDiagram()).toBe(
+      `${block}\n\nGenerated from \`machines/reporter.machine.ts\` by \`npm run diagram\`; every transition with its guard and actions is in [docs/machine.md](docs/machine.md).\n`,
+    );
+  });
+
+  const readme = (inner: string) => `# Title\n\nIntro.\n\n${README_DIAGRAM_START}\n${inner}${README_DIAGRAM_END}\n\n## Next\n`;
+
+  it('replaces only the text between the markers, and a second run changes nothing', () => {
+    const once = withReadmeDiagram(readme('```mermaid\nstateDiagram-v2\n  old --> older\n```\n'), 'NEW\n');
+    expect(once).toBe(readme('NEW\n'));
+    expect(withReadmeDiagram(once, 'NEW\n')).toBe(once);
+    expect(withReadmeDiagram(readme(''), 'NEW\n'), 'markers with nothing between them').toBe(readme('NEW\n'));
+    expect(splitReadmeDiagram(readme('a\nb\n'))).toEqual({
+      before: `# Title\n\nIntro.\n\n${README_DIAGRAM_START}\n`,
+      current: 'a\nb\n',
+      after: `${README_DIAGRAM_END}\n\n## Next\n`,
+    });
+  });
+
+  it('refuses a README whose markers are missing, repeated or reversed, naming both markers', () => {
+    const expected = `Expected README.md to hold the lines \`${README_DIAGRAM_START}\` and \`${README_DIAGRAM_END}\` once each, in that order, where the lifecycle diagram goes`;
+    expect(() => withReadmeDiagram('# Title\n', 'NEW\n')).toThrow(`${expected}; found 0 start markers and 0 end markers`);
+    expect(() => withReadmeDiagram(`${README_DIAGRAM_START}\nx\n`, 'NEW\n')).toThrow(`${expected}; found 1 start marker and 0 end markers`);
+    expect(() => withReadmeDiagram(readme(`${README_DIAGRAM_START}\n`), 'NEW\n')).toThrow(`${expected}; found 2 start markers and 1 end marker`);
+    expect(() => withReadmeDiagram(`${README_DIAGRAM_END}\nx\n${README_DIAGRAM_START}\n`, 'NEW\n')).toThrow(
+      `${expected}; found the end marker (line 1) before the start marker (line 3)`,
+    );
+    // A marker quoted inside a sentence is not a marker line.
+    expect(() => withReadmeDiagram(`Put \`${README_DIAGRAM_START}\` and \`${README_DIAGRAM_END}\` around it.\n`, 'NEW\n')).toThrow(/found 0 start markers/);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * Watch the reporter's lifecycle machine in the Stately inspector, from
- * Node: `npm run inspect`.
+ * Node: `npx tsx examples/inspect/websocket.ts`. (`npm run inspect` runs
+ * the full demo with the same inspector attached.)
  *
  * It starts the inspector relay of `@statelyai/inspect/server` (an HTTP page
  * that embeds the Stately inspector, and a WebSocket server that passes
@@ -9,45 +10,45 @@
  * inspector attached through `startReporter({ inspect })`: batches, a flush,
  * a stretch of 503 answers that the reporter retries, and a graceful stop.
  *
- *   npm run inspect                     opens the inspector page, runs, then keeps the relay up until Ctrl-C
- *   npm run inspect -- --no-open        runs headless and exits by itself
- *   npm run inspect -- --port 9090      relay port (default 8080)
+ *   npx tsx examples/inspect/websocket.ts               opens the inspector page, runs, then keeps the relay up until Ctrl-C
+ *   npx tsx examples/inspect/websocket.ts --no-open     runs headless and exits by itself
+ *   npx tsx examples/inspect/websocket.ts --port 9090   relay port (default 8080)
  *
  * The relay listens on every interface of the machine (the package offers no
  * host option), and the page loads the inspector UI from stately.ai, so the
  * browser needs the internet; the workload itself stays on 127.0.0.1.
  *
- * Shutting down, in this order: `reporter.stop()` (drains and ends the
- * machine), then `inspector.stop()` (closes the WebSocket), then the relay.
- * The trap: the WebSocket inspector of @statelyai/inspect 0.7.2 reconnects
- * every 5 s, on a timer that holds the process, whenever its socket fails,
- * and `stop()` does not cancel that timer; so a process whose inspector
- * cannot reach a relay never exits. Here the relay is started first, in this
- * process, and the inspector with `autoStart: false` is started only once the
- * relay listens; should something still hold the process after the shutdown,
- * a last unref'd timer says so and exits.
+ * The relay and the inspector come from `demo/inspector.ts`, which the demo
+ * shares. Shutting down, in this order: `reporter.stop()` (drains and ends
+ * the machine), then `inspector.disconnect()` (closes the WebSocket), then
+ * `inspector.close()` (the relay). The trap: the WebSocket inspector of
+ * @statelyai/inspect 0.7.2 reconnects every 5 s, on a timer that holds the
+ * process, whenever its socket fails, and its `stop()` does not cancel that
+ * timer; so a process whose inspector cannot reach a relay never exits. So
+ * the relay is started first, in this process, and the inspector (created
+ * with `autoStart: false`) only once the relay listens; should something
+ * still hold the process after the shutdown, a last unref'd timer says so
+ * and exits.
  *
  * The import would be `from 'tinker-telemetry'` in an application; the
  * examples import the source so that they run without a build.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { createServer } from 'node:net';
 import { parseArgs } from 'node:util';
-import { createWebSocketInspector } from '@statelyai/inspect';
-import { createInspectorServer } from '@statelyai/inspect/server';
+import { DEFAULT_INSPECTOR_PORT, InspectorPortError, startStatelyInspector } from '../../demo/inspector.js';
 import { startSink } from '../../demo/sink.js';
 import { createConfig, startReporter } from '../../src/index.js';
 
-const HELP = `Usage: npm run inspect -- [options]
+const HELP = `Usage: npx tsx examples/inspect/websocket.ts [options]
 
-  --port N     port of the inspector relay (default 8080)
+  --port N     port of the inspector relay (default ${DEFAULT_INSPECTOR_PORT})
   --no-open    do not open the inspector page; run headless and exit when done
   -h, --help   show this help
 `;
 
 const { values } = parseArgs({
   options: {
-    port: { type: 'string', default: '8080' },
+    port: { type: 'string', default: String(DEFAULT_INSPECTOR_PORT) },
     'no-open': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -60,16 +61,11 @@ const port = Number(values.port);
 if (!Number.isInteger(port) || port < 1 || port > 65_535) usageError(`--port must be a whole number from 1 to 65535, got ${values.port}`);
 const open = !values['no-open'];
 
-// The relay has no error handler of its own: a busy port would crash it with
-// an unhandled 'error' event, so ask first and say what to do instead.
-if (!(await portIsFree(port))) usageError(`Port ${port} is in use: pass --port with a free port`);
-const relay = createInspectorServer({ port, autoOpen: open });
-const inspectorUrl = `http://localhost:${port}`;
-console.log(`inspector relay on ws://localhost:${port}${open ? `; opening ${inspectorUrl}` : ` (page: ${inspectorUrl})`}`);
-
-// `url` is required by the package's types; `autoStart: false` lets the relay listen before the first connection attempt.
-const inspector = createWebSocketInspector({ url: `ws://localhost:${port}`, autoStart: false });
-inspector.start();
+const inspector = await startStatelyInspector({ port, open }).catch((error: unknown) => {
+  if (error instanceof InspectorPortError) usageError(`Cannot start the inspector relay: ${error.message}; pass --port with a free port`);
+  throw error;
+});
+console.log(`inspector relay on ${inspector.socketUrl}${open ? `; opening ${inspector.pageUrl}` : ` (page: ${inspector.pageUrl})`}`);
 
 let failuresLeft = 0;
 const sink = await startSink(() => (failuresLeft-- > 0 ? { status: 503 } : { status: 200 }));
@@ -107,36 +103,19 @@ await sink.close();
 const stats = reporter.stats();
 console.log(`delivered ${stats.deliveredCounter} of ${stats.pushCounter} events; drained: ${drained}`);
 
-// The inspector hands each inspection event on from a 0 ms timer; let the last
-// ones (the final `ended` snapshot) go out before the socket closes.
-await new Promise((resolve) => setTimeout(resolve, 0));
-inspector.stop();
+await inspector.disconnect();
 
 if (open) {
-  console.log(`the relay keeps serving ${inspectorUrl} (it replays its last 200 messages to a page that connects late); Ctrl-C to quit`);
+  console.log(`the relay keeps serving ${inspector.pageUrl} (it replays its last 200 messages to a page that connects late); Ctrl-C to quit`);
   await new Promise((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
 }
-relay.stop();
-
-// Only fires if something still holds the process: the inspector's reconnect
-// timer, or an inspector page still connected to the relay.
-setTimeout(() => {
-  console.error('the inspector relay or socket is still open; exiting anyway');
-  process.exit(process.exitCode ?? 0);
-}, 2_000).unref();
+// Exits anyway 2 s later should an inspector page still be connected.
+await inspector.close();
 
 function usageError(message: string): never {
   process.stderr.write(`${message}\n\n${HELP}`);
   process.exit(2);
-}
-
-async function portIsFree(wanted: number): Promise<boolean> {
-  return new Promise<boolean>((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', (error: NodeJS.ErrnoException) => (error.code === 'EADDRINUSE' ? resolve(false) : reject(error)));
-    probe.listen(wanted, () => probe.close(() => resolve(true)));
-  });
 }
