@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import type { Transport } from './transport.js';
 import { FORWARDABLE_CHANNELS, isForwardableChannel } from './channels.js';
 import { integerInRange, invalidType, outOfRange, unknownOption } from './internal/validate.js';
+import { HANDLED_SIGNALS, type HandledSignal } from './process-hooks.js';
 
 /**
  * A pino-compatible logger: the four methods the reporter calls, and
@@ -61,6 +62,37 @@ export interface ReporterOptions {
   /** Events per request at most; ≥ 1. Default: 100. */
   maxBatchSize?: number;
   /**
+   * Stop this reporter when the process runs out of work (`beforeExit`):
+   * SESSION_END is queued and everything is drained, retries included, for at
+   * most `flushTimeoutMs` ms, during which the drain keeps the process alive;
+   * then Node exits by itself. `process.exit()`, signals and crashes never
+   * reach `beforeExit` (see `handleSignals` and `captureUncaught`). With
+   * `false`, whatever is still queued when the process exits without
+   * `stop()` is lost. Default: true.
+   */
+  drainOnExit?: boolean;
+  /**
+   * Signals on which to stop this reporter (SESSION_END and a drain of at most
+   * `flushTimeoutMs` ms) before the signal takes its course: once every
+   * reporter that asked for the signal has stopped, the listener is removed
+   * and the signal raised again, so the process is killed by it, as without
+   * a listener (exit status 128 + the signal's number in a shell). When the
+   * host has listeners of its own for the signal, it is not raised again:
+   * the host decides. The same signal again during the drain re-raises it at
+   * once. Default: none; signals are left alone.
+   */
+  handleSignals?: readonly HandledSignal[];
+  /**
+   * Report an uncaught exception or an unhandled rejection through
+   * `logFatalException()` (the error at CRITICAL, SESSION_END, a drain of at
+   * most `flushTimeoutMs` ms), then hand it back to Node, which prints it and
+   * exits with code 1 as it would have (a rejection goes back as a fresh
+   * unhandled rejection, so the `--unhandled-rejections` mode still decides).
+   * When the host has listeners of its own for the event, nothing is handed
+   * back: the host decides. Default: false; Node's handling is untouched.
+   */
+  captureUncaught?: boolean;
+  /**
    * Turns telemetry on or off, above `config.telemetryEnabled` and
    * `TINKER_TELEMETRY`; `false` makes `startReporter` return null. Default:
    * unset (the config, then the environment, decides).
@@ -101,6 +133,10 @@ export const DEFAULT_OPTIONS = Object.freeze({
   maxBatchSize: 100,
   /** Forward this session's diagnostics-channel events (HTTP and queue by default) as telemetry. */
   attachEvents: true,
+  /** Stop and drain every live reporter when the process runs out of work (`beforeExit`), so what is queued is not lost. */
+  drainOnExit: true,
+  /** Leave uncaught exceptions and unhandled rejections to Node alone. */
+  captureUncaught: false,
 } as const);
 
 /** The options with every default filled in. */
@@ -118,6 +154,9 @@ export interface ResolvedOptions {
   retryBaseDelayMs: number;
   maxQueueSize: number;
   maxBatchSize: number;
+  drainOnExit: boolean;
+  handleSignals: readonly HandledSignal[];
+  captureUncaught: boolean;
   enabled: boolean | undefined;
   logger: LoggerLike | undefined;
   inspect: InspectObserver | undefined;
@@ -145,6 +184,9 @@ const KNOWN_OPTIONS = [
   'events',
   'attachEvents',
   ...Object.keys(NUMERIC_MINIMUMS),
+  'drainOnExit',
+  'handleSignals',
+  'captureUncaught',
   'enabled',
   'logger',
   'inspect',
@@ -192,6 +234,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     events: channelList(options.events),
     attachEvents: optionalBoolean(options, 'attachEvents') ?? DEFAULT_OPTIONS.attachEvents,
     ...numbers,
+    drainOnExit: optionalBoolean(options, 'drainOnExit') ?? DEFAULT_OPTIONS.drainOnExit,
+    handleSignals: signalList(options.handleSignals),
+    captureUncaught: optionalBoolean(options, 'captureUncaught') ?? DEFAULT_OPTIONS.captureUncaught,
     enabled: optionalBoolean(options, 'enabled'),
     logger: optionalShape(options, 'logger', 'a pino-compatible logger (warn, info, error and debug functions)', ['warn', 'info', 'error', 'debug']),
     inspect: inspectObserver(options.inspect),
@@ -245,4 +290,15 @@ function channelList(value: unknown): readonly string[] | undefined {
     if (!isForwardableChannel(name)) throw outOfRange(`events[${i}]`, `one of ${FORWARDABLE_CHANNELS.join(', ')}`, name);
   });
   return Object.freeze([...(value as string[])]);
+}
+
+function signalList(value: unknown): readonly HandledSignal[] {
+  const expected = `one of ${HANDLED_SIGNALS.join(', ')}`;
+  if (value === undefined) return Object.freeze([]);
+  if (!Array.isArray(value)) throw invalidType('handleSignals', `an array of signal names, each ${expected}`, value);
+  value.forEach((name: unknown, i) => {
+    if (typeof name !== 'string') throw invalidType(`handleSignals[${i}]`, `a signal name, ${expected}`, name);
+    if (!(HANDLED_SIGNALS as readonly string[]).includes(name)) throw outOfRange(`handleSignals[${i}]`, expected, name);
+  });
+  return Object.freeze([...(value as HandledSignal[])]);
 }

@@ -17,6 +17,7 @@ import { type Severity, type WireSeverity, QueuedEvent, parseSeverity } from './
 import { systemClock } from './clock.js';
 import { SDK_VERSION } from './version.js';
 import { LifecycleSignals } from './internal/lifecycle.js';
+import { processHooks } from './process-hooks.js';
 
 /** Options of `reporter.flush()`. */
 export interface FlushOptions {
@@ -96,6 +97,7 @@ export class TelemetryReporter implements AsyncDisposable {
   #stopping: Promise<boolean> | undefined;
   #ended: () => void = () => undefined;
   readonly #endedPromise: Promise<void>;
+  readonly #unhook: () => void;
 
   readonly #internals: ReporterInternals;
 
@@ -141,6 +143,7 @@ export class TelemetryReporter implements AsyncDisposable {
     this.#actor.start();
     this.#accept(this.#event('SESSION_START', 'INFO'));
     this.#signals.attachForwarding(options, (name: string, data: unknown, severity: Severity) => this.log(name, data, severity));
+    this.#unhook = processHooks.register(this, options);
   }
 
   /** The session this reporter reports for; read-only. */
@@ -298,6 +301,9 @@ export class TelemetryReporter implements AsyncDisposable {
     } catch (internal) {
       return this.#internalError('stop', internal);
     } finally {
+      // Unhooked once ended, not when stop() starts, so that a signal arriving
+      // meanwhile still waits for this drain before it is raised again.
+      this.#unhook();
       this.#timers.clearTimeout(deadline);
       this.#timers.clearAll();
       release();
@@ -484,7 +490,9 @@ function forwardInspection(observer: NonNullable<ResolvedOptions['inspect']>, ev
  * telemetry is disabled (by `options.enabled`, `config.telemetryEnabled` or
  * `TINKER_TELEMETRY`, in that order). The options are validated first, so
  * bad options throw even when telemetry is disabled: a mistake shows up in
- * every environment, not only where telemetry is on.
+ * every environment, not only where telemetry is on. The reporter hooks into
+ * the process as `drainOnExit`, `handleSignals` and `captureUncaught` ask,
+ * until it has stopped.
  */
 export function startReporter(options: ReporterOptions): TelemetryReporter | null {
   const resolved = resolveOptions(options);
