@@ -135,6 +135,11 @@ function wireStats(stats: ReporterStats): WireStats {
     flushCounter: stats.flushCounter,
     deliveredCounter: stats.deliveredCounter,
     dropped: { ...stats.dropped },
+    spooled: stats.spooled,
+    replayed: stats.replayed,
+    replayDropped: stats.replayDropped,
+    spoolCorrupt: stats.spoolCorrupt,
+    spoolErrors: stats.spoolErrors,
   };
 }
 

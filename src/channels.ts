@@ -9,6 +9,7 @@
  * never forwarded (that would loop).
  */
 import diagnostics, { type Channel } from 'node:diagnostics_channel';
+import type { DropReason, SpoolDropReason } from './outbox.js';
 
 /**
  * The channel names, by key; frozen.
@@ -173,7 +174,7 @@ export interface TelemetryEventDroppedPayload {
   /** The reporter's session. */
   sessionId: string;
   /** Why; see `DropReason`. */
-  reason: 'queue_full' | 'invalid' | 'after_stop' | 'retries_exhausted' | 'rejected' | 'shutdown';
+  reason: DropReason | SpoolDropReason;
   /** Events dropped together: 1 for a refused event, a whole batch when one is given up, everything left at the stop deadline. */
   count: number;
 }

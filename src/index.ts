@@ -32,7 +32,7 @@ export type { Config, ConfigInput } from './config.js';
 export type { FlushOptions, ReporterStats, TelemetryReporter } from './reporter.js';
 export type { InspectObserver, LoggerLike, ReporterOptions } from './options.js';
 export type { HandledSignal } from './process-hooks.js';
-export type { DropCounts, DropReason } from './outbox.js';
+export type { DropCounts, DropReason, SpoolDropReason } from './outbox.js';
 export type { JsonObject, JsonValue } from './serialize.js';
 export type { Severity } from './wire.js';
 export type { SendResult, TelemetryRequest, Transport } from './transport.js';

@@ -11,6 +11,7 @@ import type { Transport } from './transport.js';
 import { FORWARDABLE_CHANNELS, isForwardableChannel } from './channels.js';
 import { integerInRange, invalidType, outOfRange, unknownOption } from './internal/validate.js';
 import { HANDLED_SIGNALS, type HandledSignal } from './process-hooks.js';
+import { envelopeBytes } from './wire.js';
 
 /**
  * A pino-compatible logger: the four methods the reporter calls, and
@@ -62,6 +63,24 @@ export interface ReporterOptions {
   /** Events per request at most; ≥ 1. Default: 100. */
   maxBatchSize?: number;
   /**
+   * The cap on one event's JSON, in UTF-8 bytes; an integer ≥ 1024. A larger
+   * event is cut to fit, never dropped: a GENERIC_EVENT keeps the top-level
+   * keys of `event_data` in order while they fit, cuts the first string that
+   * does not fit whole, and adds a `"…"` key saying what was cut
+   * (`{ truncated: true, originalBytes, keptKeys, droppedKeys, droppedKeyCount }`);
+   * an UNHANDLED_EXCEPTION cuts `error_message` and `traceback`, each ending
+   * in `…[truncated N chars]`. Default: 65 536 (64 KiB).
+   */
+  maxEventBytes?: number;
+  /**
+   * The cap on one request body, in UTF-8 bytes; an integer ≥ `maxEventBytes`
+   * plus the body's envelope (about 130 bytes and the session id), so a
+   * single event always fits. A batch takes events in order until the next
+   * one would cross it. Default: 1 048 576 (1 MiB), or that minimum when a
+   * larger `maxEventBytes` makes it larger.
+   */
+  maxBatchBytes?: number;
+  /**
    * Stop this reporter when the process runs out of work (`beforeExit`):
    * SESSION_END is queued and everything is drained, retries included, for at
    * most `flushTimeoutMs` ms, during which the drain keeps the process alive;
@@ -108,6 +127,21 @@ export interface ReporterOptions {
   clock?: Clock;
   /** The backoff jitter source, returning [0, 1). Default: `Math.random`. */
   random?: () => number;
+  /**
+   * A directory for the durable spool; made when missing. When set, a batch
+   * that could not be delivered (retries exhausted, or left at the stop
+   * deadline) is written there instead of being dropped, and counted
+   * `spooled`; every batch is also written there, claimed, before its first
+   * attempt and deleted on delivery, so a crash during a send leaves it
+   * behind. The next reporter started with the same directory resends what
+   * it finds before anything of its own, byte for byte, under the original
+   * session id and idempotency key. Batches the server rejects (4xx) are
+   * never spooled. Several processes may share the directory. Default: unset;
+   * nothing touches the disk and undeliverable batches are dropped.
+   */
+  spoolDir?: string;
+  /** Bytes the spool's files may take in all, an integer ≥ 1; the oldest files are evicted first, counted as `dropped.spool_overflow`. Ignored without `spoolDir`. Default: 67 108 864 (64 MiB). */
+  maxSpoolBytes?: number;
 }
 
 /**
@@ -131,12 +165,18 @@ export const DEFAULT_OPTIONS = Object.freeze({
   maxQueueSize: 10_000,
   /** Events per request at most; a larger queue is sent in several requests. */
   maxBatchSize: 100,
+  /** UTF-8 bytes of one event's JSON at most (64 KiB); a larger event is cut to fit, with a marker. */
+  maxEventBytes: 65_536,
+  /** UTF-8 bytes of one request body at most (1 MiB); a batch stops taking events before it would cross it. */
+  maxBatchBytes: 1_048_576,
   /** Forward this session's diagnostics-channel events (HTTP and queue by default) as telemetry. */
   attachEvents: true,
   /** Stop and drain every live reporter when the process runs out of work (`beforeExit`), so what is queued is not lost. */
   drainOnExit: true,
   /** Leave uncaught exceptions and unhandled rejections to Node alone. */
   captureUncaught: false,
+  /** Bytes of the spool directory's batch files at most (64 MiB), with `spoolDir`; the oldest are evicted first. */
+  maxSpoolBytes: 64 * 1024 * 1024,
 } as const);
 
 /** The options with every default filled in. */
@@ -154,6 +194,8 @@ export interface ResolvedOptions {
   retryBaseDelayMs: number;
   maxQueueSize: number;
   maxBatchSize: number;
+  maxEventBytes: number;
+  maxBatchBytes: number;
   drainOnExit: boolean;
   handleSignals: readonly HandledSignal[];
   captureUncaught: boolean;
@@ -163,6 +205,8 @@ export interface ResolvedOptions {
   transport: Transport | undefined;
   clock: Clock | undefined;
   random: (() => number) | undefined;
+  spoolDir: string | undefined;
+  maxSpoolBytes: number;
 }
 
 /** Minimum of each numeric option. */
@@ -184,9 +228,13 @@ const KNOWN_OPTIONS = [
   'events',
   'attachEvents',
   ...Object.keys(NUMERIC_MINIMUMS),
+  'maxEventBytes',
+  'maxBatchBytes',
   'drainOnExit',
   'handleSignals',
   'captureUncaught',
+  'spoolDir',
+  'maxSpoolBytes',
   'enabled',
   'logger',
   'inspect',
@@ -226,6 +274,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     const value = options[name];
     numbers[name] = value === undefined ? DEFAULT_OPTIONS[name] : integerInRange(name, value, min);
   }
+  const maxEventBytes = byteCount(options, 'maxEventBytes', MIN_EVENT_BYTES, '');
+  const envelope = envelopeBytes(sessionId);
+  const maxBatchBytes = byteCount(options, 'maxBatchBytes', maxEventBytes + envelope, ` (maxEventBytes + ${envelope} bytes of envelope)`);
 
   return {
     config: config as Config,
@@ -234,6 +285,8 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     events: channelList(options.events),
     attachEvents: optionalBoolean(options, 'attachEvents') ?? DEFAULT_OPTIONS.attachEvents,
     ...numbers,
+    maxEventBytes,
+    maxBatchBytes,
     drainOnExit: optionalBoolean(options, 'drainOnExit') ?? DEFAULT_OPTIONS.drainOnExit,
     handleSignals: signalList(options.handleSignals),
     captureUncaught: optionalBoolean(options, 'captureUncaught') ?? DEFAULT_OPTIONS.captureUncaught,
@@ -243,7 +296,21 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     transport: optionalShape(options, 'transport', 'a Transport (an object with a send function)', ['send']),
     clock: optionalShape(options, 'clock', 'a Clock (now, setTimeout and clearTimeout functions)', ['now', 'setTimeout', 'clearTimeout']),
     random: optionalFunction(options, 'random'),
+    spoolDir: optionalString(options, 'spoolDir'),
+    maxSpoolBytes:
+      options.maxSpoolBytes === undefined ? DEFAULT_OPTIONS.maxSpoolBytes : integerInRange('maxSpoolBytes', options.maxSpoolBytes, 1, Number.MAX_SAFE_INTEGER),
   };
+}
+
+/** The smallest `maxEventBytes`: room for an event's fixed fields, its name and the truncation marker. */
+const MIN_EVENT_BYTES = 1024;
+
+function byteCount(options: Record<string, unknown>, name: 'maxEventBytes' | 'maxBatchBytes', min: number, why: string): number {
+  const value = options[name];
+  if (value === undefined) return Math.max(DEFAULT_OPTIONS[name], min);
+  if (typeof value !== 'number') throw invalidType(name, `an integer ≥ ${min}${why}`, value);
+  if (!Number.isInteger(value) || value < min) throw outOfRange(name, `an integer ≥ ${min}${why}`, value);
+  return value;
 }
 
 function optionalString(options: Record<string, unknown>, name: string): string | undefined {

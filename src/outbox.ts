@@ -3,7 +3,8 @@
  * accounting that proves nothing is lost silently.
  *
  * At every instant `pushCounter = flushCounter + queueSize + inFlight`, and
- * every accepted event ends exactly once, delivered or dropped with a reason.
+ * every accepted event ends exactly once, delivered, dropped with a reason,
+ * or spooled (left on disk for a later reporter, with `spoolDir`).
  * Outcomes happen in acceptance order (one batch in flight, FIFO queue, the
  * halves of a split batch sent before anything newer), which is what lets
  * drain waiters reason with plain counters.
@@ -13,8 +14,9 @@ import type { FailureKind, ReporterMachineEvent } from '../machines/reporter.mac
 import type { Clock } from './clock.js';
 import { RingQueue } from './queue.js';
 import { retryDelayMs } from './retry.js';
+import type { Spool } from './spool.js';
 import type { SendResult, Transport } from './transport.js';
-import { type QueuedEvent, serializeBatch } from './wire.js';
+import { type BodyMeta, type QueuedEvent, encodeEvent, envelopeBytes, secretOf, serializeBatch } from './wire.js';
 
 /**
  * Why an event was not delivered. Refused by `log()`/`logException()`, so
@@ -34,24 +36,38 @@ import { type QueuedEvent, serializeBatch } from './wire.js';
  */
 export type DropReason = 'queue_full' | 'invalid' | 'after_stop' | 'retries_exhausted' | 'rejected' | 'shutdown';
 
+/**
+ * Why spooled events were lost (with `spoolDir`); outside `pushCounter`, like
+ * a refused event, because they were already counted `spooled`, by this
+ * reporter or an earlier one:
+ * - `spool_overflow`: a spool file was evicted, oldest first, to keep the
+ *   spool within `maxSpoolBytes`.
+ */
+export type SpoolDropReason = 'spool_overflow';
+
 /** Every drop reason, in a fixed order (that of `stats().dropped`), for iterating over the counts. */
-export const DROP_REASONS: readonly DropReason[] = Object.freeze([
+export const DROP_REASONS: readonly (DropReason | SpoolDropReason)[] = Object.freeze([
   'queue_full',
   'invalid',
   'after_stop',
   'retries_exhausted',
   'rejected',
   'shutdown',
+  'spool_overflow',
 ]);
 
 /** Counts of dropped events by reason. */
-export type DropCounts = Record<DropReason, number>;
+export type DropCounts = Record<DropReason | SpoolDropReason, number>;
 
 interface Batch {
   readonly events: QueuedEvent[];
   readonly idempotencyKey: string;
   /** The JSON text, made on the first attempt and reused by every retry. */
   body: string | undefined;
+  /** Its file in the spool while this reporter holds a claim on it. */
+  spoolFile?: string | undefined;
+  /** A batch resent from the spool: how many events it holds (its `events` is empty; they are in no counter of this session). */
+  replayed?: number;
 }
 
 /** The outcome of the last send, for the reporter to describe. */
@@ -67,7 +83,7 @@ export interface OutboxHooks {
   /** `flushCounter` grew; `firstDroppedIndex` is the lowest index among events just dropped, if any. */
   onSettled(firstDroppedIndex: number | undefined): void;
   /** `count` events were dropped for `reason`. */
-  onDropped(reason: DropReason, count: number): void;
+  onDropped(reason: DropReason | SpoolDropReason, count: number): void;
   /** A send finished (any outcome). */
   onSendFinished(last: LastSend): void;
 }
@@ -76,11 +92,19 @@ export interface OutboxOptions {
   sessionId: string;
   maxQueueSize: number;
   maxBatchSize: number;
+  /** The cap on one event's JSON, in UTF-8 bytes. */
+  maxEventBytes: number;
+  /** The cap on one request body, in UTF-8 bytes; at least `maxEventBytes` plus the envelope. */
+  maxBatchBytes: number;
+  /** Redacted from every event (the API key). */
+  apiKey: string;
   retryBaseDelayMs: number;
   transport: Transport;
   clock: Clock;
   random: () => number;
   hooks: OutboxHooks;
+  /** Where undeliverable batches are kept, and earlier ones resent from. Default: none. */
+  spool?: Spool | undefined;
 }
 
 export class Outbox {
@@ -92,19 +116,31 @@ export class Outbox {
   #carry: Batch[] = [];
   #carried = 0;
   #lastSend: LastSend | undefined;
+  /** Bytes of a body without events. */
+  readonly #envelopeBytes: number;
+  readonly #meta: BodyMeta;
 
   /** Events accepted, SESSION_START and SESSION_END included. */
   pushCounter = 0;
-  /** Events that reached an outcome: delivered, or dropped after acceptance. */
+  /** Events that reached an outcome: delivered, dropped after acceptance, or spooled. */
   flushCounter = 0;
+  /** Events left in the spool for a later reporter (retries exhausted, or the stop deadline). */
+  spooledCounter = 0;
+  /** Events of earlier sessions resent from the spool and delivered. */
+  replayedCounter = 0;
+  /** Events of earlier sessions resent from the spool and rejected by the server (removed from the spool). */
+  replayDroppedCounter = 0;
   /** Events the server accepted. */
   deliveredCounter = 0;
   /** Events dropped, by reason (before and after acceptance). */
-  readonly dropped: DropCounts = { queue_full: 0, invalid: 0, after_stop: 0, retries_exhausted: 0, rejected: 0, shutdown: 0 };
+  readonly dropped: DropCounts = { queue_full: 0, invalid: 0, after_stop: 0, retries_exhausted: 0, rejected: 0, shutdown: 0, spool_overflow: 0 };
 
   constructor(options: OutboxOptions) {
     this.#options = options;
     this.#queue = new RingQueue(options.maxQueueSize);
+    this.#envelopeBytes = envelopeBytes(options.sessionId);
+    const secret = secretOf(options.apiKey);
+    this.#meta = { sessionId: options.sessionId, maxEventBytes: options.maxEventBytes, ...(secret === undefined ? {} : { secret }) };
   }
 
   /** Events waiting in the queue. */
@@ -168,18 +204,26 @@ export class Outbox {
     this.#options.hooks.onDropped(reason, 1);
   }
 
+  /** Counts events lost from the spool when their files were evicted to make room. */
+  evicted(events: number): void {
+    this.dropped.spool_overflow += events;
+    this.#options.hooks.onDropped('spool_overflow', events);
+  }
+
   /**
    * Sends the current batch, taking one when there is none, and answers the
    * machine's ACK or FAIL. Never rejects.
    */
   async send(attempt: number, signal: AbortSignal): Promise<ReporterMachineEvent> {
-    const batch = (this.#current ??= this.#takeBatch());
+    // Batches left in the spool by earlier reporters go before anything of this session.
+    const batch = (this.#current ??= this.#claimReplay() ?? this.#takeBatch());
     if (batch === undefined) return { type: 'ACK' };
     const { clock, transport } = this.#options;
     const started = clock.now();
     let result: SendResult;
     try {
-      batch.body ??= serializeBatch(this.#options, batch.events);
+      batch.body ??= serializeBatch(this.#meta, batch.events);
+      this.#hold(batch);
       result = await transport.send({ body: batch.body, idempotencyKey: batch.idempotencyKey, signal });
     } catch (error) {
       // A custom transport that throws is treated like a network error.
@@ -204,6 +248,11 @@ export class Outbox {
     const batch = this.#current;
     if (batch === undefined) return;
     this.#current = undefined;
+    this.#options.spool?.remove(batch.spoolFile);
+    if (batch.replayed !== undefined) {
+      this.replayedCounter += batch.replayed;
+      return;
+    }
     this.deliveredCounter += batch.events.length;
     this.flushCounter += batch.events.length;
     this.#options.hooks.onSettled(undefined);
@@ -214,7 +263,11 @@ export class Outbox {
     const batch = this.#current;
     if (batch === undefined) return;
     this.#current = undefined;
-    this.#settleDropped(reason, batch.events);
+    // A rejected batch would be rejected again, so it is never spooled.
+    if (reason !== 'rejected' && this.#keep(batch)) return;
+    this.#options.spool?.remove(batch.spoolFile);
+    if (batch.replayed === undefined) this.#settleDropped(reason, batch.events);
+    else this.replayDroppedCounter += batch.replayed;
   }
 
   /** Splits the batch in flight in two: the first half is sent next, then the second. */
@@ -226,11 +279,22 @@ export class Outbox {
     this.#current = makeBatch(batch.events.slice(0, middle));
     this.#carry.unshift(second);
     this.#carried += second.events.length;
+    // The halves replace the whole on disk: after a crash each half is resent, not the batch that was too large.
+    this.#hold(this.#current);
+    this.#hold(second);
+    this.#options.spool?.remove(batch.spoolFile);
   }
 
   /** Drops everything not delivered: the batch in flight, split halves and the queue. */
   abandon(reason: DropReason): void {
     const events: QueuedEvent[] = [];
+    // With a spool, what is left is kept, in the batches it would have been sent in.
+    if (this.#options.spool !== undefined) {
+      for (let batch = this.#current ?? this.#takeBatch(); batch !== undefined; batch = this.#takeBatch()) {
+        this.#current = undefined;
+        if (!this.#keep(batch)) events.push(...batch.events);
+      }
+    }
     if (this.#current !== undefined) events.push(...this.#current.events);
     for (const batch of this.#carry) events.push(...batch.events);
     this.#current = undefined;
@@ -247,7 +311,45 @@ export class Outbox {
       return carried;
     }
     if (this.#queue.size === 0) return undefined;
-    return makeBatch(this.#queue.shift(this.#options.maxBatchSize));
+    const { maxBatchSize, maxBatchBytes } = this.#options;
+    // Each event adds its JSON and a comma; the envelope has no comma to spare.
+    let bytes = this.#envelopeBytes - 1;
+    let count = 0;
+    for (let event = this.#queue.at(0); event !== undefined && count < maxBatchSize; event = this.#queue.at(++count)) {
+      encodeEvent(event, this.#meta);
+      // The first event is always taken: with maxEventBytes it fits by construction.
+      if (count > 0 && bytes + event.jsonBytes + 1 > maxBatchBytes) break;
+      bytes += event.jsonBytes + 1;
+    }
+    return makeBatch(this.#queue.shift(count));
+  }
+
+  #claimReplay(): Batch | undefined {
+    const replay = this.#options.spool?.claimNext();
+    if (replay === undefined) return undefined;
+    return { events: [], idempotencyKey: replay.idempotencyKey, body: replay.body, spoolFile: replay.file, replayed: replay.events };
+  }
+
+  /** Writes the batch to the spool, claimed, before it is sent, so a crash during the send leaves it for a later reporter. */
+  #hold(batch: Batch): void {
+    const spool = this.#options.spool;
+    if (spool === undefined || batch.spoolFile !== undefined) return;
+    batch.body ??= serializeBatch(this.#meta, batch.events);
+    batch.spoolFile = spool.hold(batch.body, batch.idempotencyKey, batch.events.length);
+  }
+
+  /** Leaves the batch in the spool for a later reporter; false without a spool or when it could not be written. */
+  #keep(batch: Batch): boolean {
+    const spool = this.#options.spool;
+    if (spool === undefined) return false;
+    batch.body ??= serializeBatch(this.#meta, batch.events);
+    if (!spool.keep(batch.spoolFile, batch.body, batch.idempotencyKey, batch.events.length)) return false;
+    // A resent batch has no events of this session, so it adds nothing here.
+    this.spooledCounter += batch.events.length;
+    this.flushCounter += batch.events.length;
+    // Spooled is not delivered: a sync flush waiting on these events reports false.
+    this.#options.hooks.onSettled(batch.events[0]?.index);
+    return true;
   }
 
   #settleDropped(reason: DropReason, events: readonly QueuedEvent[]): void {

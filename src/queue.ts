@@ -49,6 +49,11 @@ export class RingQueue<T> {
     return item;
   }
 
+  /** The item `index` places from the head (0 is the oldest), without removing it; undefined past the tail. */
+  at(index: number): T | undefined {
+    return index < this.#size ? this.#items[(this.#head + index) % this.capacity] : undefined;
+  }
+
   /** Removes and returns up to `count` items from the head, oldest first. */
   shift(count: number): T[] {
     const n = Math.min(count, this.#size);

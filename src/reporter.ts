@@ -3,12 +3,14 @@
  * SESSION_END, on top of the outbox (accounting and sending) and the
  * lifecycle machine (when to send, retry, drain and end).
  */
+import { isIPv4 } from 'node:net';
 import { type Actor, type InspectionEvent, type StateValue, createActor, fromCallback } from 'xstate';
 import { type ReporterMachineEvent, type SendBatchInput, reporterMachine } from '../machines/reporter.machine.js';
 import { resolveEnabled } from './config.js';
 import { describeException, findUserError } from './exception.js';
 import { KeepAliveTimers } from './internal/timers.js';
 import { SafeLogger } from './internal/logger.js';
+import { errorSummary } from './internal/redact.js';
 import { type ReporterOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type DropCounts, type DropReason, Outbox } from './outbox.js';
 import { toEventData } from './serialize.js';
@@ -18,6 +20,7 @@ import { systemClock } from './clock.js';
 import { SDK_VERSION } from './version.js';
 import { LifecycleSignals } from './internal/lifecycle.js';
 import { processHooks } from './process-hooks.js';
+import { Spool } from './spool.js';
 
 /** Options of `reporter.flush()`. */
 export interface FlushOptions {
@@ -40,7 +43,7 @@ export interface ReporterStats {
   inFlight: number;
   /** Events accepted, SESSION_START and SESSION_END included. Always `flushCounter + queueSize + inFlight`. */
   pushCounter: number;
-  /** Events that reached an outcome: delivered, or dropped after acceptance (`retries_exhausted`, `rejected`, `shutdown`, and `queue_full` when SESSION_END displaced one). */
+  /** Events that reached an outcome: delivered, dropped after acceptance (`retries_exhausted`, `rejected`, `shutdown`, and `queue_full` when SESSION_END displaced one), or spooled. */
   flushCounter: number;
   /** Events the server accepted (a 2xx answer). */
   deliveredCounter: number;
@@ -53,6 +56,16 @@ export interface ReporterStats {
    * `retries_exhausted`, `rejected` and `shutdown` count accepted events given up.
    */
   dropped: DropCounts;
+  /** Events of this session left in the spool for a later reporter instead of being dropped (`spoolDir`); part of `flushCounter`. Always 0 without `spoolDir`. */
+  spooled: number;
+  /** Events of earlier sessions resent from the spool and delivered; in no other counter. Always 0 without `spoolDir`. */
+  replayed: number;
+  /** Events of earlier sessions resent from the spool and rejected by the server (a 4xx or a 413), then removed; in no other counter. */
+  replayDropped: number;
+  /** Spool files that failed their checks (name, size, JSON, shape) and were moved aside as `*.corrupt`. */
+  spoolCorrupt: number;
+  /** Spool I/O errors (EACCES, ENOSPC, …); each operation and error code is also logged once. */
+  spoolErrors: number;
 }
 
 /**
@@ -89,6 +102,7 @@ export class TelemetryReporter implements AsyncDisposable {
   readonly #timers: KeepAliveTimers;
   readonly #transport: Transport;
   readonly #outbox: Outbox;
+  readonly #spool: Spool | undefined;
   readonly #actor: ReporterActor;
   readonly #signals: LifecycleSignals;
   readonly #startedAtMs: number;
@@ -120,14 +134,28 @@ export class TelemetryReporter implements AsyncDisposable {
         httpTimeoutMs: options.httpTimeoutMs,
         now: () => this.#timers.now(),
       });
+    this.#spool =
+      options.spoolDir === undefined
+        ? undefined
+        : new Spool({
+            dir: options.spoolDir,
+            maxSpoolBytes: options.maxSpoolBytes,
+            logger,
+            now: () => this.#timers.now(),
+            onEvicted: (events) => this.#outbox.evicted(events),
+          });
     this.#outbox = new Outbox({
       sessionId: options.sessionId,
       maxQueueSize: options.maxQueueSize,
       maxBatchSize: options.maxBatchSize,
+      maxEventBytes: options.maxEventBytes,
+      maxBatchBytes: options.maxBatchBytes,
+      apiKey: options.config.apiKey,
       retryBaseDelayMs: options.retryBaseDelayMs,
       transport: this.#transport,
       clock: this.#timers,
       random: options.random ?? Math.random,
+      spool: this.#spool,
       hooks: {
         onSettled: (first) => this.#settleWaiters(first),
         onDropped: (reason, count) =>
@@ -142,6 +170,10 @@ export class TelemetryReporter implements AsyncDisposable {
     this.#actor = this.#createActor();
     this.#actor.start();
     this.#accept(this.#event('SESSION_START', 'INFO'));
+    // What earlier reporters left in the spool is sent at once, not after the flush interval. The outbox
+    // takes every resent batch before SESSION_START, which stays queued until then, so this flush goes on
+    // until the last of them is sent.
+    if (this.#spool?.hasReplay() === true) this.#actor.send({ type: 'FLUSH' });
     this.#signals.attachForwarding(options, (name: string, data: unknown, severity: Severity) => this.log(name, data, severity));
     this.#unhook = processHooks.register(this, options);
   }
@@ -282,6 +314,11 @@ export class TelemetryReporter implements AsyncDisposable {
       deliveredCounter: outbox.deliveredCounter,
       sessionEnded: this.#sessionEnded,
       dropped: { ...outbox.dropped },
+      spooled: outbox.spooledCounter,
+      replayed: outbox.replayedCounter,
+      replayDropped: outbox.replayDroppedCounter,
+      spoolCorrupt: this.#spool?.corrupt ?? 0,
+      spoolErrors: this.#spool?.errors ?? 0,
     };
   }
 
@@ -366,7 +403,7 @@ export class TelemetryReporter implements AsyncDisposable {
       },
       error: (error) => {
         // An error inside the machine would otherwise be rethrown globally.
-        this.#logger.error({ err: error }, 'Telemetry lifecycle failed; the session is abandoned');
+        this.#logger.error({ err: errorSummary(error, this.#options.config.apiKey) }, 'Telemetry lifecycle failed; the session is abandoned');
         this.#outbox.abandon('shutdown');
         this.#ended();
       },
@@ -429,7 +466,7 @@ export class TelemetryReporter implements AsyncDisposable {
   }
 
   #internalError(where: string, error: unknown): false {
-    this.#logger.error({ err: error }, `Telemetry ${where}() failed internally`);
+    this.#logger.error({ err: errorSummary(error, this.#options.config.apiKey) }, `Telemetry ${where}() failed internally`);
     return false;
   }
 
@@ -499,5 +536,19 @@ export function startReporter(options: ReporterOptions): TelemetryReporter | nul
   const logger = new SafeLogger(resolved.logger, { component: 'tinker-telemetry', sessionId: resolved.sessionId });
   const enabled = resolveEnabled(resolved.enabled, resolved.config, process.env, (message: string) => logger.warn({}, message));
   if (!enabled) return null;
+  const host = cleartextHost(resolved.config.baseUrl);
+  if (host !== undefined) logger.warn({ host }, `Telemetry baseUrl is plain http: the API key would travel in cleartext to ${host}; use https`);
   return new TelemetryReporter(resolved, logger);
+}
+
+/**
+ * The host of an `http:` URL that is not loopback (localhost, 127.0.0.0/8,
+ * ::1), where the key would cross a network unencrypted; otherwise undefined.
+ */
+function cleartextHost(baseUrl: string): string | undefined {
+  const url = new URL(baseUrl);
+  if (url.protocol !== 'http:') return undefined;
+  const host = url.hostname;
+  if (host === 'localhost' || host === '[::1]' || (isIPv4(host) && host.startsWith('127.'))) return undefined;
+  return host;
 }

@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ExceptionFields } from './exception.js';
+import { redactJson, redactText } from './internal/redact.js';
+import { MARKER_RESERVE, capEventData, cutString, jsonBytes } from './internal/truncate.js';
 import type { JsonObject } from './serialize.js';
 import { SDK_VERSION } from './version.js';
 
@@ -70,6 +72,10 @@ export interface WireBody {
  */
 export class QueuedEvent {
   id: string | undefined = undefined;
+  /** The JSON text, redacted and capped, made when the event is first taken into a batch and then kept. */
+  json: string | undefined = undefined;
+  /** The UTF-8 size of `json`. */
+  jsonBytes = 0;
   constructor(
     readonly type: WireEventType,
     readonly index: number,
@@ -121,6 +127,106 @@ export function toWireEvent(event: QueuedEvent): WireEvent {
 /** What every body of one reporter shares. */
 export interface BodyMeta {
   sessionId: string;
+  /** The cap on one event's JSON in UTF-8 bytes (see `encodeEvent`). Default: none. */
+  maxEventBytes?: number;
+  /** Replaced by `[redacted]` in every string of an event (the API key); made by `secretOf`. Default: none. */
+  secret?: Secret;
+}
+
+/** A secret to redact, with the form it takes inside a JSON string, escaped once rather than per event. */
+export interface Secret {
+  readonly text: string;
+  readonly inJson: string;
+}
+
+/** The `Secret` for `text`; undefined for an empty text, which redacts nothing. */
+export function secretOf(text: string): Secret | undefined {
+  return text === '' ? undefined : { text, inJson: JSON.stringify(text).slice(1, -1) };
+}
+
+/** The UTF-8 size of a body without events: what a request adds to the events it carries. */
+export function envelopeBytes(sessionId: string): number {
+  return Buffer.byteLength(serializeBatch({ sessionId }, []));
+}
+
+/**
+ * The JSON text of one event, made once and kept on the event, so every
+ * retry and every split half sends the same text. `meta.secret` is replaced
+ * by `[redacted]` wherever a string holds it (event name, `event_data` keys
+ * and values, exception fields). An event over `meta.maxEventBytes` is cut
+ * to fit, never dropped: a GENERIC_EVENT keeps its top-level `event_data`
+ * keys in order while they fit, cuts the first string value that does not
+ * fit whole, and adds the `"…"` marker (see `capEventData`), cutting
+ * `event_name` only when it alone leaves no room for the marker; an
+ * UNHANDLED_EXCEPTION cuts `error_type` to 256 bytes, then shares the rest
+ * between `error_message` and `traceback`, each cut string ending in
+ * `…[truncated N chars]`.
+ */
+export function encodeEvent(event: QueuedEvent, meta: BodyMeta): string {
+  if (event.json !== undefined) return event.json;
+  let source = event;
+  let json = eventJson(event);
+  const secret = meta.secret;
+  if (secret !== undefined && json.includes(secret.inJson)) {
+    source = redacted(event, secret.text);
+    json = eventJson(source);
+  }
+  let bytes = Buffer.byteLength(json);
+  const cap = meta.maxEventBytes ?? Infinity;
+  if (bytes > cap) {
+    json = eventJson(capped(source, cap));
+    bytes = Buffer.byteLength(json);
+  }
+  event.json = json;
+  event.jsonBytes = bytes;
+  return json;
+}
+
+/** A copy of `event`, with the same id (already given by `encodeEvent`), whose fields are replaced. */
+function withFields(event: QueuedEvent, name: string | undefined, data: JsonObject | undefined, exception: ExceptionFields | undefined): QueuedEvent {
+  const copy = new QueuedEvent(event.type, event.index, event.severity, event.timestampMs, name, data, exception, event.durationMs);
+  copy.id = event.id;
+  return copy;
+}
+
+function redacted(event: QueuedEvent, secret: string): QueuedEvent {
+  const name = event.name === undefined ? undefined : redactText(event.name, secret);
+  const data = event.data === undefined ? undefined : (redactJson(event.data, secret) as JsonObject);
+  const fields = event.exception;
+  let exception: ExceptionFields | undefined;
+  if (fields !== undefined) {
+    exception = { error_type: redactText(fields.error_type, secret), error_message: redactText(fields.error_message, secret) };
+    if (fields.traceback !== undefined) exception.traceback = redactText(fields.traceback, secret);
+  }
+  return withFields(event, name, data, exception);
+}
+
+/** Bytes of an `error_type` kept at most, quotes included, when an exception is cut. */
+const ERROR_TYPE_BYTES = 258;
+
+function capped(event: QueuedEvent, cap: number): QueuedEvent {
+  if (event.type === 'GENERIC_EVENT') {
+    const data = event.data ?? {};
+    const dataBytes = jsonBytes(data);
+    // Everything but the name's and the data's contents: quotes and braces stay.
+    const fixed = Buffer.byteLength(eventJson(withFields(event, '', {}, undefined))) - 4;
+    const name = cutString(event.name ?? '', cap - fixed - Math.min(dataBytes, MARKER_RESERVE + 2));
+    const room = cap - fixed - jsonBytes(name);
+    return withFields(event, name, dataBytes <= room ? data : capEventData(data, room, dataBytes), undefined);
+  }
+  // Only GENERIC_EVENT and UNHANDLED_EXCEPTION carry anything unbounded.
+  const fields = event.exception ?? { error_type: 'undefined', error_message: 'undefined' };
+  const empty: ExceptionFields = { error_type: '', error_message: '' };
+  if (fields.traceback !== undefined) empty.traceback = '';
+  let room = cap - Buffer.byteLength(eventJson(withFields(event, undefined, undefined, empty)));
+  const type = cutString(fields.error_type, ERROR_TYPE_BYTES);
+  room -= jsonBytes(type) - 2;
+  const tracebackBytes = fields.traceback === undefined ? 0 : jsonBytes(fields.traceback) - 2;
+  const message = cutString(fields.error_message, Math.max(Math.floor(room / 2), room - tracebackBytes) + 2);
+  room -= jsonBytes(message) - 2;
+  const out: ExceptionFields = { error_type: type, error_message: message };
+  if (fields.traceback !== undefined) out.traceback = cutString(fields.traceback, room + 2);
+  return withFields(event, undefined, undefined, out);
 }
 
 /**
@@ -132,7 +238,7 @@ export function serializeBatch(meta: BodyMeta, events: readonly QueuedEvent[]): 
   let out = `{"session_id":${JSON.stringify(meta.sessionId)},"platform":${JSON.stringify(platform())},"sdk_version":${JSON.stringify(SDK_VERSION)},"process_uuid":"${processUuid()}","events":[`;
   for (let i = 0; i < events.length; i++) {
     if (i > 0) out += ',';
-    out += eventJson(events[i] as QueuedEvent);
+    out += encodeEvent(events[i] as QueuedEvent, meta);
   }
   return `${out}]}`;
 }

@@ -5,7 +5,7 @@
  */
 import type { StateValue } from 'xstate';
 import { CHANNELS, DEFAULT_FORWARDED_CHANNELS, attachForwarder, isObserved, publish } from '../channels.js';
-import type { DropReason, LastSend } from '../outbox.js';
+import type { DropReason, LastSend, SpoolDropReason } from '../outbox.js';
 import type { ResolvedOptions } from '../options.js';
 import type { SafeLogger } from './logger.js';
 
@@ -42,7 +42,7 @@ export class LifecycleSignals {
    * Events were dropped. `pushCounter` tells a new queue-full episode from
    * the same one: an episode ends when an event is accepted again.
    */
-  dropped(reason: DropReason, count: number, context: { pushCounter: number; maxQueueSize: number; last: LastSend | undefined }): void {
+  dropped(reason: DropReason | SpoolDropReason, count: number, context: { pushCounter: number; maxQueueSize: number; last: LastSend | undefined }): void {
     if (isObserved(CHANNELS.telemetryEventDropped)) publish(CHANNELS.telemetryEventDropped, { sessionId: this.#sessionId, reason, count });
     const where = { reason, count };
     switch (reason) {
@@ -74,6 +74,9 @@ export class LifecycleSignals {
         break;
       case 'invalid':
         // The reporter warns with the offending value itself.
+        break;
+      case 'spool_overflow':
+        // The spool warns when it evicts.
         break;
     }
   }
