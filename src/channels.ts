@@ -328,10 +328,9 @@ export function attachForwarder(options: {
     diagnostics.subscribe(name, listener);
     return { name, listener };
   });
-  let active = true;
+  // Detaching twice is harmless: unsubscribing a listener again does nothing,
+  // and the id is freed only while it still maps to this detach.
   const detach = () => {
-    if (!active) return;
-    active = false;
     for (const { name, listener } of subscriptions) diagnostics.unsubscribe(name, listener);
     if (attached.get(handlerId) === detach) attached.delete(handlerId);
   };

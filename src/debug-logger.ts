@@ -34,7 +34,7 @@ export function attachLogger(options: AttachLoggerOptions = {}): string {
   try {
     if (typeof base.child === 'function') logger = base.child({ component: 'tinker-telemetry' });
   } catch {
-    logger = base;
+    // A throwing child() leaves `logger` on the base logger.
   }
   const id = randomUUID();
   const subscriptions = (Object.values(CHANNELS) as ChannelName[]).map((channel) => {

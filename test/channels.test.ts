@@ -123,7 +123,42 @@ describe('channels', () => {
     expect(() => publishHttpRequestStart({ sessionId: 's', method: 'GET', path: '/', systemTime: 0 })).not.toThrow();
   });
 
-  it('refuses to forward the reporter’s own telemetry channels', () => {
-    expect(() => attachForwarder({ handlerId: 'loop', channels: [CHANNELS.telemetryState], sessionId: 's', onEvent: () => undefined })).toThrow(RangeError);
+  it('refuses to forward the reporter’s own telemetry channels, listing those it can forward', () => {
+    expect(() => attachForwarder({ handlerId: 'loop', channels: [CHANNELS.telemetryState], sessionId: 's', onEvent: () => undefined })).toThrow(
+      new RangeError(
+        'Cannot forward channel "tinker:telemetry:state": forwardable channels are tinker:http:request:start, tinker:http:request:stop, tinker:http:request:exception, ' +
+          'tinker:queue:state_change, tinker:future:timeout, tinker:future:api_error, tinker:future:connection_error, tinker:future:request_failed, tinker:future:validation_error',
+      ),
+    );
+  });
+
+  it('keeps a measurement-named value that is not a number as metadata', () => {
+    expect(toForwardedEvent(CHANNELS.httpRequestStop, { sessionId: 's', durationMs: 'slow', systemTime: 3 }).data).toEqual({
+      measurements: { systemTime: 3 },
+      metadata: { durationMs: 'slow' },
+    });
+  });
+
+  it('forwards only object messages, not a function that carries the session id', () => {
+    const { events } = forward('s', [CHANNELS.queueStateChange]);
+    const impostor = Object.assign(() => undefined, { sessionId: 's' });
+    diagnostics.channel(CHANNELS.queueStateChange).publish(impostor);
+    diagnostics.channel(CHANNELS.queueStateChange).publish(null);
+    diagnostics.channel(CHANNELS.queueStateChange).publish('s');
+    expect(events).toEqual([]);
+    publishQueueStateChange({ sessionId: 's', requestId: 'r', queueDepth: 0, from: 'a', to: 'b' });
+    expect(events.map((e) => e.eventName)).toEqual(['tinker.queue.state_change']);
+  });
+
+  it('does not free a handler id attached again when an earlier holder unsubscribes twice', () => {
+    const first = forward('s', FORWARDABLE_CHANNELS, 'handed-over');
+    first.detach!();
+    const second = forward('s', FORWARDABLE_CHANNELS, 'handed-over');
+    expect(second.detach).not.toBeNull();
+    first.detach!();
+    expect(attachForwarder({ handlerId: 'handed-over', channels: FORWARDABLE_CHANNELS, sessionId: 's', onEvent: () => undefined })).toBeNull();
+    publishHttpRequestStart({ sessionId: 's', method: 'GET', path: '/', systemTime: 0 });
+    expect(first.events).toEqual([]);
+    expect(second.events.map((e) => e.eventName)).toEqual(['tinker.http.request.start']);
   });
 });

@@ -1,7 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import diagnostics from 'node:diagnostics_channel';
+import fs from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CHANNELS, publish } from '../src/channels.js';
 import { attachLogger, detachLogger } from '../src/debug-logger.js';
-import { recordingLogger } from './helpers.js';
+import { type LogRecord, recordingLogger } from './helpers.js';
 
 describe('attachLogger', () => {
   it('logs what is published on tinker channels, warnings for failures, until detached', () => {
@@ -21,5 +23,78 @@ describe('attachLogger', () => {
 
   it('returns false for an unknown id', () => {
     expect(detachLogger('no-such-id')).toBe(false);
+  });
+});
+
+describe('attachLogger records and loggers', () => {
+  const ids: string[] = [];
+  afterEach(() => {
+    for (const id of ids.splice(0)) detachLogger(id);
+    vi.restoreAllMocks();
+  });
+
+  /** Captures what pino writes synchronously, by file descriptor, instead of writing it. */
+  function captureSyncWrites() {
+    const writes: { fd: number; record: Record<string, unknown> }[] = [];
+    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, data: string | NodeJS.ArrayBufferView) => {
+      const text = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+      for (const line of text.split('\n').filter(Boolean)) writes.push({ fd, record: JSON.parse(line) as Record<string, unknown> });
+      return Buffer.byteLength(text);
+    }) as typeof fs.writeSync);
+    return writes;
+  }
+
+  it('wraps a message that is not an object as { message }', () => {
+    const { logger, records } = recordingLogger();
+    ids.push(attachLogger({ logger }));
+    diagnostics.channel(CHANNELS.queueStateChange).publish('queue moved');
+    diagnostics.channel(CHANNELS.queueStateChange).publish(null);
+    expect(records.map((r) => r.obj)).toStrictEqual([
+      { component: 'tinker-telemetry', channel: CHANNELS.queueStateChange, message: 'queue moved' },
+      { component: 'tinker-telemetry', channel: CHANNELS.queueStateChange, message: null },
+    ]);
+  });
+
+  it('writes to the given logger itself when it has no child(), or when child() throws', () => {
+    const plain: LogRecord[] = [];
+    const throwing: LogRecord[] = [];
+    const flat = (into: LogRecord[]) => ({
+      warn: (obj: object, msg?: string) => into.push({ level: 'warn', obj, msg }),
+      info: (obj: object, msg?: string) => into.push({ level: 'info', obj, msg }),
+      error: (obj: object, msg?: string) => into.push({ level: 'error', obj, msg }),
+      debug: (obj: object, msg?: string) => into.push({ level: 'debug', obj, msg }),
+    });
+    ids.push(attachLogger({ logger: flat(plain) }));
+    ids.push(
+      attachLogger({
+        logger: {
+          ...flat(throwing),
+          child() {
+            throw new Error('no children here');
+          },
+        },
+      }),
+    );
+    publish(CHANNELS.telemetryState, { sessionId: 's', from: '', to: 'idle', event: 'xstate.init' });
+    const expected = [{ level: 'info', obj: { channel: CHANNELS.telemetryState, sessionId: 's', from: '', to: 'idle', event: 'xstate.init' }, msg: CHANNELS.telemetryState }];
+    expect(plain).toEqual(expected);
+    expect(throwing).toEqual(expected);
+  });
+
+  it('defaults to pino at info, written synchronously to stderr', () => {
+    const writes = captureSyncWrites();
+    ids.push(attachLogger());
+    publish(CHANNELS.telemetryState, { sessionId: 's', from: '', to: 'idle', event: 'xstate.init' });
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.fd).toBe(2);
+    expect(writes[0]!.record).toMatchObject({ level: 30, component: 'tinker-telemetry', channel: CHANNELS.telemetryState, to: 'idle', msg: CHANNELS.telemetryState });
+  });
+
+  it('honours the level of the default logger', () => {
+    const writes = captureSyncWrites();
+    ids.push(attachLogger({ level: 'warn' }));
+    publish(CHANNELS.telemetryState, { sessionId: 's', from: '', to: 'idle', event: 'xstate.init' });
+    publish(CHANNELS.telemetryEventDropped, { sessionId: 's', reason: 'shutdown', count: 2 });
+    expect(writes.map((w) => [w.fd, w.record.level, w.record.msg])).toEqual([[2, 40, CHANNELS.telemetryEventDropped]]);
   });
 });

@@ -72,12 +72,8 @@ export class LifecycleSignals {
       case 'after_stop':
         this.#logger.warnOnce('after_stop', where, 'Telemetry event refused: the session has ended');
         break;
-      case 'invalid':
-        // The reporter warns with the offending value itself.
-        break;
-      case 'spool_overflow':
-        // The spool warns when it evicts.
-        break;
+      // No warning here for 'invalid' (the reporter warns with the offending
+      // value itself) nor 'spool_overflow' (the spool warns when it evicts).
     }
   }
 

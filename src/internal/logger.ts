@@ -30,7 +30,7 @@ export class SafeLogger {
         merged = undefined;
       }
     } catch {
-      sink = base;
+      // A throwing child() leaves `sink` on the base logger, with the bindings merged by hand.
     }
     this.#sink = sink;
     this.#bindings = merged;
