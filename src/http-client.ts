@@ -93,23 +93,19 @@ export function createHttpClient(options: HttpClientOptions): Got {
 }
 
 function methodOf(options: RequestShape): string {
-  return String(options.method ?? 'GET').toUpperCase();
+  return String(options.method).toUpperCase();
 }
 
 function pathOf(options: RequestShape): string {
-  const url = options.url;
-  if (url instanceof URL) return url.pathname;
-  try {
-    return new URL(String(url)).pathname;
-  } catch {
-    return String(url ?? '');
-  }
+  // got parses the URL when it takes the options, so it is a URL, or missing when the options were invalid.
+  return options.url instanceof URL ? options.url.pathname : '';
 }
 
 function kindOf(error: RequestError): HttpRequestExceptionPayload['kind'] {
   if (error.name === 'TimeoutError' || error.code === 'ETIMEDOUT') return 'timeout';
   if (error.name === 'HTTPError') return 'http';
-  if (error.name === 'AbortError' || error.code === 'ERR_ABORTED' || error.code === 'ABORT_ERR') return 'aborted';
+  // got's AbortError always has the code ERR_ABORTED; Node's, wrapped in a RequestError, has ABORT_ERR.
+  if (error.code === 'ERR_ABORTED' || error.code === 'ABORT_ERR') return 'aborted';
   if (typeof error.code === 'string' && /^E[A-Z]/.test(error.code)) return 'network';
   return 'other';
 }

@@ -1,7 +1,8 @@
 import diagnostics from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { performance } from 'node:perf_hooks';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CHANNELS, HTTP_CHANNELS } from '../src/channels.js';
 import { createConfig } from '../src/config.js';
 import { createHttpClient } from '../src/http-client.js';
@@ -11,6 +12,7 @@ let server: Server | undefined;
 const cleanups: (() => void)[] = [];
 
 afterEach(async () => {
+  vi.restoreAllMocks();
   for (const cleanup of cleanups.splice(0)) cleanup();
   if (server) {
     server.closeAllConnections();
@@ -29,10 +31,11 @@ function record() {
   return messages;
 }
 
-async function serve(status = 200) {
+async function serve(status = 200, onRequest: () => 'hang' | void = () => undefined) {
   const keys: (string | undefined)[] = [];
   server = createServer((req, res) => {
     keys.push(req.headers['x-api-key'] as string | undefined);
+    if (onRequest() === 'hang') return;
     res.writeHead(status, { 'content-type': 'application/json' }).end('{"ok":true}');
   });
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
@@ -74,5 +77,81 @@ describe('createHttpClient', () => {
       [CHANNELS.httpRequestStop, 404],
       [CHANNELS.httpRequestException, 'http'],
     ]);
+  });
+
+  it('measures durationMs on the performance.now() clock from the start of the attempt to the response', async () => {
+    // The server moves the monotonic clock on by 250 ms while it holds the request.
+    let clock = 1_000;
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    const { baseUrl } = await serve(200, () => {
+      clock += 250;
+    });
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' });
+    await client.get('v1/health');
+    expect(messages.find((m) => m.channel === CHANNELS.httpRequestStop)?.payload.durationMs).toBe(250);
+  });
+
+  it('measures the exception durationMs from the start of the attempt to the failure', async () => {
+    let clock = 5_000;
+    vi.spyOn(performance, 'now').mockImplementation(() => clock);
+    const { baseUrl } = await serve();
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' }).extend({
+      retry: { limit: 0 },
+      hooks: {
+        beforeRequest: [
+          () => {
+            clock += 40;
+            throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+          },
+        ],
+      },
+    });
+    await expect(client.get('v1/health')).rejects.toThrow('socket hang up');
+    expect(messages.find((m) => m.channel === CHANNELS.httpRequestException)?.payload).toMatchObject({ kind: 'network', durationMs: 40 });
+  });
+
+  it('publishes an exception with an empty path and durationMs 0 when got rejects the options before any attempt', async () => {
+    const { baseUrl } = await serve();
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' });
+    await expect(client.get('/v1/health')).rejects.toThrow('`url` must not start with a slash');
+    expect(messages).toEqual([
+      {
+        channel: CHANNELS.httpRequestException,
+        payload: {
+          sessionId: 'sess',
+          method: 'GET',
+          path: '',
+          kind: 'network',
+          reason: 'ERR_GOT_REQUEST_ERROR: `url` must not start with a slash',
+          durationMs: 0,
+        },
+      },
+    ]);
+  });
+
+  it('publishes the method in upper case and the path without its query', async () => {
+    const { baseUrl } = await serve();
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' });
+    await client('v1/futures?id=7', { method: 'patch' });
+    expect(messages.map((m) => [m.payload.method, m.payload.path])).toEqual([
+      ['PATCH', '/api/v1/futures'],
+      ['PATCH', '/api/v1/futures'],
+    ]);
+  });
+
+  it("publishes a timeout exception when got's request timeout fires", async () => {
+    const { baseUrl } = await serve(200, () => 'hang');
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' });
+    await expect(client.get('v1/slow', { retry: { limit: 0 }, timeout: { request: 30 } })).rejects.toThrow("Timeout awaiting 'request' for 30ms");
+    expect(messages.find((m) => m.channel === CHANNELS.httpRequestException)?.payload).toMatchObject({
+      path: '/api/v1/slow',
+      kind: 'timeout',
+      reason: "ETIMEDOUT: Timeout awaiting 'request' for 30ms",
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Transport, createGotTransport } from '../src/transport.js';
+import { type Transport, createGotTransport, describeNetworkError } from '../src/transport.js';
 
 const API_KEY = 'sk-transport-secret-42';
 let server: Server | undefined;
@@ -55,6 +55,17 @@ describe('got transport', () => {
     });
   });
 
+  it('asks for no compressed answer and ignores one it gets, since the answer is never read', async () => {
+    let acceptEncoding: string | undefined;
+    const { transport } = await serve((req, res) => {
+      acceptEncoding = req.headers['accept-encoding'];
+      // A body that is not gzip at all: decompressing it would fail the request.
+      res.writeHead(200, { 'content-encoding': 'gzip' }).end('not gzip');
+    });
+    expect(await transport.send(request())).toEqual({ kind: 'ok', status: 200 });
+    expect(acceptEncoding).toBeUndefined();
+  });
+
   it('counts a 2xx with a garbage body as delivered', async () => {
     const { transport } = await serve((_req, res) => res.end('<html>not json'));
     expect(await transport.send(request())).toEqual({ kind: 'ok', status: 200 });
@@ -67,9 +78,9 @@ describe('got transport', () => {
     [400, { kind: 'rejected', status: 400 }],
     [401, { kind: 'rejected', status: 401 }],
     [302, { kind: 'rejected', status: 302 }],
-  ])('maps HTTP %i', async (status, expected) => {
+  ])('maps HTTP %i, with no retryAfterMs key when there is no Retry-After', async (status, expected) => {
     const { transport } = await serve((_req, res) => res.writeHead(status, { location: '/elsewhere' }).end());
-    expect(await transport.send(request())).toEqual(expected);
+    expect(await transport.send(request())).toStrictEqual(expected);
   });
 
   it('reads Retry-After on a 429', async () => {
@@ -101,11 +112,10 @@ describe('got transport', () => {
   });
 
   it('answers aborted promptly when the signal aborts', async () => {
-    const { transport } = await serve(() => undefined);
     const controller = new AbortController();
-    const pending = transport.send(request({ signal: controller.signal }));
-    setTimeout(() => controller.abort(), 20);
-    expect(await pending).toEqual({ kind: 'retryable', reason: 'aborted' });
+    // The server never answers; the abort comes once the request is in flight.
+    const { transport } = await serve(() => controller.abort());
+    expect(await transport.send(request({ signal: controller.signal }))).toEqual({ kind: 'retryable', reason: 'aborted' });
   });
 
   it('never puts the API key in a result', async () => {
@@ -120,5 +130,58 @@ describe('got transport', () => {
     await transport.send(request());
     await transport.send(request());
     expect(connections.count).toBe(1);
+  });
+
+  it('close() releases the keep-alive sockets, so the next send opens a new connection', async () => {
+    const { transport, connections } = await serve((_req, res) => res.end('{"status":"accepted"}'));
+    await transport.send(request());
+    transport.close?.();
+    expect(await transport.send(request())).toEqual({ kind: 'ok', status: 200 });
+    expect(connections.count).toBe(2);
+  });
+});
+
+describe('describeNetworkError', () => {
+  it('labels the message with the code when there is one', () => {
+    expect(describeNetworkError(Object.assign(new TypeError('connect refused'), { code: 'ECONNREFUSED' }), API_KEY)).toBe('ECONNREFUSED: connect refused');
+  });
+
+  it('labels the message with the name when the code is missing or not a string', () => {
+    expect(describeNetworkError(new TypeError('fetch failed'), API_KEY)).toBe('TypeError: fetch failed');
+    expect(describeNetworkError(Object.assign(new RangeError('bad'), { code: 23 }), API_KEY)).toBe('RangeError: bad');
+  });
+
+  it('labels the message with Error when neither the code nor the name is a string', () => {
+    expect(describeNetworkError({ name: 42, message: 'odd' }, API_KEY)).toBe('Error: odd');
+    expect(describeNetworkError({}, API_KEY)).toBe('Error');
+  });
+
+  it('gives the label alone when the message is empty or not a string', () => {
+    expect(describeNetworkError(Object.assign(new Error(''), { code: 'ECONNRESET' }), API_KEY)).toBe('ECONNRESET');
+    expect(describeNetworkError({ code: 'EPIPE', message: 42 }, API_KEY)).toBe('EPIPE');
+    expect(describeNetworkError({ name: 'AbortError', message: 'x' }, API_KEY)).toBe('AbortError: x');
+  });
+
+  it('says unknown network error when the error cannot be read', () => {
+    expect(describeNetworkError(null, API_KEY)).toBe('unknown network error');
+    expect(describeNetworkError(undefined, API_KEY)).toBe('unknown network error');
+  });
+
+  it('keeps a reason of 300 characters whole and cuts a longer one to 300 followed by an ellipsis', () => {
+    const label = 'ECONNRESET: ';
+    const exactly = (n: number) => ({ code: 'ECONNRESET', message: 'm'.repeat(n - label.length) });
+    expect(describeNetworkError(exactly(299), API_KEY)).toBe(label + 'm'.repeat(287));
+    expect(describeNetworkError(exactly(300), API_KEY)).toBe(label + 'm'.repeat(288));
+    expect(describeNetworkError(exactly(301), API_KEY)).toBe(`${label}${'m'.repeat(288)}…`);
+    expect(describeNetworkError(exactly(1000), API_KEY)).toBe(`${label}${'m'.repeat(288)}…`);
+  });
+
+  it('replaces every occurrence of the API key with [redacted]', () => {
+    const error = { code: 'ERR_X', message: `key ${API_KEY} sent as ${API_KEY}` };
+    expect(describeNetworkError(error, API_KEY)).toBe('ERR_X: key [redacted] sent as [redacted]');
+  });
+
+  it('leaves the text alone when the API key is empty', () => {
+    expect(describeNetworkError({ code: 'ERR_X', message: 'no key here' }, '')).toBe('ERR_X: no key here');
   });
 });

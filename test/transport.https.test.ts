@@ -1,0 +1,68 @@
+import { type AgentOptions, createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type Transport, createGotTransport } from '../src/transport.js';
+
+// A self-signed certificate for 127.0.0.1, valid until 2126, made for this test only.
+const KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgSgFgTDqCbwu3raoL
+RTico3gZN6NM6lfKuUoSNnLfwSqhRANCAAS7FE++x7SfsFaTOqPNzP89qNTiv1g7
+tf31HeiUAe/CDmkCBixnEvDk84+oRfUjbUL8oHcQ6lOYOQfcu6SKSbJl
+-----END PRIVATE KEY-----`;
+const CERT = `-----BEGIN CERTIFICATE-----
+MIIBkDCCATagAwIBAgIUP0lYIH+ONLolR2KVFqDll0MJXqIwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyOTA4NDcyNFoYDzIxMjYxMTA1
+MDg0NzI0WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAS7FE++x7SfsFaTOqPNzP89qNTiv1g7tf31HeiUAe/CDmkCBixnEvDk
+84+oRfUjbUL8oHcQ6lOYOQfcu6SKSbJlo2QwYjAdBgNVHQ4EFgQUdwpHxFAgIq/0
+hDwhH16uaXdR+OwwHwYDVR0jBBgwFoAUdwpHxFAgIq/0hDwhH16uaXdR+OwwDwYD
+VR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0gAMEUC
+IAzs5eCM8zHfmRupNf/VSVTDGd439eS5K2nuanbX5CRNAiEAxt4r9Wn7WHQ/AM+O
++19/h2yDkV7teMIgjVMzMVUOqJk=
+-----END CERTIFICATE-----`;
+
+// The transport takes no CA option, so its https Agent is handed this certificate as its CA; every
+// other option of the Agent (keep-alive above all) is the transport's own.
+vi.mock('node:https', async (importOriginal) => {
+  const original = await importOriginal<typeof import('node:https')>();
+  class TrustingAgent extends original.Agent {
+    constructor(options?: AgentOptions) {
+      super({ ...options, ca: CERT });
+    }
+  }
+  return { ...original, default: { ...original, Agent: TrustingAgent }, Agent: TrustingAgent };
+});
+
+let server: Server | undefined;
+let transport: Transport | undefined;
+
+afterEach(async () => {
+  transport?.close?.();
+  transport = undefined;
+  if (server) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server!.close(resolve));
+    server = undefined;
+  }
+});
+
+describe('got transport over https', () => {
+  it('reuses one keep-alive TLS connection for sequential sends, and close() releases it', async () => {
+    const connections = { count: 0 };
+    server = createServer({ key: KEY, cert: CERT }, (req, res) => {
+      req.resume().on('end', () => res.end('{"status":"accepted"}'));
+    });
+    server.on('secureConnection', () => connections.count++);
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const endpoint = `https://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/telemetry`;
+    transport = createGotTransport({ endpoint, apiKey: 'sk-https', userAgent: 'tinker-telemetry/test', httpTimeoutMs: 2000 });
+    const request = () => ({ body: '{"events":[]}', idempotencyKey: 'key-1', signal: new AbortController().signal });
+
+    for (let i = 0; i < 3; i++) expect(await transport.send(request())).toEqual({ kind: 'ok', status: 200 });
+    expect(connections.count).toBe(1);
+
+    transport.close?.();
+    expect(await transport.send(request())).toEqual({ kind: 'ok', status: 200 });
+    expect(connections.count).toBe(2);
+  });
+});
