@@ -92,8 +92,6 @@ function messageOf(value: unknown): string {
   let text: string;
   try {
     if (value instanceof Error) text = String(read(value, 'message') ?? '');
-    else if (typeof value === 'string') text = value;
-    else if (typeof value === 'symbol') text = value.toString();
     else if (isObject(value) && typeof value !== 'function') {
       const message = read(value, 'message');
       text = typeof message === 'string' ? message : JSON.stringify(toJsonSafe(value));

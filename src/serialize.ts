@@ -63,7 +63,7 @@ export function toJsonSafe(value: unknown): JsonValue {
  */
 export function toEventData(data: unknown): JsonObject {
   if (data === undefined || data === null) return {};
-  const converted = convert(data, [], 0);
+  const converted = toJsonSafe(data);
   if (converted !== null && typeof converted === 'object' && !Array.isArray(converted)) return converted;
   return { value: converted };
 }
@@ -71,7 +71,7 @@ export function toEventData(data: unknown): JsonObject {
 function convert(value: unknown, ancestors: object[], depth: number): JsonValue {
   switch (typeof value) {
     case 'string':
-      return value.length > maxStringLength ? truncate(value) : value;
+      return capString(value);
     case 'number':
       if (Number.isFinite(value)) return value === 0 ? 0 : value;
       return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
@@ -80,7 +80,6 @@ function convert(value: unknown, ancestors: object[], depth: number): JsonValue 
     case 'undefined':
       return null;
     case 'bigint':
-      return value.toString();
     case 'symbol':
       return value.toString();
     case 'function':
@@ -163,9 +162,9 @@ function convertPlain(value: object, ancestors: object[], depth: number): JsonOb
 function convertError(error: Error, ancestors: object[], depth: number): JsonObject {
   const out: JsonObject = {
     name: readSafely(() => String(error.name)),
-    message: readSafely(() => convert(String(error.message), ancestors, depth + 1)),
+    message: readSafely(() => capString(String(error.message))),
   };
-  const stack = readSafely(() => (typeof error.stack === 'string' ? convert(error.stack, ancestors, depth + 1) : null));
+  const stack = readSafely(() => (typeof error.stack === 'string' ? capString(error.stack) : null));
   if (stack !== null) out.stack = stack;
   if ('cause' in error && error.cause !== undefined) out.cause = readSafely(() => convert(error.cause, ancestors, depth + 1));
   const rest = convertPlain(error, ancestors, depth);
@@ -202,8 +201,8 @@ function unserializable(error: unknown): string {
   return `[Unserializable: ${message.length > 200 ? `${message.slice(0, 200)}…` : message}]`;
 }
 
-function truncate(text: string): string {
-  return `${text.slice(0, maxStringLength)}…[truncated ${text.length - maxStringLength} chars]`;
+function capString(text: string): string {
+  return text.length > maxStringLength ? `${text.slice(0, maxStringLength)}…[truncated ${text.length - maxStringLength} chars]` : text;
 }
 
 function functionName(fn: unknown): string {
@@ -217,9 +216,7 @@ function functionName(fn: unknown): string {
 
 function binaryLabel(value: object): string {
   const tag = objectToString.call(value).slice(8, -1);
-  const length =
-    'byteLength' in value && !('length' in value)
-      ? (value as { byteLength: number }).byteLength
-      : (value as { length?: number }).length ?? (value as { byteLength: number }).byteLength;
+  // A typed array or Buffer counts items; ArrayBuffer, SharedArrayBuffer and DataView have no `length` and count bytes.
+  const length = (value as { length?: number }).length ?? (value as { byteLength: number }).byteLength;
   return `[${tag}(${String(length)})]`;
 }
