@@ -19,7 +19,7 @@ export function renderValue(value: unknown, secret = false): string {
   else if (typeof value === 'function') shown = '[function]';
   else if (Array.isArray(value)) shown = '[array]';
   else if (typeof value === 'object' && value !== null) shown = '[object]';
-  else if (typeof value === 'symbol') shown = value.toString();
+  // String() also shows a symbol, as `Symbol(description)`, where a template literal would throw.
   else shown = String(value);
   return `\`${shown}\``;
 }
@@ -66,8 +66,8 @@ function closest(name: string, known: readonly string[]): string | undefined {
   const lower = name.toLowerCase();
   let best: string | undefined;
   let bestDistance = 3;
+  // A match but for case has distance 0, so the strict `<` already makes the first such candidate win.
   for (const candidate of known) {
-    if (candidate.toLowerCase() === lower) return candidate;
     const distance = editDistance(lower, candidate.toLowerCase());
     if (distance < bestDistance) {
       bestDistance = distance;
@@ -78,7 +78,6 @@ function closest(name: string, known: readonly string[]): string | undefined {
 }
 
 function editDistance(a: string, b: string): number {
-  if (Math.abs(a.length - b.length) > 2) return 3;
   let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
