@@ -240,13 +240,18 @@ export class Spool {
   /** Evicts the oldest ready files until `bytes` more fit; false when they cannot. */
   #makeRoom(bytes: number): boolean {
     let used = 0;
+    let claimed = 0;
     const evictable: string[] = [];
     for (const name of this.#list()) {
       const sized = SIZED_NAME.exec(name);
       if (sized === null) continue;
       used += Number(sized[2]);
       if (sized[3] === undefined) evictable.push(name);
+      else claimed += Number(sized[2]);
     }
+    // A batch that would not fit even with every ready file gone must not cost
+    // those files: it keeps its own fate, and they stay.
+    if (claimed + bytes > this.#options.maxSpoolBytes) return this.#tooLarge(bytes);
     let evicted = 0;
     for (const name of evictable.sort()) {
       if (used + bytes <= this.#options.maxSpoolBytes) break;
@@ -264,7 +269,10 @@ export class Spool {
       this.#options.logger.warnOnce('spool:overflow', { dir: this.#dir, maxSpoolBytes: this.#options.maxSpoolBytes }, `Telemetry spool is full (maxSpoolBytes ${this.#options.maxSpoolBytes}); evicting the oldest batches`);
       this.#options.onEvicted(evicted);
     }
-    if (used + bytes <= this.#options.maxSpoolBytes) return true;
+    return used + bytes <= this.#options.maxSpoolBytes || this.#tooLarge(bytes);
+  }
+
+  #tooLarge(bytes: number): false {
     this.#options.logger.warnOnce('spool:too_large', { dir: this.#dir, bytes }, `Telemetry batch of ${bytes} bytes does not fit in the spool (maxSpoolBytes ${this.#options.maxSpoolBytes}); not spooled`);
     return false;
   }
