@@ -16,7 +16,7 @@
  * - `draining`: `STOP` was received; sending what is left, then `ended`.
  * - `ended`: final. Nothing runs any more.
  */
-import { and, assign, fromCallback, or, raise, setup } from 'xstate';
+import { and, assertEvent, assign, fromCallback, or, raise, setup } from 'xstate';
 
 /** How a send failed, as the transport classified it. */
 export type FailureKind = 'retryable' | 'rejected' | 'too_large';
@@ -97,7 +97,10 @@ export const reporterMachine = setup({
     abandonAll: () => undefined,
     planRetry: assign({
       attempt: ({ context }) => context.attempt + 1,
-      retryDelayMs: ({ event }) => (event.type === 'FAIL' ? event.retryDelayMs : 0),
+      retryDelayMs: ({ event }) => {
+        assertEvent(event, 'FAIL');
+        return event.retryDelayMs;
+      },
     }),
     resetAttempt: assign({ attempt: 0, retryDelayMs: 0 }),
     markStopping: assign({ stopping: true }),
@@ -114,9 +117,16 @@ export const reporterMachine = setup({
     flushTimerEnabled: ({ context }) => context.flushIntervalMs > 0,
     isStopping: ({ context }) => context.stopping,
     flushRequested: ({ context }) => context.flushRequested,
-    canRetry: ({ context, event }) =>
-      event.type === 'FAIL' && event.kind === 'retryable' && context.attempt < context.maxRetries,
-    canSplit: ({ event }) => event.type === 'FAIL' && event.kind === 'too_large' && event.batchSize > 1,
+    // Only FAIL transitions use these two; `assertEvent` narrows the event and
+    // would throw, rather than quietly answer false, if another event ever did.
+    canRetry: ({ context, event }) => {
+      assertEvent(event, 'FAIL');
+      return event.kind === 'retryable' && context.attempt < context.maxRetries;
+    },
+    canSplit: ({ event }) => {
+      assertEvent(event, 'FAIL');
+      return event.kind === 'too_large' && event.batchSize > 1;
+    },
   },
   delays: {
     flushInterval: ({ context }) => context.flushIntervalMs,
@@ -222,7 +232,8 @@ export const reporterMachine = setup({
 
 /** A failed batch that is not retried or split: a retryable failure ran out of retries, anything else was refused. */
 function dropParams({ event }: { event: ReporterMachineEvent }): { reason: BatchDropReason } {
-  return { reason: event.type === 'FAIL' && event.kind === 'retryable' ? 'retries_exhausted' : 'rejected' };
+  assertEvent(event, 'FAIL');
+  return { reason: event.kind === 'retryable' ? 'retries_exhausted' : 'rejected' };
 }
 
 /** Runs after `planRetry`, so the context already holds the new attempt and delay. */

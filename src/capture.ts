@@ -41,7 +41,7 @@ function report(options: CaptureOptions, error: unknown): Promise<unknown> | und
   const { reporter, fatal = false } = options;
   if (reporter === null || reporter === undefined) return undefined;
   try {
-    if (fatal) return Promise.resolve(reporter.logFatalException(error, options.severity ?? 'critical')).catch(() => false);
+    if (fatal) return Promise.resolve(reporter.logFatalException(error, options.severity ?? 'critical')).catch(() => undefined);
     reporter.logException(error, options.severity ?? 'error');
   } catch {
     // See above: the caller's error wins.
@@ -121,8 +121,7 @@ export function captured(options: CapturedOptions = {}) {
   ): (this: This, ...args: Args) => Return {
     return function capturedMethod(this: This, ...args: Args): Return {
       const reporter = resolveReporter(options.reporter, this);
-      const capture: CaptureOptions = { reporter, fatal: options.fatal ?? false };
-      if (options.severity !== undefined) capture.severity = options.severity;
+      const capture: CaptureOptions = { reporter, fatal: options.fatal ?? false, severity: options.severity };
       return captureExceptions(capture, () => method.apply(this, args));
     };
   };
@@ -132,11 +131,12 @@ function resolveReporter(given: CapturedOptions['reporter'], self: unknown): Cap
   try {
     if (typeof given === 'function') return given(self);
     if (given !== undefined) return given;
-    const own = (self as { telemetryReporter?: unknown } | null | undefined)?.telemetryReporter;
+    const own = (self as { telemetryReporter?: unknown }).telemetryReporter;
     return (own ?? undefined) as CaptureReporter | undefined;
   } catch {
-    return undefined;
+    // A getter that throws, or an unbound call (no `this` to read), means no reporter.
   }
+  return undefined;
 }
 
 /**

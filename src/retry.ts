@@ -26,10 +26,9 @@ export function backoffDelayMs(retry: number, baseDelayMs: number, random: () =>
 export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
   if (typeof value !== 'string') return undefined;
   const text = value.trim();
-  if (text === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(text)) return Math.min(Math.round(Number(text) * 1000), MAX_RETRY_AFTER_MS);
   // An HTTP date always names a weekday or a month; this keeps Date.parse from
-  // accepting bare numbers such as "-1" or "12".
+  // accepting bare numbers such as "-1" or "12", and an empty value.
   if (!/[a-z]{3}/i.test(text)) return undefined;
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;

@@ -275,3 +275,44 @@ describe('reporter machine', () => {
     expect(h.sends).toHaveLength(1);
   });
 });
+
+describe('reporter machine defaults', () => {
+  it('treats the queue as empty when no hasPending guard is provided: STOP from idle ends at once', () => {
+    const actor = createActor(reporterMachine, { input: { flushIntervalMs: 1000, maxRetries: 2 }, clock: new SimulatedClock() });
+    actor.start();
+    actor.send({ type: 'STOP' });
+    expect(actor.getSnapshot().value).toBe('ended');
+  });
+
+  it('starts with no flush requested, and assumes no threshold or split half when those guards are not provided', () => {
+    const machine = reporterMachine.provide({ guards: { hasPending: () => true } });
+    const actor = createActor(machine, { input: { flushIntervalMs: 1000, maxRetries: 2 }, clock: new SimulatedClock() });
+    actor.start();
+    expect(actor.getSnapshot().context).toMatchObject({ flushRequested: false, stopping: false, attempt: 0, retryDelayMs: 0 });
+    actor.send({ type: 'LOG' });
+    actor.send({ type: 'THRESHOLD' });
+    actor.send({ type: 'ACK' });
+    expect(actor.getSnapshot().value).toBe('batching');
+  });
+
+  it('first ACK with events still pending waits for the timer again', () => {
+    const h = harness();
+    h.send({ type: 'LOG' });
+    h.send({ type: 'THRESHOLD' });
+    h.world.pending = true;
+    h.send({ type: 'ACK' });
+    expect(h.state()).toBe('batching');
+    expect(h.sends).toHaveLength(1);
+  });
+
+  it('stores the delay the FAIL carried, and resets it with the attempt after delivery', () => {
+    const h = harness();
+    h.send({ type: 'LOG' });
+    h.send({ type: 'THRESHOLD' });
+    h.send(fail('retryable', 750));
+    expect(h.actor.getSnapshot().context).toMatchObject({ attempt: 1, retryDelayMs: 750 });
+    h.clock.increment(750);
+    h.send({ type: 'ACK' });
+    expect(h.actor.getSnapshot().context).toMatchObject({ attempt: 0, retryDelayMs: 0 });
+  });
+});

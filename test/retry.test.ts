@@ -59,3 +59,30 @@ describe('retry policy', () => {
     expect(classifyStatus(status)).toBe(kind);
   });
 });
+
+describe('Retry-After edge cases', () => {
+  it('reads every decimal digit of a delay in seconds', () => {
+    expect(parseRetryAfter('1.25', 0)).toBe(1250);
+    expect(parseRetryAfter('0.001', 0)).toBe(1);
+  });
+
+  it('accepts only HTTP dates, not ISO-8601 timestamps', () => {
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(parseRetryAfter('2026-01-01T00:00:30Z', now)).toBeUndefined();
+    expect(parseRetryAfter('2026-01-01', now)).toBeUndefined();
+    expect(parseRetryAfter('Thu, 01 Jan 2026 00:00:30 GMT', now)).toBe(30_000);
+  });
+});
+
+describe('status classification boundaries', () => {
+  it.each([
+    [100, 'rejected'],
+    [199, 'rejected'],
+    [299, 'ok'],
+    [300, 'rejected'],
+    [599, 'retryable'],
+    [600, 'rejected'],
+  ])('classifies HTTP %i as %s', (status, kind) => {
+    expect(classifyStatus(status)).toBe(kind);
+  });
+});

@@ -77,3 +77,30 @@ describe('serializeBatch', () => {
     expect(body.events).toEqual(events.map((e) => JSON.parse(JSON.stringify(toWireEvent(e)))));
   });
 });
+
+describe('events missing their optional fields', () => {
+  it("sends an exception event without fields as error_type and error_message 'undefined', in both encoders", () => {
+    const event = new QueuedEvent('UNHANDLED_EXCEPTION', 1, 'ERROR', 0, undefined, undefined, undefined, undefined);
+    const wire = toWireEvent(event);
+    expect(wire).toMatchObject({ event: 'UNHANDLED_EXCEPTION', error_type: 'undefined', error_message: 'undefined' });
+    expect(wire).not.toHaveProperty('traceback');
+    const body = JSON.parse(serializeBatch({ sessionId: 's' }, [event]));
+    expect(body.events[0]).toEqual(JSON.parse(JSON.stringify(wire)));
+  });
+
+  it('sends a generic event without a name as an empty event_name, in both encoders', () => {
+    const event = new QueuedEvent('GENERIC_EVENT', 2, 'INFO', 0, undefined, undefined, undefined, undefined);
+    const wire = toWireEvent(event);
+    expect(wire).toMatchObject({ event: 'GENERIC_EVENT', event_name: '', event_data: {} });
+    const body = JSON.parse(serializeBatch({ sessionId: 's' }, [event]));
+    expect(body.events[0]).toEqual(JSON.parse(JSON.stringify(wire)));
+  });
+});
+
+describe('parseSeverity and non-ASCII letters', () => {
+  it('refuses a severity spelled with a dotless ı, though it upper-cases to an ASCII name', () => {
+    expect('ınfo'.toUpperCase()).toBe('INFO');
+    expect(parseSeverity('ınfo')).toBeUndefined();
+    expect(parseSeverity('crıtıcal')).toBeUndefined();
+  });
+});
