@@ -191,10 +191,8 @@ export class Outbox {
    * `queue_full`, so the bound and the accounting both hold.
    */
   acceptAlways(event: QueuedEvent): number {
-    if (this.#queue.full) {
-      const displaced = this.#queue.pop();
-      if (displaced !== undefined) this.#settleDropped('queue_full', [displaced]);
-    }
+    const displaced = this.#queue.full ? this.#queue.pop() : undefined;
+    if (displaced !== undefined) this.#settleDropped('queue_full', [displaced]);
     return this.accept(event);
   }
 

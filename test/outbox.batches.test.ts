@@ -1,0 +1,185 @@
+/**
+ * The outbox on its own: what a send takes, how a split batch is carried,
+ * what `abandon` drops, and that calls with nothing in flight change nothing.
+ * The hooks are recorded so each outcome is seen exactly as the reporter
+ * sees it.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Clock } from '../src/clock.js';
+import { type DropReason, type LastSend, Outbox } from '../src/outbox.js';
+import type { SendResult, Transport } from '../src/transport.js';
+import { QueuedEvent } from '../src/wire.js';
+
+const ok: SendResult = { kind: 'ok', status: 200 };
+
+function setup(options: { maxQueueSize?: number; answer?: SendResult; sendTakesMs?: number } = {}) {
+  let nowMs = 1_000_000;
+  const clock: Clock = {
+    now: () => nowMs,
+    setTimeout: () => {
+      throw new Error('the outbox sets no timers');
+    },
+    clearTimeout: () => undefined,
+  };
+  const bodies: { indices: number[]; idempotencyKey: string }[] = [];
+  const transport: Transport = {
+    send: (request) => {
+      const body = JSON.parse(request.body) as { events: { event_session_index: number }[] };
+      bodies.push({ indices: body.events.map((e) => e.event_session_index), idempotencyKey: request.idempotencyKey });
+      nowMs += options.sendTakesMs ?? 0;
+      return Promise.resolve(options.answer ?? ok);
+    },
+  };
+  const settled: (number | undefined)[] = [];
+  const dropped: [DropReason | 'spool_overflow', number][] = [];
+  const finished: LastSend[] = [];
+  const outbox = new Outbox({
+    sessionId: 'session-1',
+    maxQueueSize: options.maxQueueSize ?? 10,
+    maxBatchSize: 10,
+    maxEventBytes: 65_536,
+    maxBatchBytes: 1_048_576,
+    apiKey: 'sk-test-0123456789abcdef',
+    retryBaseDelayMs: 100,
+    transport,
+    clock,
+    random: () => 0,
+    hooks: {
+      onSettled: (first) => settled.push(first),
+      onDropped: (reason, count) => dropped.push([reason, count]),
+      onSendFinished: (last) => finished.push(last),
+    },
+  });
+  /** Accepts `n` GENERIC_EVENTs, numbered from the outbox's next index. */
+  const accept = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      outbox.accept(new QueuedEvent('GENERIC_EVENT', outbox.nextIndex, 'INFO', nowMs, 'e', {}, undefined, undefined));
+    }
+  };
+  const signal = new AbortController().signal;
+  const counters = () => ({ queueSize: outbox.queueSize, inFlight: outbox.inFlight, pushCounter: outbox.pushCounter, flushCounter: outbox.flushCounter });
+  return { outbox, accept, bodies, settled, dropped, finished, signal, counters };
+}
+
+describe('Outbox.send', () => {
+  it('answers ACK without a request when nothing is queued or in flight', async () => {
+    const { outbox, bodies, finished, signal } = setup();
+    await expect(outbox.send(0, signal)).resolves.toEqual({ type: 'ACK' });
+    expect(bodies).toEqual([]);
+    expect(finished).toEqual([]);
+    expect(outbox.lastSend).toBeUndefined();
+  });
+
+  it('reports how long the request took, by the clock, with the batch size and attempt', async () => {
+    const { outbox, accept, finished, signal } = setup({ sendTakesMs: 250 });
+    accept(2);
+    await expect(outbox.send(1, signal)).resolves.toEqual({ type: 'ACK' });
+    expect(finished).toEqual([{ size: 2, attempt: 1, durationMs: 250, result: ok }]);
+    expect(outbox.lastSend).toEqual(finished[0]);
+  });
+});
+
+describe('calls with no batch in flight', () => {
+  it('deliver, drop and split change no counter and call no hook', () => {
+    const { outbox, accept, settled, dropped, counters } = setup();
+    accept(2);
+    const before = counters();
+    outbox.deliver();
+    outbox.drop('rejected');
+    outbox.split();
+    expect(counters()).toEqual(before);
+    expect(outbox.hasSplitHalf()).toBe(false);
+    expect(outbox.deliveredCounter).toBe(0);
+    expect(settled).toEqual([]);
+    expect(dropped).toEqual([]);
+  });
+
+  it('abandon on an empty outbox drops nothing and calls no hook', () => {
+    const { outbox, settled, dropped, counters } = setup();
+    outbox.abandon('shutdown');
+    expect(counters()).toEqual({ queueSize: 0, inFlight: 0, pushCounter: 0, flushCounter: 0 });
+    expect(outbox.dropped.shutdown).toBe(0);
+    expect(settled).toEqual([]);
+    expect(dropped).toEqual([]);
+  });
+
+  it('abandon drops the queue with the reason and reports the lowest index dropped', () => {
+    const { outbox, accept, settled, dropped, counters } = setup();
+    accept(3);
+    outbox.abandon('shutdown');
+    expect(counters()).toEqual({ queueSize: 0, inFlight: 0, pushCounter: 3, flushCounter: 3 });
+    expect(outbox.dropped.shutdown).toBe(3);
+    expect(dropped).toEqual([['shutdown', 3]]);
+    expect(settled).toEqual([0]);
+    expect(outbox.hasPending()).toBe(false);
+  });
+});
+
+describe('splitting the batch in flight', () => {
+  it('does nothing to a batch of one event: it is resent whole, nothing is carried', async () => {
+    const { outbox, accept, bodies, signal, counters } = setup({ answer: { kind: 'too_large', status: 413 } });
+    accept(1);
+    await outbox.send(0, signal);
+    outbox.split();
+    expect(outbox.hasSplitHalf()).toBe(false);
+    expect(outbox.hasPending()).toBe(false);
+    expect(counters()).toEqual({ queueSize: 0, inFlight: 1, pushCounter: 1, flushCounter: 0 });
+    await outbox.send(0, signal);
+    expect(bodies.map((b) => b.indices)).toEqual([[0], [0]]);
+    expect(bodies[1]!.idempotencyKey).toBe(bodies[0]!.idempotencyKey);
+  });
+
+  it('carries the second half until it is taken, after the first half, with a key of its own', async () => {
+    const { outbox, accept, bodies, signal, counters } = setup({ answer: { kind: 'too_large', status: 413 } });
+    accept(3);
+    expect(outbox.hasSplitHalf()).toBe(false);
+    await outbox.send(0, signal);
+    outbox.split();
+    expect(outbox.hasSplitHalf()).toBe(true);
+    expect(outbox.hasPending()).toBe(true);
+    expect(counters()).toEqual({ queueSize: 0, inFlight: 3, pushCounter: 3, flushCounter: 0 });
+    await outbox.send(0, signal);
+    outbox.deliver();
+    expect(outbox.hasSplitHalf()).toBe(true);
+    await outbox.send(0, signal);
+    expect(outbox.hasSplitHalf()).toBe(false);
+    outbox.deliver();
+    expect(bodies.map((b) => b.indices)).toEqual([[0, 1, 2], [0, 1], [2]]);
+    expect(new Set(bodies.map((b) => b.idempotencyKey)).size).toBe(3);
+    expect(counters()).toEqual({ queueSize: 0, inFlight: 0, pushCounter: 3, flushCounter: 3 });
+  });
+
+  it('abandon drops the batch in flight, the carried half and the queue, lowest index first, and forgets the carry', async () => {
+    const { outbox, accept, settled, dropped, signal, counters } = setup({ answer: { kind: 'too_large', status: 413 } });
+    accept(4);
+    await outbox.send(0, signal);
+    outbox.split();
+    accept(2);
+    outbox.abandon('shutdown');
+    expect(dropped).toEqual([['shutdown', 6]]);
+    expect(settled).toEqual([0]);
+    expect(outbox.hasSplitHalf()).toBe(false);
+    expect(outbox.hasPending()).toBe(false);
+    expect(counters()).toEqual({ queueSize: 0, inFlight: 0, pushCounter: 6, flushCounter: 6 });
+  });
+});
+
+describe('Outbox.acceptAlways', () => {
+  it('displaces the newest event of a full queue, counted as queue_full, and reports its index', () => {
+    const { outbox, accept, settled, dropped, counters } = setup({ maxQueueSize: 2 });
+    accept(2);
+    outbox.acceptAlways(new QueuedEvent('SESSION_END', outbox.nextIndex, 'INFO', 0, undefined, undefined, undefined, 0));
+    expect(dropped).toEqual([['queue_full', 1]]);
+    expect(settled).toEqual([1]);
+    expect(counters()).toEqual({ queueSize: 2, inFlight: 0, pushCounter: 3, flushCounter: 1 });
+  });
+
+  it('displaces nothing when there is room', () => {
+    const { outbox, accept, settled, dropped, counters } = setup({ maxQueueSize: 2 });
+    accept(1);
+    outbox.acceptAlways(new QueuedEvent('SESSION_END', outbox.nextIndex, 'INFO', 0, undefined, undefined, undefined, 0));
+    expect(dropped).toEqual([]);
+    expect(settled).toEqual([]);
+    expect(counters()).toEqual({ queueSize: 2, inFlight: 0, pushCounter: 2, flushCounter: 0 });
+  });
+});

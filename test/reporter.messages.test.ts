@@ -1,0 +1,142 @@
+/**
+ * What the reporter tells its logger, word for word: refused events, the end
+ * of a fatal session, an unrecognised TINKER_TELEMETRY; and the bindings
+ * every record carries.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createConfig } from '../src/config.js';
+import type { ReporterOptions } from '../src/options.js';
+import { type TelemetryReporter, startReporter } from '../src/reporter.js';
+import { eventsOf, manualTransport, recordingLogger } from './helpers.js';
+
+const config = createConfig({ apiKey: 'sk-test-0123456789abcdef', baseUrl: 'http://127.0.0.1:9' });
+const bindings = { component: 'tinker-telemetry', sessionId: 'session-1' };
+
+function start(overrides: Partial<ReporterOptions> = {}, auto?: Parameters<typeof manualTransport>[0]) {
+  const wire = manualTransport(auto);
+  const log = recordingLogger();
+  const reporter = startReporter({
+    config,
+    sessionId: 'session-1',
+    enabled: true,
+    attachEvents: false,
+    drainOnExit: false,
+    flushIntervalMs: 1000,
+    flushTimeoutMs: 500,
+    transport: wire.transport,
+    logger: log.logger,
+    ...overrides,
+  }) as TelemetryReporter;
+  const warnings = () => log.records.filter((r) => r.level === 'warn');
+  return { reporter, wire, log, warnings };
+}
+
+async function stopNow(reporter: TelemetryReporter): Promise<void> {
+  const stopped = reporter.stop(10);
+  await vi.advanceTimersByTimeAsync(10);
+  await stopped;
+}
+
+describe('refused events', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('refuses a name that is not a string, counting it invalid and warning with its value and type', async () => {
+    const { reporter, warnings } = start();
+    expect(reporter.log(7 as unknown as string)).toBe(false);
+    expect(reporter.log(null as unknown as string)).toBe(false);
+    expect(reporter.stats()).toMatchObject({ pushCounter: 1, queueSize: 1, dropped: { invalid: 2 } });
+    expect(warnings()).toEqual([
+      { level: 'warn', obj: bindings, msg: 'Telemetry event refused: the event name must be a non-empty string, got 7 (number)' },
+      { level: 'warn', obj: bindings, msg: 'Telemetry event refused: the event name must be a non-empty string, got null (object)' },
+    ]);
+    await stopNow(reporter);
+  });
+
+  it('refuses an empty name, warning once for it however often it comes', async () => {
+    const { reporter, warnings } = start();
+    expect(reporter.log('')).toBe(false);
+    expect(reporter.log('')).toBe(false);
+    expect(reporter.stats().dropped.invalid).toBe(2);
+    expect(warnings().map((r) => r.msg)).toEqual(['Telemetry event refused: the event name must be a non-empty string, got ""']);
+    await stopNow(reporter);
+  });
+
+  it('quotes at most the first 60 characters of a refused severity', async () => {
+    const { reporter, warnings } = start();
+    const long = `${'s'.repeat(60)}TAIL`;
+    expect(reporter.log('e', undefined, long as 'info')).toBe(false);
+    expect(warnings().map((r) => r.msg)).toEqual([`Telemetry event refused: severity "${'s'.repeat(60)}" is not one of debug, info, warning, error, critical`]);
+    await stopNow(reporter);
+  });
+
+  it('warns separately for the same bad value given as a name and as a severity', async () => {
+    const { reporter, warnings } = start();
+    expect(reporter.log(5 as unknown as string)).toBe(false);
+    expect(reporter.log('e', undefined, 5 as unknown as 'info')).toBe(false);
+    expect(warnings().map((r) => r.msg)).toEqual([
+      'Telemetry event refused: the event name must be a non-empty string, got 5 (number)',
+      'Telemetry event refused: severity 5 (number) is not one of debug, info, warning, error, critical',
+    ]);
+    await stopNow(reporter);
+  });
+});
+
+describe('the end of a session', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('sends SESSION_END at INFO', async () => {
+    const { reporter, wire } = start({}, () => ({ kind: 'ok', status: 200 }));
+    expect(await reporter.stop()).toBe(true);
+    expect(eventsOf(wire.sent).at(-1)).toMatchObject({ event: 'SESSION_END', severity: 'INFO', event_session_index: 1 });
+  });
+
+  it('logs the session id at info after a fatal exception, with drained true when it drained in time', async () => {
+    const { reporter, log } = start({}, () => ({ kind: 'ok', status: 200 }));
+    expect(await reporter.logFatalException(new Error('boom'))).toBe(true);
+    expect(log.records.filter((r) => r.level === 'info')).toEqual([
+      { level: 'info', obj: { ...bindings, drained: true }, msg: 'Telemetry session session-1 ended after a fatal exception' },
+    ]);
+  });
+
+  it('logs drained false after a fatal exception when flushTimeoutMs passed first', async () => {
+    const { reporter, log } = start({ flushTimeoutMs: 500 });
+    const fatal = reporter.logFatalException(new Error('boom'));
+    await vi.advanceTimersByTimeAsync(500);
+    expect(await fatal).toBe(false);
+    expect(log.records.filter((r) => r.level === 'info')).toEqual([
+      { level: 'info', obj: { ...bindings, drained: false }, msg: 'Telemetry session session-1 ended after a fatal exception' },
+    ]);
+    await stopNow(reporter);
+  });
+});
+
+describe('startReporter() and TINKER_TELEMETRY', () => {
+  const saved = process.env.TINKER_TELEMETRY;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.TINKER_TELEMETRY;
+    else process.env.TINKER_TELEMETRY = saved;
+  });
+
+  it('warns through the given logger, with the session bindings, when TINKER_TELEMETRY is not recognised, and returns null', () => {
+    process.env.TINKER_TELEMETRY = 'only-on-tuesdays';
+    const log = recordingLogger();
+    expect(startReporter({ config, sessionId: 'session-1', logger: log.logger })).toBeNull();
+    expect(log.records).toEqual([
+      {
+        level: 'warn',
+        obj: bindings,
+        msg: 'TINKER_TELEMETRY="only-on-tuesdays" is not recognised, so telemetry is disabled; use 1/true/yes/on or 0/false/no/off',
+      },
+    ]);
+  });
+});

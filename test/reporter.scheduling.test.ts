@@ -1,0 +1,212 @@
+/**
+ * When the reporter sends: after a delivered batch it goes on at once only
+ * when the queue has reached `flushThreshold` or the second half of a split
+ * batch waits; otherwise the rest waits for the flush timer. An exception
+ * flushes at once, a refused one does not.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createConfig } from '../src/config.js';
+import type { ReporterOptions } from '../src/options.js';
+import { type TelemetryReporter, startReporter } from '../src/reporter.js';
+import { eventsOf, manualTransport, recordingLogger, settle } from './helpers.js';
+
+const config = createConfig({ apiKey: 'sk-test-0123456789abcdef', baseUrl: 'http://127.0.0.1:9' });
+const ok = { kind: 'ok', status: 200 } as const;
+
+function start(overrides: Partial<ReporterOptions> = {}) {
+  const wire = manualTransport();
+  const log = recordingLogger();
+  const reporter = startReporter({
+    config,
+    sessionId: 'session-1',
+    enabled: true,
+    attachEvents: false,
+    drainOnExit: false,
+    flushIntervalMs: 1000,
+    flushThreshold: 3,
+    retryBaseDelayMs: 100,
+    random: () => 0,
+    transport: wire.transport,
+    logger: log.logger,
+    ...overrides,
+  }) as TelemetryReporter;
+  const indices = (n: number) => wire.sent[n]!.events.map((e) => e.event_session_index);
+  return { reporter, wire, log, indices };
+}
+
+async function stopNow(reporter: TelemetryReporter): Promise<void> {
+  const stopped = reporter.stop(10);
+  await vi.advanceTimersByTimeAsync(10);
+  await stopped;
+}
+
+describe('sending after a delivered batch', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('waits for the flush timer when flushThreshold − 1 events were queued meanwhile', async () => {
+    const { reporter, wire, indices } = start();
+    reporter.log('a');
+    reporter.log('b');
+    await settle();
+    expect(indices(0)).toEqual([0, 1, 2]);
+    reporter.log('c');
+    reporter.log('d');
+    wire.answer(ok);
+    await settle(10);
+    expect(reporter.stats().state).toBe('batching');
+    await vi.advanceTimersByTimeAsync(999);
+    expect(wire.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(wire.sent).toHaveLength(2);
+    expect(indices(1)).toEqual([3, 4]);
+    await stopNow(reporter);
+  });
+
+  it('sends at once when flushThreshold events were queued meanwhile', async () => {
+    const { reporter, wire, indices } = start();
+    reporter.log('a');
+    reporter.log('b');
+    await settle();
+    reporter.log('c');
+    reporter.log('d');
+    reporter.log('e');
+    wire.answer(ok);
+    await settle(10);
+    expect(reporter.stats().state).toBe('sending');
+    expect(wire.sent).toHaveLength(2);
+    expect(indices(1)).toEqual([3, 4, 5]);
+    await stopNow(reporter);
+  });
+
+  it('goes back to idle, with no timer, when nothing was queued meanwhile', async () => {
+    const { reporter, wire } = start();
+    reporter.log('a');
+    reporter.log('b');
+    await settle();
+    wire.answer(ok);
+    await settle(10);
+    expect(reporter.stats().state).toBe('idle');
+    expect(vi.getTimerCount()).toBe(0);
+    await stopNow(reporter);
+  });
+
+  it('sends the second half of a split batch right after the first, without waiting for the timer', async () => {
+    const { reporter, wire, indices } = start();
+    reporter.log('a');
+    reporter.log('b');
+    await settle();
+    wire.answer({ kind: 'too_large', status: 413 });
+    await settle(10);
+    expect(indices(1)).toEqual([0, 1]);
+    wire.answer(ok);
+    await settle(10);
+    expect(wire.sent).toHaveLength(3);
+    expect(indices(2)).toEqual([2]);
+    wire.answer(ok);
+    await settle(10);
+    expect(reporter.stats()).toMatchObject({ state: 'idle', deliveredCounter: 3, inFlight: 0 });
+    await stopNow(reporter);
+  });
+});
+
+describe('what the machine hears', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('hears LOG only when the queue becomes non-empty and THRESHOLD only when it reaches flushThreshold', async () => {
+    const heard: string[] = [];
+    const { reporter, wire } = start({
+      flushThreshold: 4,
+      inspect: (event) => {
+        // Only what the reporter tells the machine: not its own init, nor the sendBatch actor's.
+        if (event.type === '@xstate.event' && event.sourceRef === undefined && !event.event.type.startsWith('xstate.')) heard.push(event.event.type);
+      },
+    });
+    expect(heard).toEqual(['LOG']);
+    reporter.log('a');
+    reporter.log('b');
+    expect(heard).toEqual(['LOG']);
+    reporter.log('c');
+    expect(heard).toEqual(['LOG', 'THRESHOLD']);
+    // The batch in flight took the whole queue, so the next event makes it non-empty again.
+    expect(wire.pending[0]!.body.events).toHaveLength(4);
+    reporter.log('d');
+    reporter.log('e');
+    expect(heard).toEqual(['LOG', 'THRESHOLD', 'LOG']);
+    expect(wire.sent).toHaveLength(1);
+    await stopNow(reporter);
+  });
+});
+
+describe('logException() and the flush it starts', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('starts no flush when the exception is refused for its severity, and warns naming the severity', async () => {
+    const { reporter, wire, log } = start({ flushThreshold: 100 });
+    reporter.log('queued');
+    expect(reporter.logException(new Error('boom'), 'fatal' as 'error')).toBe(false);
+    await settle(10);
+    expect(wire.sent).toHaveLength(0);
+    expect(reporter.stats().dropped.invalid).toBe(1);
+    expect(log.records.filter((r) => r.level === 'warn').map((r) => r.msg)).toEqual([
+      'Telemetry event refused: severity "fatal" is not one of debug, info, warning, error, critical',
+    ]);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(eventsOf(wire.sent).map((e) => e.event)).toEqual(['SESSION_START', 'GENERIC_EVENT']);
+    await stopNow(reporter);
+  });
+
+  it('starts no flush when the exception is refused for a full queue, counted as queue_full', async () => {
+    const { reporter, wire } = start({ flushThreshold: 100, maxQueueSize: 2 });
+    reporter.log('queued');
+    expect(reporter.logException(new Error('boom'))).toBe(false);
+    await settle(10);
+    expect(wire.sent).toHaveLength(0);
+    expect(reporter.stats()).toMatchObject({ queueSize: 2, pushCounter: 2, dropped: { queue_full: 1, invalid: 0 } });
+    await stopNow(reporter);
+  });
+});
+
+describe('a request aborted by the stop deadline', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('answers no one: the ended machine receives no event from it', async () => {
+    const received: string[] = [];
+    const { reporter, wire } = start({
+      inspect: (event) => {
+        if (event.type === '@xstate.event') received.push(event.event.type);
+      },
+    });
+    reporter.log('a');
+    reporter.log('b');
+    await settle();
+    expect(wire.pending).toHaveLength(1);
+    const stopped = reporter.stop(50);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await stopped).toBe(false);
+    const atEnd = received.length;
+    expect(received.at(-1)).toBe('DEADLINE');
+    expect(wire.pending[0]!.request.signal.aborted).toBe(true);
+    await settle(20);
+    expect(received.slice(atEnd)).toEqual([]);
+  });
+});
