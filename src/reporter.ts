@@ -472,11 +472,14 @@ export class TelemetryReporter implements AsyncDisposable {
 
   #timeout(where: string, value: unknown): number {
     if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.min(value, 2 ** 31 - 1);
-    this.#logger.warnOnce(
-      `timeout:${where}`,
-      {},
-      `Telemetry ${where}(): expected a timeout in ms ≥ 0, got ${String(value)}; using flushTimeoutMs (${this.#options.flushTimeoutMs})`,
-    );
+    let shown: string;
+    try {
+      shown = String(value);
+    } catch {
+      // An object without a usable toString (Object.create(null)): stop() must still not throw.
+      shown = `an unprintable ${typeof value}`;
+    }
+    this.#logger.warnOnce(`timeout:${where}`, {}, `Telemetry ${where}(): expected a timeout in ms ≥ 0, got ${shown}; using flushTimeoutMs (${this.#options.flushTimeoutMs})`);
     return this.#options.flushTimeoutMs;
   }
 

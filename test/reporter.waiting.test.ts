@@ -299,6 +299,17 @@ describe('stop()', () => {
     expect(warnings()).toEqual(['Telemetry stop(): expected a timeout in ms ≥ 0, got NaN; using flushTimeoutMs (500)']);
   });
 
+  it('never throws for a timeout that cannot even be printed, and falls back to flushTimeoutMs', async () => {
+    const { reporter, wire, warnings } = start({ flushTimeoutMs: 500 });
+    const stopped = track(reporter.stop(Object.create(null) as number));
+    await vi.advanceTimersByTimeAsync(499);
+    expect(stopped.settled).toBe(false);
+    expect(wire.pending).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(stopped).toEqual({ settled: true, value: false });
+    expect(warnings()).toEqual(['Telemetry stop(): expected a timeout in ms ≥ 0, got an unprintable object; using flushTimeoutMs (500)']);
+  });
+
   it('caps a timeout above 2³¹−1 ms at the timer maximum', async () => {
     const { reporter, warnings } = start();
     const stopped = track(reporter.stop(Number.MAX_SAFE_INTEGER));
