@@ -1,0 +1,82 @@
+/**
+ * The mutation gate (`npm run mutation:gate`, run by `.ci/run`).
+ *
+ * Runs Stryker in incremental mode against the committed
+ * `stryker-incremental.json`, so only mutants whose code or covering tests
+ * changed are tested again, then fails when either
+ * - the mutation score is below the break threshold of `stryker.conf.json`
+ *   (Stryker itself exits non-zero), or
+ * - a mutant that the committed results record as killed now survives: a
+ *   weakened test shows up here even while the overall score stays above the
+ *   threshold.
+ *
+ * `--force` re-tests every mutant (a full run); the regression check still
+ * compares with the committed file.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+
+const config = JSON.parse(readFileSync('stryker.conf.json', 'utf8'));
+const incrementalFile = config.incrementalFile;
+const reportFile = config.jsonReporter.fileName;
+const breakAt = config.thresholds.break;
+
+const DETECTED = new Set(['Killed', 'Timeout']);
+const UNDETECTED = new Set(['Survived', 'NoCoverage']);
+
+/** A mutant's identity across runs: its file, mutator, replacement and position. */
+const keyOf = (file, mutant) =>
+  `${file}|${mutant.mutatorName}|${mutant.replacement ?? ''}|${mutant.location.start.line}:${mutant.location.start.column}`;
+
+function statuses(path) {
+  const report = JSON.parse(readFileSync(path, 'utf8'));
+  const byKey = new Map();
+  for (const [file, { mutants }] of Object.entries(report.files)) {
+    for (const mutant of mutants) byKey.set(keyOf(file, mutant), { file, mutant });
+  }
+  return byKey;
+}
+
+const baseline = existsSync(incrementalFile) ? statuses(incrementalFile) : new Map();
+if (baseline.size === 0) console.log(`mutation gate: no committed ${incrementalFile}; every mutant is tested`);
+
+const started = performance.now();
+const run = spawnSync('npx', ['stryker', 'run', ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  env: { ...process.env, FC_SEED: process.env.FC_SEED ?? '20261124' },
+});
+const minutes = ((performance.now() - started) / 60_000).toFixed(1);
+
+if (!existsSync(reportFile)) {
+  console.error(`mutation gate: Stryker wrote no report (${reportFile}); exit code ${run.status}`);
+  process.exit(1);
+}
+const current = statuses(reportFile);
+let detected = 0;
+let undetected = 0;
+const regressions = [];
+for (const [key, { file, mutant }] of current) {
+  if (DETECTED.has(mutant.status)) detected++;
+  else if (UNDETECTED.has(mutant.status)) {
+    undetected++;
+    const before = baseline.get(key);
+    if (before !== undefined && DETECTED.has(before.mutant.status)) regressions.push({ file, mutant });
+  }
+}
+const score = (100 * detected) / (detected + undetected);
+console.log(
+  `mutation gate: score ${score.toFixed(2)} (${detected} detected, ${undetected} undetected; break at ${breakAt}), ${regressions.length} regressions, ${minutes} min`,
+);
+for (const { file, mutant } of regressions) {
+  const { line, column } = mutant.location.start;
+  console.error(`  no longer killed: ${file}:${line}:${column} ${mutant.mutatorName} → ${JSON.stringify(mutant.replacement ?? '')}`);
+}
+if (run.status !== 0 || score < breakAt) {
+  console.error(`mutation gate: failed, score below ${breakAt} or Stryker failed (exit code ${run.status})`);
+  process.exit(1);
+}
+if (regressions.length > 0) {
+  console.error('mutation gate: failed, mutants the committed results record as killed now survive; a test was weakened');
+  process.exit(1);
+}
