@@ -29,16 +29,21 @@ const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 const keyOf = (file, mutant) =>
   `${file}|${mutant.mutatorName}|${mutant.replacement ?? ''}|${mutant.location.start.line}:${mutant.location.start.column}`;
 
+/** Every mutant of a report, with its file, and an index by identity (two mutants can share one; the index keeps the last). */
 function statuses(path) {
   const report = JSON.parse(readFileSync(path, 'utf8'));
+  const all = [];
   const byKey = new Map();
   for (const [file, { mutants }] of Object.entries(report.files)) {
-    for (const mutant of mutants) byKey.set(keyOf(file, mutant), { file, mutant });
+    for (const mutant of mutants) {
+      all.push({ file, mutant });
+      byKey.set(keyOf(file, mutant), { file, mutant });
+    }
   }
-  return byKey;
+  return { all, byKey };
 }
 
-const baseline = existsSync(incrementalFile) ? statuses(incrementalFile) : new Map();
+const baseline = existsSync(incrementalFile) ? statuses(incrementalFile).byKey : new Map();
 if (baseline.size === 0) console.log(`mutation gate: no committed ${incrementalFile}; every mutant is tested`);
 
 const started = performance.now();
@@ -56,11 +61,11 @@ const current = statuses(reportFile);
 let detected = 0;
 let undetected = 0;
 const regressions = [];
-for (const [key, { file, mutant }] of current) {
+for (const { file, mutant } of current.all) {
   if (DETECTED.has(mutant.status)) detected++;
   else if (UNDETECTED.has(mutant.status)) {
     undetected++;
-    const before = baseline.get(key);
+    const before = baseline.get(keyOf(file, mutant));
     if (before !== undefined && DETECTED.has(before.mutant.status)) regressions.push({ file, mutant });
   }
 }
