@@ -138,6 +138,7 @@ function wireStats(stats: ReporterStats): WireStats {
     spooled: stats.spooled,
     replayed: stats.replayed,
     replayDropped: stats.replayDropped,
+    recovered: stats.recovered,
     spoolCorrupt: stats.spoolCorrupt,
     spoolErrors: stats.spoolErrors,
   };

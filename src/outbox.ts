@@ -14,9 +14,10 @@ import type { FailureKind, ReporterMachineEvent } from '../machines/reporter.mac
 import type { Clock } from './clock.js';
 import { RingQueue } from './queue.js';
 import { retryDelayMs } from './retry.js';
+import type { Journal } from './journal.js';
 import type { Spool } from './spool.js';
 import type { SendResult, Transport } from './transport.js';
-import { type BodyMeta, type QueuedEvent, encodeEvent, envelopeBytes, secretOf, serializeBatch } from './wire.js';
+import { type BodyMeta, type QueuedEvent, encodeEvent, envelopeBytes, envelopeJson, secretOf, serializeBatch } from './wire.js';
 
 /**
  * Why an event was not delivered. Refused by `log()`/`logException()`, so
@@ -119,6 +120,8 @@ export class Outbox {
   /** Bytes of a body without events. */
   readonly #envelopeBytes: number;
   readonly #meta: BodyMeta;
+  /** With a spool: every accepted event until it is delivered, dropped or in a spool file, for recovery after a crash. */
+  readonly #journal: Journal | undefined;
 
   /** Events accepted, SESSION_START and SESSION_END included. */
   pushCounter = 0;
@@ -141,6 +144,12 @@ export class Outbox {
     this.#envelopeBytes = envelopeBytes(options.sessionId);
     const secret = secretOf(options.apiKey);
     this.#meta = { sessionId: options.sessionId, maxEventBytes: options.maxEventBytes, ...(secret === undefined ? {} : { secret }) };
+    this.#journal = options.spool?.openJournal(envelopeJson(options.sessionId), (event) => encodeEvent(event, this.#meta));
+  }
+
+  /** Writes what the journal has pending and closes it, deleting it when every event has an outcome. */
+  closeJournal(): void {
+    this.#journal?.close();
   }
 
   /** Events waiting in the queue. */
@@ -182,6 +191,7 @@ export class Outbox {
   accept(event: QueuedEvent): number {
     this.#queue.push(event);
     this.pushCounter++;
+    this.#journal?.append(event);
     return this.#queue.size;
   }
 
@@ -251,6 +261,7 @@ export class Outbox {
       this.replayedCounter += batch.replayed;
       return;
     }
+    this.#journal?.ack(batch.events);
     this.deliveredCounter += batch.events.length;
     this.flushCounter += batch.events.length;
     this.#options.hooks.onSettled(undefined);
@@ -334,14 +345,20 @@ export class Outbox {
     if (spool === undefined || batch.spoolFile !== undefined) return;
     batch.body ??= serializeBatch(this.#meta, batch.events);
     batch.spoolFile = spool.hold(batch.body, batch.idempotencyKey, batch.events.length);
+    // On disk as a file claimed by this reporter: recovering it after a crash is the file's job now.
+    if (batch.spoolFile !== undefined) this.#journal?.ack(batch.events);
   }
 
   /** Leaves the batch in the spool for a later reporter; false without a spool or when it could not be written. */
   #keep(batch: Batch): boolean {
     const spool = this.#options.spool;
     if (spool === undefined) return false;
+    // Held first, then released: a file that appears ready at once could be resent by another process
+    // before the journal says so, and a crash then would recover its events a second time.
+    this.#hold(batch);
     batch.body ??= serializeBatch(this.#meta, batch.events);
     if (!spool.keep(batch.spoolFile, batch.body, batch.idempotencyKey, batch.events.length)) return false;
+    this.#journal?.ack(batch.events);
     // A resent batch has no events of this session, so it adds nothing here.
     this.spooledCounter += batch.events.length;
     this.flushCounter += batch.events.length;
@@ -351,6 +368,7 @@ export class Outbox {
   }
 
   #settleDropped(reason: DropReason, events: readonly QueuedEvent[]): void {
+    this.#journal?.ack(events);
     this.dropped[reason] += events.length;
     this.flushCounter += events.length;
     let first = Infinity;

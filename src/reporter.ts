@@ -62,7 +62,14 @@ export interface ReporterStats {
   replayed: number;
   /** Events of earlier sessions resent from the spool and rejected by the server (a 4xx or a 413), then removed; in no other counter. */
   replayDropped: number;
-  /** Spool files that failed their checks (name, size, JSON, shape) and were moved aside as `*.corrupt`. */
+  /**
+   * Events of crashed sessions recovered at start: found unsent in the journal
+   * of a reporter that died without stopping (SIGKILL, a crash past its
+   * deadline), and put in the spool to resend, where they then count as
+   * `replayed`. In no other counter. Always 0 without `spoolDir`.
+   */
+  recovered: number;
+  /** Spool files and journals that failed their checks (name, size, JSON, shape) and were moved aside as `*.corrupt`. */
   spoolCorrupt: number;
   /** Spool I/O errors (EACCES, ENOSPC, …); each operation and error code is also logged once. */
   spoolErrors: number;
@@ -143,6 +150,8 @@ export class TelemetryReporter implements AsyncDisposable {
             logger,
             now: () => this.#timers.now(),
             onEvicted: (events) => this.#outbox.evicted(events),
+            maxBatchSize: options.maxBatchSize,
+            maxBatchBytes: options.maxBatchBytes,
           });
     this.#outbox = new Outbox({
       sessionId: options.sessionId,
@@ -317,6 +326,7 @@ export class TelemetryReporter implements AsyncDisposable {
       spooled: outbox.spooledCounter,
       replayed: outbox.replayedCounter,
       replayDropped: outbox.replayDroppedCounter,
+      recovered: this.#spool?.recovered ?? 0,
       spoolCorrupt: this.#spool?.corrupt ?? 0,
       spoolErrors: this.#spool?.errors ?? 0,
     };
@@ -399,16 +409,22 @@ export class TelemetryReporter implements AsyncDisposable {
     });
     actor.subscribe({
       next: (snapshot) => {
-        if (snapshot.status === 'done') this.#ended();
+        if (snapshot.status === 'done') this.#finish();
       },
       error: (error) => {
         // An error inside the machine would otherwise be rethrown globally.
         this.#logger.error({ err: errorSummary(error, this.#options.config.apiKey) }, 'Telemetry lifecycle failed; the session is abandoned');
         this.#outbox.abandon('shutdown');
-        this.#ended();
+        this.#finish();
       },
     });
     return actor;
+  }
+
+  /** Every event has its outcome: the journal has nothing left to protect. */
+  #finish(): void {
+    this.#outbox.closeJournal();
+    this.#ended();
   }
 
   #logException(error: unknown, severity: unknown): boolean {

@@ -13,20 +13,34 @@
  * - `….batch.tmp-<pid>-<token>`: a write in progress; never read, and removed
  *   once its process is dead.
  * - `….batch.corrupt`: failed its checks; left for a person to look at.
+ * - `<pid>-<token>.journal`: the journal of a live or crashed reporter (see
+ *   `Journal`); `….journal.claimed-<pid>-<token>` while one recovers it,
+ *   `….journal.tmp` while it is rewritten, `….journal.corrupt` when it
+ *   failed its checks.
+ *
+ * A reporter that dies without stopping leaves its journal and the batch
+ * files it claimed. The first reporter to start after it claims the journal,
+ * writes the events no file holds as batches (in the dead owner's name, and
+ * acknowledged in the journal one by one, so a second crash there repeats
+ * nothing), then releases all of them for resending and deletes the journal.
+ * Until then nobody else touches that owner's files.
  *
  * Every method is synchronous and never throws: the stop deadline spools from
  * inside a machine action, and a batch must be on disk before its request
  * leaves, or a crash during the send would lose it.
  */
 import * as nodeFs from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { SafeLogger } from './internal/logger.js';
+import { isRecord, isStoredEvent } from './internal/shape.js';
+import { Journal, parseJournal } from './journal.js';
+import type { QueuedEvent } from './wire.js';
 
 /** The file operations the spool uses; tests wrap them to inject faults. */
 export type SpoolFs = Pick<
   typeof nodeFs,
-  'mkdirSync' | 'readdirSync' | 'openSync' | 'writeFileSync' | 'fsyncSync' | 'closeSync' | 'renameSync' | 'readFileSync' | 'unlinkSync'
+  'mkdirSync' | 'readdirSync' | 'openSync' | 'writeFileSync' | 'appendFileSync' | 'fsyncSync' | 'closeSync' | 'renameSync' | 'readFileSync' | 'unlinkSync'
 >;
 
 /** Options of a spool. */
@@ -40,6 +54,10 @@ export interface SpoolOptions {
   now(): number;
   /** Files were evicted to make room; `events` is how many events they held. */
   onEvicted(events: number): void;
+  /** Events per batch written from a crashed reporter's journal at most. Default: no limit. */
+  maxBatchSize?: number;
+  /** UTF-8 bytes per body written from a crashed reporter's journal at most (one event may exceed it). Default: no limit. */
+  maxBatchBytes?: number;
   /** Default: `process.pid`. */
   pid?: number;
   /** Whether a process is alive. Default: `process.kill(pid, 0)` succeeds or fails with EPERM. */
@@ -61,9 +79,11 @@ export interface SpooledBatch {
 
 const BATCH_NAME = /^\d{15}-\d{9}-([0-9a-f-]{36})-(\d+)-(\d+)\.batch$/;
 const SIZED_NAME = /^\d{15}-\d{9}-[0-9a-f-]{36}-(\d+)-(\d+)\.batch(\.claimed-\d+-[0-9a-f]+)?$/;
-const OWNED_NAME = /^(.+\.batch)\.(claimed|tmp)-(\d+)-[0-9a-f]+$/;
+const OWNED_NAME = /^(.+\.batch)\.(claimed|tmp)-((\d+)-[0-9a-f]+)$/;
+/** A journal: its writer (`<pid>-<token>`), and who claimed it to recover it, if anyone. */
+const JOURNAL_NAME = /^((\d+)-[0-9a-f]+)\.journal(?:\.claimed-(\d+)-[0-9a-f]+)?$/;
+const JOURNAL_TEMP = /^(\d+)-[0-9a-f]+\.journal\.tmp$/;
 const BODY_FIELDS = 'events,platform,process_uuid,sdk_version,session_id';
-const EVENT_TYPES: readonly unknown[] = ['SESSION_START', 'SESSION_END', 'UNHANDLED_EXCEPTION', 'GENERIC_EVENT'];
 
 /** Whether `pid` names a live process; EPERM means it exists but belongs to someone else. */
 export function processAlive(pid: number): boolean {
@@ -104,16 +124,8 @@ function bodyProblem(value: unknown, events: number): string | undefined {
   }
   const list = value.events;
   if (!Array.isArray(list) || list.length !== events) return `events is not a list of ${events}`;
-  for (const event of list) {
-    if (!isRecord(event) || !EVENT_TYPES.includes(event.event) || typeof event.event_id !== 'string' || !Number.isInteger(event.event_session_index)) {
-      return 'an event lacks its type, id or index';
-    }
-  }
+  if (!list.every(isStoredEvent)) return 'an event lacks its type, id or index';
   return undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A directory of undelivered batches, shared safely by any number of reporters and processes on one host. */
@@ -130,6 +142,8 @@ export class Spool {
   corrupt = 0;
   /** I/O errors (each also logged once per operation and code). */
   errors = 0;
+  /** Events found unsent in crashed reporters' journals and written here as batches to resend. */
+  recovered = 0;
 
   constructor(options: SpoolOptions) {
     this.#options = options;
@@ -211,21 +225,145 @@ export class Spool {
     return `${stamp}-${seq}-${idempotencyKey}-${events}-${Buffer.byteLength(body)}.batch`;
   }
 
-  /** Ready files, with dead processes' claims taken back and their temporary files removed. */
+  /**
+   * Opens this reporter's journal, headed by the session's envelope; undefined
+   * (counted and logged) when it cannot be created.
+   */
+  openJournal(header: string, encode: (event: QueuedEvent) => string): Journal | undefined {
+    return Journal.open({
+      path: join(this.#dir, `${this.#owner}.journal`),
+      header,
+      encode,
+      fs: this.#fs,
+      onError: (operation, error) => {
+        this.#fail(operation, error);
+        this.#options.logger.warnOnce('spool:journal-off', { dir: this.#dir }, 'Telemetry journal is off for this session; a crash would lose its queued events');
+      },
+    });
+  }
+
+  /**
+   * Ready files, with dead processes' journals recovered, their claims taken
+   * back and their temporary files removed.
+   */
   #scan(): string[] {
+    const names = this.#list();
     const ready: string[] = [];
-    for (const name of this.#list()) {
+    // A dead owner's claimed files belong to its journal's recovery, whoever does it, and wait for it.
+    const journaled = new Set<string>();
+    for (const name of names) {
+      const journal = JOURNAL_NAME.exec(name);
+      if (journal === null) continue;
+      const owner = journal[1] as string;
+      journaled.add(owner);
+      if (this.#alive(Number(journal[3] ?? journal[2]))) continue;
+      const claimed = `${owner}.journal.claimed-${this.#owner}`;
+      if (this.#rename(name, claimed)) this.#recover(owner, claimed, ready);
+    }
+    for (const name of names) {
       if (name.endsWith('.batch')) {
         ready.push(name);
         continue;
       }
+      const temp = JOURNAL_TEMP.exec(name);
+      if (temp !== null && !this.#alive(Number(temp[1]))) this.remove(name);
       const owned = OWNED_NAME.exec(name);
-      if (owned === null || (this.#options.isAlive ?? processAlive)(Number(owned[3]))) continue;
+      if (owned === null || journaled.has(owned[3] as string) || this.#alive(Number(owned[4]))) continue;
       const batch = owned[1] as string;
       if (owned[2] === 'tmp') this.remove(name);
       else if (this.#rename(name, batch)) ready.push(batch);
     }
     return ready.sort();
+  }
+
+  #alive(pid: number): boolean {
+    return (this.#options.isAlive ?? processAlive)(pid);
+  }
+
+  /**
+   * Recovers the journal of `owner`, a reporter that died without stopping,
+   * claimed by this one as `file`: its events that no batch file holds are
+   * written as batch files claimed in `owner`'s name, each acknowledged in
+   * the journal as it is written; then every file `owner` claimed is released
+   * into `ready` and the journal deleted. Stops at the first failed write,
+   * leaving the journal claimed by this process, to be taken up after it ends.
+   */
+  #recover(owner: string, file: string, ready: string[]): void {
+    let text: string;
+    try {
+      text = this.#fs.readFileSync(join(this.#dir, file), 'utf8');
+    } catch (error) {
+      this.#fail('read', error);
+      return;
+    }
+    const journal = parseJournal(text);
+    const claims = this.#list().filter((name) => name.endsWith(`.batch.claimed-${owner}`));
+    if ('problem' in journal) {
+      this.corrupt++;
+      this.#rename(file, `${owner}.journal.corrupt`);
+      this.#options.logger.warn({ file, problem: journal.problem }, `Telemetry journal ${owner}.journal is corrupt (${journal.problem}); moved aside as ${owner}.journal.corrupt`);
+    } else {
+      for (const claim of claims) this.#settledBy(claim, journal.sessionId, journal.live);
+      let recovered = 0;
+      for (const [indices, body] of this.#batches(journal.header, journal.live)) {
+        const name = this.#name(body, randomUUID(), indices.length);
+        if (!this.#write(name, `${name}.claimed-${owner}`, body)) return;
+        try {
+          this.#fs.appendFileSync(join(this.#dir, file), `${JSON.stringify(indices)}\n`);
+        } catch (error) {
+          this.#fail('journal', error);
+          return;
+        }
+        claims.push(`${name}.claimed-${owner}`);
+        recovered += indices.length;
+      }
+      this.recovered += recovered;
+      if (recovered > 0) {
+        this.#options.logger.info({ sessionId: journal.sessionId, events: recovered }, `Telemetry recovered ${recovered} unsent events of session ${journal.sessionId}, whose process ended without stopping`);
+      }
+      this.remove(file);
+    }
+    for (const claim of claims) {
+      const batch = claim.slice(0, claim.lastIndexOf('.claimed-'));
+      if (this.#rename(claim, batch)) ready.push(batch);
+    }
+  }
+
+  /** Removes from `live` the events of `sessionId` that the claimed batch file `claim` holds. */
+  #settledBy(claim: string, sessionId: string, live: Map<number, string>): void {
+    let body: unknown;
+    try {
+      body = JSON.parse(this.#fs.readFileSync(join(this.#dir, claim), 'utf8'));
+    } catch {
+      // Unreadable or not JSON: released all the same, and claimNext() moves it aside as corrupt.
+      return;
+    }
+    if (!isRecord(body) || body.session_id !== sessionId || !Array.isArray(body.events)) return;
+    for (const event of body.events) if (isStoredEvent(event)) live.delete(event.event_session_index);
+  }
+
+  /** The live events as bodies within the batch limits, in order, each with the indices it holds. */
+  *#batches(header: string, live: Map<number, string>): Generator<[number[], string]> {
+    const maxSize = this.#options.maxBatchSize ?? Infinity;
+    const maxBytes = this.#options.maxBatchBytes ?? Infinity;
+    const head = `${header.slice(0, -1)},"events":[`;
+    const envelope = Buffer.byteLength(head) + 2;
+    let indices: number[] = [];
+    let lines: string[] = [];
+    let bytes = envelope - 1;
+    for (const [index, line] of live) {
+      const size = Buffer.byteLength(line) + 1;
+      if (indices.length > 0 && (indices.length >= maxSize || bytes + size > maxBytes)) {
+        yield [indices, `${head}${lines.join(',')}]}`];
+        indices = [];
+        lines = [];
+        bytes = envelope - 1;
+      }
+      indices.push(index);
+      lines.push(line);
+      bytes += size;
+    }
+    if (indices.length > 0) yield [indices, `${head}${lines.join(',')}]}`];
   }
 
   #list(): string[] {

@@ -144,6 +144,15 @@ export function secretOf(text: string): Secret | undefined {
   return text === '' ? undefined : { text, inJson: JSON.stringify(text).slice(1, -1) };
 }
 
+/**
+ * The fields every body of a session shares, as a JSON object:
+ * `{"session_id":…,"platform":…,"sdk_version":…,"process_uuid":…}`. A body
+ * is this object with `"events":[…]` added last.
+ */
+export function envelopeJson(sessionId: string): string {
+  return `{"session_id":${JSON.stringify(sessionId)},"platform":${JSON.stringify(platform())},"sdk_version":${JSON.stringify(SDK_VERSION)},"process_uuid":"${processUuid()}"}`;
+}
+
 /** The UTF-8 size of a body without events: what a request adds to the events it carries. */
 export function envelopeBytes(sessionId: string): number {
   return Buffer.byteLength(serializeBatch({ sessionId }, []));
@@ -235,7 +244,7 @@ function capped(event: QueuedEvent, cap: number): QueuedEvent {
  * every batch on the send path. `toWireEvent` gives the same JSON as objects.
  */
 export function serializeBatch(meta: BodyMeta, events: readonly QueuedEvent[]): string {
-  let out = `{"session_id":${JSON.stringify(meta.sessionId)},"platform":${JSON.stringify(platform())},"sdk_version":${JSON.stringify(SDK_VERSION)},"process_uuid":"${processUuid()}","events":[`;
+  let out = `${envelopeJson(meta.sessionId).slice(0, -1)},"events":[`;
   for (let i = 0; i < events.length; i++) {
     if (i > 0) out += ',';
     out += encodeEvent(events[i] as QueuedEvent, meta);

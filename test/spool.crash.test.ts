@@ -1,9 +1,12 @@
 /**
- * A crash during a send loses nothing with `spoolDir`: a child process
- * (`test/fixtures/spool-writer.ts`) sends to a sink that never answers and is
- * killed with SIGKILL mid-request; a reporter started afterwards on the same
- * directory resends the batch, and every accepted event reaches a good sink
- * exactly once, with its original id, session and idempotency key.
+ * A crash loses nothing with `spoolDir`: a child process
+ * (`test/fixtures/spool-writer.ts`) sends its first batch to a sink that
+ * never answers, with the rest of its events still queued, and is killed with
+ * SIGKILL mid-request. A reporter started afterwards on the same directory
+ * resends the batch that was in flight (byte for byte, same idempotency key)
+ * and recovers the queued events from the dead reporter's journal: every
+ * accepted event reaches a good sink exactly once, with its original id and
+ * session.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -22,6 +25,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURE = 'test/fixtures/spool-writer.ts';
 const CHILD_TIMEOUT_MS = 15_000;
 const EVENTS = 40;
+/** Events per batch in the child: SESSION_START and 9 events in flight, 31 queued. */
+const BATCH = 10;
 
 interface Received {
   raw: string;
@@ -97,7 +102,7 @@ function within<T>(promise: Promise<T>, what: string): Promise<T> {
 }
 
 describe('spool after a crash', () => {
-  it('resends the batch in flight when the process was killed with SIGKILL, every accepted event exactly once', async () => {
+  it('resends the batch in flight and recovers the queued events when the process was killed with SIGKILL, every accepted event exactly once', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'spool-crash-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const hanging = await sink(true);
@@ -106,7 +111,7 @@ describe('spool after a crash', () => {
     const output = { out: '', err: '' };
     const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
       cwd: ROOT,
-      env: { ...process.env, TINKER_BASE_URL: hanging.url, SPOOL_DIR: dir, EVENTS: String(EVENTS) },
+      env: { ...process.env, TINKER_BASE_URL: hanging.url, SPOOL_DIR: dir, EVENTS: String(EVENTS), BATCH: String(BATCH) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     cleanups.push(() => void child.kill('SIGKILL'));
@@ -120,11 +125,15 @@ describe('spool after a crash', () => {
     child.kill('SIGKILL');
     expect(await within(exited, 'the child dying')).toBe('SIGKILL');
 
-    // What the child sent and never heard back about: SESSION_START and every accepted event.
+    // What the child sent and never heard back about: its first batch. The rest was still queued.
     expect(hanging.received).toHaveLength(1);
     const lost = JSON.parse(hanging.received[0]!.raw) as WireBody;
-    expect(lost.events.map((e) => e.event_session_index)).toEqual(Array.from({ length: EVENTS + 1 }, (_, i) => i));
-    expect(readdirSync(dir)).toEqual([expect.stringMatching(new RegExp(`\\.batch\\.claimed-${child.pid}-[0-9a-f]{8}$`)) as string]);
+    expect(lost.events.map((e) => e.event_session_index)).toEqual(Array.from({ length: BATCH }, (_, i) => i));
+    const owner = `${child.pid}-[0-9a-f]{8}`;
+    expect(readdirSync(dir).sort()).toEqual([
+      expect.stringMatching(new RegExp(`\\.batch\\.claimed-${owner}$`)) as string,
+      expect.stringMatching(new RegExp(`^${owner}\\.journal$`)) as string,
+    ]);
 
     const good = await sink(false);
     cleanups.push(() => good.close());
@@ -141,14 +150,20 @@ describe('spool after a crash', () => {
     expect(await within(reporter.stop(), 'the second reporter stopping')).toBe(true);
 
     const fromChild = good.received.filter((r) => (JSON.parse(r.raw) as WireBody).session_id === lost.session_id);
-    expect(fromChild).toHaveLength(1);
+    // The batch in flight is resent as it was; the queued events come after it, in batches of the new reporter's size.
     expect(fromChild[0]!.raw).toBe(hanging.received[0]!.raw);
     expect(fromChild[0]!.headers['x-idempotency-key']).toBe(hanging.received[0]!.headers['x-idempotency-key']);
+    const childEvents = fromChild.flatMap((r) => (JSON.parse(r.raw) as WireBody).events);
+    expect(childEvents.map((e) => e.event_session_index)).toEqual(Array.from({ length: EVENTS + 1 }, (_, i) => i));
+    expect(childEvents.map((e) => e.event)).toEqual(['SESSION_START', ...Array<string>(EVENTS).fill('GENERIC_EVENT')]);
+    expect(childEvents.slice(1).map((e) => (e as { event_data: { i: number } }).event_data.i)).toEqual(Array.from({ length: EVENTS }, (_, i) => i));
     const ids = good.received.flatMap((r) => (JSON.parse(r.raw) as WireBody).events.map((e) => e.event_id));
     expect(new Set(ids).size).toBe(ids.length);
-    for (const event of lost.events) expect(ids.filter((id) => id === event.event_id)).toHaveLength(1);
-    expect(reporter.stats()).toMatchObject({ replayed: EVENTS + 1, spoolCorrupt: 0, spoolErrors: 0, deliveredCounter: 2 });
+    expect(reporter.stats()).toMatchObject({ recovered: EVENTS + 1 - BATCH, replayed: EVENTS + 1, spoolCorrupt: 0, spoolErrors: 0 });
     expect(readdirSync(dir)).toEqual([]);
-    expect(log.records.filter((r) => r.level !== 'debug')).toEqual([]);
+    expect(log.records.filter((r) => r.level !== 'debug' && r.level !== 'info')).toEqual([]);
+    expect(log.records.filter((r) => r.level === 'info').map((r) => r.msg)).toContain(
+      `Telemetry recovered ${EVENTS + 1 - BATCH} unsent events of session ${lost.session_id}, whose process ended without stopping`,
+    );
   });
 });
