@@ -74,8 +74,11 @@ export class Journal {
       return new Journal(options, fd);
     } catch (error) {
       options.onError('journal', error);
-      if (fd !== undefined) quietly(() => options.fs.closeSync(fd as number));
-      quietly(() => options.fs.unlinkSync(options.path));
+      // Only a file this call created is removed: the path may be another reporter's journal.
+      if (fd !== undefined) {
+        quietly(() => options.fs.closeSync(fd as number));
+        quietly(() => options.fs.unlinkSync(options.path));
+      }
       return undefined;
     }
   }

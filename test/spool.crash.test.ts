@@ -166,4 +166,56 @@ describe('spool after a crash', () => {
       `Telemetry recovered ${EVENTS + 1 - BATCH} unsent events of session ${lost.session_id}, whose process ended without stopping`,
     );
   });
+
+  it('recovers what a fatal exception left unsent at its deadline, after the process has exited with its crash code', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spool-fatal-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const hanging = await sink(true);
+    cleanups.push(() => hanging.close());
+
+    const output = { out: '', err: '' };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/process-lifecycle.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, TINKER_BASE_URL: hanging.url, SCENARIO: 'throw', SPOOL_DIR: dir, FLUSH_TIMEOUT_MS: '300', BATCH: '2' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    cleanups.push(() => void child.kill('SIGKILL'));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.out += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output.err += chunk));
+    const code = await within(new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode))), 'the child crashing');
+    expect(code).toBe(1);
+    expect(output.err).toContain('fixture boom');
+    // SESSION_START and the first step were in flight; the rest, the exception and SESSION_END were queued.
+    expect(hanging.received).toHaveLength(1);
+    const lost = JSON.parse(hanging.received[0]!.raw) as WireBody;
+    expect(lost.events.map((e) => e.event_session_index)).toEqual([0, 1]);
+
+    const good = await sink(false);
+    cleanups.push(() => good.close());
+    const reporter = startReporter({
+      config: createConfig({ apiKey: 'sk-test-0123456789abcdef', baseUrl: good.url }),
+      sessionId: 'after-fatal',
+      enabled: true,
+      attachEvents: false,
+      drainOnExit: false,
+      spoolDir: dir,
+      logger: recordingLogger().logger,
+    }) as TelemetryReporter;
+    expect(await within(reporter.stop(), 'the second reporter stopping')).toBe(true);
+
+    const fromChild = good.received.map((r) => JSON.parse(r.raw) as WireBody).filter((body) => body.session_id === lost.session_id);
+    const events = fromChild.flatMap((body) => body.events);
+    expect(events.map((e) => [e.event_session_index, e.event])).toEqual([
+      [0, 'SESSION_START'],
+      [1, 'GENERIC_EVENT'],
+      [2, 'GENERIC_EVENT'],
+      [3, 'GENERIC_EVENT'],
+      [4, 'UNHANDLED_EXCEPTION'],
+      [5, 'SESSION_END'],
+    ]);
+    expect(events[4]).toMatchObject({ error_type: 'Error', error_message: 'fixture boom', severity: 'CRITICAL' });
+    expect(new Set(events.map((e) => e.event_id)).size).toBe(6);
+    expect(reporter.stats()).toMatchObject({ recovered: 4, replayed: 6, spoolCorrupt: 0, spoolErrors: 0 });
+    expect(readdirSync(dir)).toEqual([]);
+  });
 });

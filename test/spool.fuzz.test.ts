@@ -1,7 +1,10 @@
 /**
  * Whatever lies in the spool directory, a reporter never throws: it resends
  * each sound file once, moves every other one aside as `.corrupt` unchanged,
- * and counts them. The seed is FC_SEED (pinned by CI), else the clock.
+ * and counts them; and it recovers from a crashed reporter's journal, cut
+ * anywhere or with a bad line planted, exactly the events of its complete
+ * lines, or moves it aside when a complete line is bad. The seed is FC_SEED
+ * (pinned by CI), else the clock.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -127,6 +130,70 @@ describe('spool fuzz', () => {
         }
       }),
       { seed, numRuns: 60 },
+    );
+  });
+
+  it('recovers from a crashed reporter’s journal exactly the events of its complete lines, whatever the cut or the bad line', async () => {
+    // Above the kernel's largest pid: a process that is surely dead.
+    const owner = '2147483646-0000dead';
+    const header = '{"session_id":"crashed","platform":"unix/linux","sdk_version":"0.1.0","process_uuid":"p"}';
+    const eventLine = (i: number) => JSON.stringify({ event: 'GENERIC_EVENT', event_id: `crashed-${i}`, event_session_index: i, severity: 'INFO', timestamp: '2026-01-02T03:04:05.678Z', event_name: 'e', event_data: { i } });
+    const journal = fc.record({
+      events: fc.integer({ min: 0, max: 8 }),
+      acked: fc.array(fc.integer({ min: 0, max: 8 }), { maxLength: 4 }),
+      // A line no JSON parser accepts, planted before the event of this position.
+      bad: fc.option(fc.record({ at: fc.integer({ min: 0, max: 8 }), text: fc.string({ maxLength: 20 }).map((t) => `~${t.replace(/\n/g, '')}`) }), { nil: undefined }),
+      cut: fc.option(fc.nat(), { nil: undefined }),
+    });
+    await fc.assert(
+      fc.asyncProperty(journal, async ({ events, acked, bad, cut }) => {
+        dir = mkdtempSync(join(tmpdir(), 'journal-fuzz-'));
+        try {
+          const lines = [header];
+          for (let i = 0; i < events; i++) {
+            if (bad?.at === i) lines.push(bad.text);
+            lines.push(eventLine(i));
+          }
+          if (acked.length > 0) lines.push(JSON.stringify(acked));
+          let text = lines.map((l) => `${l}\n`).join('');
+          if (cut !== undefined) text = text.slice(0, cut % (text.length + 1));
+          writeFileSync(join(dir, `${owner}.journal`), text);
+
+          // The model: complete lines only; a complete bad line makes it corrupt; a cut header holds nothing.
+          const complete = text.split('\n').slice(0, -1);
+          const corrupt = complete.length > 0 && complete.slice(1).some((l) => l.startsWith('~'));
+          const expected = new Set<number>();
+          if (!corrupt) {
+            for (const l of complete.slice(1)) {
+              if (l.startsWith('[')) for (const i of JSON.parse(l) as number[]) expected.delete(i);
+              else expected.add((JSON.parse(l) as { event_session_index: number }).event_session_index);
+            }
+          }
+
+          const sent: WireBody[] = [];
+          const transport: Transport = {
+            send: (request) => {
+              sent.push(JSON.parse(request.body) as WireBody);
+              return Promise.resolve({ kind: 'ok', status: 200 });
+            },
+          };
+          const log = recordingLogger();
+          const reporter = startReporter({ config, sessionId: 'new', enabled: true, attachEvents: false, drainOnExit: false, transport, logger: log.logger, spoolDir: dir, maxBatchSize: 3 }) as TelemetryReporter;
+          expect(await reporter.flush({ sync: true })).toBe(true);
+          await reporter.stop();
+
+          const recovered = sent.filter((b) => b.session_id === 'crashed').flatMap((b) => b.events);
+          expect(recovered.map((e) => e.event_session_index)).toEqual([...expected].sort((a, b) => a - b));
+          expect(recovered.map((e) => e.event_id)).toEqual([...expected].sort((a, b) => a - b).map((i) => `crashed-${i}`));
+          expect(reporter.stats()).toMatchObject({ recovered: expected.size, replayed: expected.size, spoolCorrupt: corrupt ? 1 : 0, spoolErrors: 0 });
+          expect(readdirSync(dir)).toEqual(corrupt ? [`${owner}.journal.corrupt`] : []);
+          if (corrupt) expect(readFileSync(join(dir, `${owner}.journal.corrupt`), 'utf8')).toBe(text);
+          expect(log.records.filter((r) => r.level === 'error')).toEqual([]);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      }),
+      { seed, numRuns: 100 },
     );
   });
 });
