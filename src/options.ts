@@ -133,9 +133,13 @@ export interface ReporterOptions {
    * deadline) is written there instead of being dropped, and counted
    * `spooled`; every batch is also written there, claimed, before its first
    * attempt and deleted on delivery, so a crash during a send leaves it
-   * behind. The next reporter started with the same directory resends what
-   * it finds before anything of its own, byte for byte, under the original
-   * session id and idempotency key. Batches the server rejects (4xx) are
+   * behind; and every accepted event is appended to this reporter's journal
+   * there (one write per microtask) until it has an outcome, so a process
+   * that dies without stopping leaves its queued events too. The next
+   * reporter started with the same directory recovers crashed reporters'
+   * journals and resends what it finds before anything of its own, byte for
+   * byte, under the original session id and idempotency key. Batches the
+   * server rejects (4xx) are
    * never spooled. Several processes may share the directory. Default: unset;
    * nothing touches the disk and undeliverable batches are dropped.
    */

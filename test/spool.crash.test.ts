@@ -156,7 +156,7 @@ describe('spool after a crash', () => {
     const childEvents = fromChild.flatMap((r) => (JSON.parse(r.raw) as WireBody).events);
     expect(childEvents.map((e) => e.event_session_index)).toEqual(Array.from({ length: EVENTS + 1 }, (_, i) => i));
     expect(childEvents.map((e) => e.event)).toEqual(['SESSION_START', ...Array<string>(EVENTS).fill('GENERIC_EVENT')]);
-    expect(childEvents.slice(1).map((e) => (e as { event_data: { i: number } }).event_data.i)).toEqual(Array.from({ length: EVENTS }, (_, i) => i));
+    expect(childEvents.slice(1).map((e) => (e as unknown as { event_data: { i: number } }).event_data.i)).toEqual(Array.from({ length: EVENTS }, (_, i) => i));
     const ids = good.received.flatMap((r) => (JSON.parse(r.raw) as WireBody).events.map((e) => e.event_id));
     expect(new Set(ids).size).toBe(ids.length);
     expect(reporter.stats()).toMatchObject({ recovered: EVENTS + 1 - BATCH, replayed: EVENTS + 1, spoolCorrupt: 0, spoolErrors: 0 });
