@@ -10,11 +10,11 @@
  * without a live reporter carries none of these listeners.
  */
 
-/** The signals a reporter can handle (`handleSignals`). */
-export const HANDLED_SIGNALS = Object.freeze(['SIGTERM', 'SIGINT', 'SIGHUP'] as const);
+/** A signal a reporter can stop on (`handleSignals`): SIGTERM, SIGINT or SIGHUP. */
+export type HandledSignal = 'SIGTERM' | 'SIGINT' | 'SIGHUP';
 
-/** A signal a reporter can stop on: one of `HANDLED_SIGNALS`. */
-export type HandledSignal = (typeof HANDLED_SIGNALS)[number];
+/** The signals a reporter can handle (`handleSignals`), in the order error messages list them. */
+export const HANDLED_SIGNALS: readonly HandledSignal[] = Object.freeze(['SIGTERM', 'SIGINT', 'SIGHUP'] as const);
 
 /** The process events the hooks listen to. */
 export type HookEvent = 'beforeExit' | 'uncaughtException' | 'unhandledRejection' | HandledSignal;
