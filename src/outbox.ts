@@ -177,6 +177,16 @@ export class Outbox {
     return this.#carry.length > 0;
   }
 
+  /**
+   * The lowest index among accepted events without an outcome; Infinity when
+   * every one has one. Outcomes come in acceptance order except for the event
+   * SESSION_END displaces (the newest), so this is what a drain waiter must
+   * compare with, not `flushCounter`.
+   */
+  oldestPending(): number {
+    return this.#current?.events[0]?.index ?? this.#carry[0]?.events[0]?.index ?? this.#queue.at(0)?.index ?? Infinity;
+  }
+
   /** The index the next accepted event gets. */
   get nextIndex(): number {
     return this.pushCounter;

@@ -500,7 +500,7 @@ export class TelemetryReporter implements AsyncDisposable {
   }
 
   #waitFor(target: number, timeoutMs: number | undefined): Promise<{ drained: boolean; allDelivered: boolean }> {
-    if (this.#outbox.flushCounter >= target) return Promise.resolve({ drained: true, allDelivered: true });
+    if (this.#outbox.oldestPending() >= target) return Promise.resolve({ drained: true, allDelivered: true });
     return new Promise((resolve) => {
       const release = this.#timers.hold();
       let deadline: unknown;
@@ -522,10 +522,10 @@ export class TelemetryReporter implements AsyncDisposable {
   }
 
   #settleWaiters(firstDroppedIndex: number | undefined): void {
-    const flushed = this.#outbox.flushCounter;
+    const oldest = this.#outbox.oldestPending();
     for (const waiter of this.#waiters) {
       if (firstDroppedIndex !== undefined && firstDroppedIndex < waiter.target) waiter.allDelivered = false;
-      if (flushed >= waiter.target) waiter.resolve({ drained: true, allDelivered: waiter.allDelivered });
+      if (oldest >= waiter.target) waiter.resolve({ drained: true, allDelivered: waiter.allDelivered });
     }
   }
 }

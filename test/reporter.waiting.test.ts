@@ -138,6 +138,24 @@ describe('flush()', () => {
     expect(await stopped).toBe(true);
   });
 
+  it('with sync waits for the events before the call even when a later one, displaced by SESSION_END, reaches its outcome first', async () => {
+    // One displaced event raises flushCounter to the waiter's target while SESSION_START, accepted before the call, is still in flight.
+    const { reporter, wire } = start({ maxQueueSize: 1 });
+    const flushed = track(reporter.flush({ sync: true }));
+    await settle();
+    expect(wire.pending[0]!.body.events.map((e) => e.event)).toEqual(['SESSION_START']);
+    expect(reporter.log('a')).toBe(true);
+    const stopped = reporter.stop();
+    expect(reporter.stats()).toMatchObject({ flushCounter: 1, dropped: { queue_full: 1 } });
+    await settle(10);
+    expect(flushed.settled).toBe(false);
+    wire.answer({ kind: 'rejected', status: 400 });
+    await settle(10);
+    expect(flushed).toEqual({ settled: true, value: false });
+    wire.answerAll();
+    expect(await stopped).toBe(true);
+  });
+
   it('with sync resolves false when an event accepted before the call is dropped by the stop deadline', async () => {
     const { reporter, wire } = start();
     reporter.log('a');
