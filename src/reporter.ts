@@ -182,7 +182,7 @@ export class TelemetryReporter implements AsyncDisposable {
     // What earlier reporters left in the spool is sent at once, not after the flush interval. The outbox
     // takes every resent batch before SESSION_START, which stays queued until then, so this flush goes on
     // until the last of them is sent.
-    if (this.#spool?.hasReplay() === true) this.#actor.send({ type: 'FLUSH' });
+    if (this.#spool?.hasReplay() === true) this.#send({ type: 'FLUSH' });
     this.#signals.attachForwarding(options, (name: string, data: unknown, severity: Severity) => this.log(name, data, severity));
     this.#unhook = processHooks.register(this, options);
   }
@@ -224,7 +224,7 @@ export class TelemetryReporter implements AsyncDisposable {
   logException(error: unknown, severity: Severity | Uppercase<Severity> = 'error'): boolean {
     try {
       const accepted = this.#logException(error, severity);
-      if (accepted) this.#actor.send({ type: 'FLUSH' });
+      if (accepted) this.#send({ type: 'FLUSH' });
       return accepted;
     } catch (internal) {
       return this.#internalError('logException', internal);
@@ -263,7 +263,7 @@ export class TelemetryReporter implements AsyncDisposable {
     try {
       const waitDrained = options?.waitDrained === true;
       const sync = waitDrained || options?.sync === true;
-      this.#actor.send({ type: 'FLUSH' });
+      this.#send({ type: 'FLUSH' });
       if (!sync) return true;
       const result = await this.#waitFor(this.#outbox.pushCounter, waitDrained ? this.#options.flushTimeoutMs : undefined);
       return result.drained && result.allDelivered;
@@ -283,7 +283,7 @@ export class TelemetryReporter implements AsyncDisposable {
    */
   async waitUntilDrained(timeoutMs: number = this.#options.flushTimeoutMs): Promise<boolean> {
     try {
-      this.#actor.send({ type: 'FLUSH' });
+      this.#send({ type: 'FLUSH' });
       const result = await this.#waitFor(this.#outbox.pushCounter, this.#timeout('waitUntilDrained', timeoutMs));
       return result.drained;
     } catch (internal) {
@@ -337,12 +337,12 @@ export class TelemetryReporter implements AsyncDisposable {
     const release = this.#timers.hold();
     const deadline = this.#timers.setTimeout(() => {
       deadlineHit = true;
-      this.#actor.send({ type: 'DEADLINE' });
+      this.#send({ type: 'DEADLINE' });
     }, timeoutMs);
     try {
       this.#signals.detachForwarding();
       this.#endSession();
-      this.#actor.send({ type: 'STOP' });
+      this.#send({ type: 'STOP' });
       await this.#endedPromise;
       return !deadlineHit;
     } catch (internal) {
@@ -421,6 +421,15 @@ export class TelemetryReporter implements AsyncDisposable {
     return actor;
   }
 
+  /**
+   * Sends to the machine while it runs. Once it has ended (or failed), there is
+   * nothing to tell it, and XState would print a warning to stderr, outside
+   * the logger, for every event sent to a stopped actor.
+   */
+  #send(event: ReporterMachineEvent): void {
+    if (this.#actor.getSnapshot().status === 'active') this.#actor.send(event);
+  }
+
   /** Every event has its outcome: the journal has nothing left to protect. */
   #finish(): void {
     this.#outbox.closeJournal();
@@ -453,8 +462,8 @@ export class TelemetryReporter implements AsyncDisposable {
     const size = this.#outbox.accept(event);
     // The machine hears only what can change its state: the queue becoming
     // non-empty, and the queue reaching the threshold.
-    if (size === 1) this.#actor.send({ type: 'LOG' });
-    if (size === this.#options.flushThreshold) this.#actor.send({ type: 'THRESHOLD' });
+    if (size === 1) this.#send({ type: 'LOG' });
+    if (size === this.#options.flushThreshold) this.#send({ type: 'THRESHOLD' });
   }
 
   /** Queues SESSION_END once. The caller then sends FLUSH (fatal path) or STOP, which moves the machine on. */

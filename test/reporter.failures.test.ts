@@ -153,6 +153,7 @@ describe('a failure inside the lifecycle machine', () => {
   });
   afterEach(() => {
     vi.useRealTimers();
+    vi.restoreAllMocks();
   });
 
   it('is logged at error, abandons the session counting what was left as shutdown, and lets stop() resolve', async () => {
@@ -187,7 +188,24 @@ describe('a failure inside the lifecycle machine', () => {
     expect(stats).toMatchObject({ queueSize: 0, inFlight: 0, pushCounter: 3, flushCounter: 3, deliveredCounter: 0 });
     expect(stats.dropped.shutdown).toBe(3);
     expect(log.text()).not.toContain('sk-test-0123456789abcdef');
+    // Nothing is sent to the stopped machine, so XState prints nothing outside the logger.
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
     await expect(reporter.stop()).resolves.toBe(true);
+    await expect(reporter.flush()).resolves.toBe(true);
+    expect(warn).not.toHaveBeenCalled();
     expect(wire.sent).toHaveLength(1);
+  });
+
+  it('sends nothing to the machine once the session has ended: no warning from XState on stderr', async () => {
+    const { given, wire } = options();
+    const reporter = new TelemetryReporter(resolveOptions(given), new SafeLogger(resolveOptions(given).logger, {}));
+    wire.answerAll();
+    await expect(reporter.stop()).resolves.toBe(true);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    await expect(reporter.flush()).resolves.toBe(true);
+    await expect(reporter.waitUntilDrained()).resolves.toBe(true);
+    await expect(reporter.stop()).resolves.toBe(true);
+    expect(reporter.logException(new Error('late'))).toBe(false);
+    expect(warn).not.toHaveBeenCalled();
   });
 });
