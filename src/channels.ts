@@ -83,7 +83,12 @@ export interface HttpRequestExceptionPayload {
   method: string;
   /** The URL path, without query. */
   path: string;
-  /** `timeout`, `network`, `http`, `aborted` or `other`. */
+  /**
+   * `timeout` (got's timeout, or ETIMEDOUT), `http` (an error status),
+   * `aborted` (the request's `signal`), `network` (a system error code such
+   * as ECONNREFUSED, ECONNRESET or EAI_AGAIN), or `other` (anything else,
+   * got's own `ERR_…` codes included, such as invalid options).
+   */
   kind: 'timeout' | 'network' | 'http' | 'aborted' | 'other';
   /** A short reason (an error code and message); never contains the API key. */
   reason: string;

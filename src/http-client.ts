@@ -28,9 +28,12 @@ export interface HttpClientOptions {
  * A got instance with `prefixUrl` set to the base URL and `X-API-Key` sent,
  * whose hooks publish `tinker:http:request:start` (each attempt), `…:stop`
  * (each response, any status) and `…:exception` (a request that failed: a
- * network error, a timeout, an abort, or an HTTP error status) with the real
- * method, path, status, duration in ms and retry count. Publishing costs
- * nothing when no one listens.
+ * network error, a timeout, an abort through its `signal`, or an HTTP error
+ * status) with the real method, path, status, duration in ms and retry
+ * count. Publishing costs nothing when no one listens. With the stream API
+ * (`client.stream()`) an abort publishes no exception: got reports it only
+ * as the stream's `error` event, which this client does not listen to (a
+ * listener would stop an unhandled `error` from crashing, as it should).
  *
  * Everything else is got's default: up to 2 retries of idempotent methods,
  * and no timeout; pass your own through `.extend()`. The client does not
@@ -41,13 +44,41 @@ export interface HttpClientOptions {
 export function createHttpClient(options: HttpClientOptions): Got {
   const { config, sessionId } = options;
   const started = new WeakMap<object, number>();
+  /** Errors already published by `beforeError`; got skips that hook for an abort, which the handler then publishes. */
+  const published = new WeakSet<object>();
   const since = (requestOptions: object) => {
     const at = started.get(requestOptions);
     return at === undefined ? 0 : performance.now() - at;
   };
+  const publishException = (error: RequestError, requestOptions: RequestShape & object) => {
+    published.add(error);
+    if (!isObserved(CHANNELS.httpRequestException)) return;
+    publish(CHANNELS.httpRequestException, {
+      sessionId,
+      method: methodOf(requestOptions),
+      path: pathOf(requestOptions),
+      kind: kindOf(error),
+      reason: describeNetworkError(error, config.apiKey),
+      durationMs: since(requestOptions),
+    });
+  };
   return got.extend({
     prefixUrl: config.baseUrl,
     headers: { 'X-API-Key': config.apiKey },
+    handlers: [
+      (requestOptions, next) => {
+        const result = next(requestOptions);
+        if (!requestOptions.isStream) {
+          // got's promise is a thenable (p-cancelable), returned unchanged; this branch only watches it.
+          void (result as PromiseLike<unknown>).then(undefined, (error: unknown) => {
+            if (typeof error !== 'object' || error === null || published.has(error)) return;
+            const requestError = error as RequestError;
+            publishException(requestError, requestError.options ?? requestOptions);
+          });
+        }
+        return result;
+      },
+    ],
     hooks: {
       beforeRequest: [
         (requestOptions) => {
@@ -74,17 +105,7 @@ export function createHttpClient(options: HttpClientOptions): Got {
       ],
       beforeError: [
         (error: RequestError) => {
-          if (isObserved(CHANNELS.httpRequestException)) {
-            const requestOptions = error.options;
-            publish(CHANNELS.httpRequestException, {
-              sessionId,
-              method: methodOf(requestOptions),
-              path: pathOf(requestOptions),
-              kind: kindOf(error),
-              reason: describeNetworkError(error, config.apiKey),
-              durationMs: since(requestOptions),
-            });
-          }
+          publishException(error, error.options);
           return error;
         },
       ],
@@ -106,6 +127,7 @@ function kindOf(error: RequestError): HttpRequestExceptionPayload['kind'] {
   if (error.name === 'HTTPError') return 'http';
   // got's AbortError always has the code ERR_ABORTED; Node's, wrapped in a RequestError, has ABORT_ERR.
   if (error.code === 'ERR_ABORTED' || error.code === 'ABORT_ERR') return 'aborted';
-  if (typeof error.code === 'string' && /^E[A-Z]/.test(error.code)) return 'network';
+  // Node's system error codes (ECONNRESET, EAI_AGAIN); got's own ERR_… codes are not network errors.
+  if (typeof error.code === 'string' && /^E[A-Z0-9_]+$/.test(error.code) && !error.code.startsWith('ERR_')) return 'network';
   return 'other';
 }

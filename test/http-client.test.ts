@@ -124,7 +124,7 @@ describe('createHttpClient', () => {
           sessionId: 'sess',
           method: 'GET',
           path: '',
-          kind: 'network',
+          kind: 'other',
           reason: 'ERR_GOT_REQUEST_ERROR: `url` must not start with a slash',
           durationMs: 0,
         },
@@ -141,6 +141,36 @@ describe('createHttpClient', () => {
       ['PATCH', '/api/v1/futures'],
       ['PATCH', '/api/v1/futures'],
     ]);
+  });
+
+  it('publishes one aborted exception when the caller aborts through its signal, which got reports without its beforeError hook', async () => {
+    let arrived: () => void = () => undefined;
+    const reached = new Promise<void>((resolve) => (arrived = resolve));
+    const { baseUrl } = await serve(200, () => (arrived(), 'hang'));
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' });
+    const controller = new AbortController();
+    const request = client.get('v1/slow', { retry: { limit: 0 }, signal: controller.signal });
+    await reached;
+    controller.abort();
+    await expect(request).rejects.toThrow('This operation was aborted');
+    expect(messages.map((m) => m.channel)).toEqual([CHANNELS.httpRequestStart, CHANNELS.httpRequestException]);
+    expect(messages[1]!.payload).toMatchObject({
+      sessionId: 'sess',
+      method: 'GET',
+      path: '/api/v1/slow',
+      kind: 'aborted',
+      reason: 'ERR_ABORTED: This operation was aborted.',
+    });
+    expect(messages[1]!.payload.durationMs).toBeGreaterThan(0);
+  });
+
+  it('still returns got’s own promise, with its helpers, and publishes nothing more for a success', async () => {
+    const { baseUrl } = await serve();
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' });
+    await expect(client.get('v1/sample').json()).resolves.toEqual({ ok: true });
+    expect(messages.map((m) => m.channel)).toEqual([CHANNELS.httpRequestStart, CHANNELS.httpRequestStop]);
   });
 
   it("publishes a timeout exception when got's request timeout fires", async () => {
