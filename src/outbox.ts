@@ -247,7 +247,8 @@ export class Outbox {
       // A custom transport that throws is treated like a network error.
       result = { kind: 'retryable', reason: error instanceof Error ? error.name : typeof error };
     }
-    const last: LastSend = { size: batch.events.length, attempt, durationMs: clock.now() - started, result };
+    const size = batch.replayed ?? batch.events.length;
+    const last: LastSend = { size, attempt, durationMs: clock.now() - started, result };
     this.#lastSend = last;
     this.#options.hooks.onSendFinished(last);
     if (result.kind === 'ok') return { type: 'ACK' };
@@ -257,7 +258,7 @@ export class Outbox {
       type: 'FAIL',
       kind,
       retryDelayMs: retryDelayMs(attempt + 1, this.#options.retryBaseDelayMs, retryAfterMs, this.#options.random),
-      batchSize: batch.events.length,
+      batchSize: size,
     };
   }
 
@@ -292,10 +293,11 @@ export class Outbox {
   /** Splits the batch in flight in two: the first half is sent next, then the second. */
   split(): void {
     const batch = this.#current;
-    if (batch === undefined || batch.events.length < 2) return;
-    const middle = Math.ceil(batch.events.length / 2);
-    const second = makeBatch(batch.events.slice(middle));
-    this.#current = makeBatch(batch.events.slice(0, middle));
+    if (batch === undefined) return;
+    const halves = batch.replayed === undefined ? splitEvents(batch) : splitReplay(batch);
+    if (halves === undefined) return;
+    const [first, second] = halves;
+    this.#current = first;
     this.#carry.unshift(second);
     this.#carried += second.events.length;
     // The halves replace the whole on disk: after a crash each half is resent, not the batch that was too large.
@@ -354,7 +356,7 @@ export class Outbox {
     const spool = this.#options.spool;
     if (spool === undefined || batch.spoolFile !== undefined) return;
     batch.body ??= serializeBatch(this.#meta, batch.events);
-    batch.spoolFile = spool.hold(batch.body, batch.idempotencyKey, batch.events.length);
+    batch.spoolFile = spool.hold(batch.body, batch.idempotencyKey, batch.replayed ?? batch.events.length);
     // On disk as a file claimed by this reporter: recovering it after a crash is the file's job now.
     if (batch.spoolFile !== undefined) this.#journal?.ack(batch.events);
   }
@@ -386,6 +388,27 @@ export class Outbox {
     this.#options.hooks.onDropped(reason, events.length);
     this.#options.hooks.onSettled(first);
   }
+}
+
+/** The two halves of a batch of this session; undefined for a single event, which cannot be split. */
+function splitEvents(batch: Batch): [Batch, Batch] | undefined {
+  if (batch.events.length < 2) return undefined;
+  const middle = Math.ceil(batch.events.length / 2);
+  return [makeBatch(batch.events.slice(0, middle)), makeBatch(batch.events.slice(middle))];
+}
+
+/**
+ * The two halves of a batch resent from the spool, each a body of the
+ * original session (the spool checked its shape when it was claimed), with
+ * its events' JSON unchanged in meaning; undefined for a single event.
+ */
+function splitReplay(batch: Batch): [Batch, Batch] | undefined {
+  const { events, ...envelope } = JSON.parse(batch.body as string) as { events: unknown[] };
+  if (events.length < 2) return undefined;
+  const head = `${JSON.stringify(envelope).slice(0, -1)},"events":[`;
+  const half = (part: unknown[]): Batch => ({ events: [], idempotencyKey: randomUUID(), body: `${head}${part.map((e) => JSON.stringify(e)).join(',')}]}`, replayed: part.length });
+  const middle = Math.ceil(events.length / 2);
+  return [half(events.slice(0, middle)), half(events.slice(middle))];
 }
 
 function makeBatch(events: QueuedEvent[]): Batch {

@@ -60,7 +60,7 @@ export interface ReporterStats {
   spooled: number;
   /** Events of earlier sessions resent from the spool and delivered; in no other counter. Always 0 without `spoolDir`. */
   replayed: number;
-  /** Events of earlier sessions resent from the spool and rejected by the server (a 4xx or a 413), then removed; in no other counter. */
+  /** Events of earlier sessions resent from the spool and rejected by the server (a 4xx, or a 413 for a single event; a larger batch is split), then removed; in no other counter. */
   replayDropped: number;
   /**
    * Events of crashed sessions recovered at start: found unsent in the journal

@@ -197,6 +197,55 @@ describe('spoolDir', () => {
     await b.reporter.stop();
   });
 
+  it('splits a resent batch answered 413 into halves under the original session, reporting their real sizes, and delivers both', async () => {
+    const dead = rawTransport(() => undefined);
+    const a = start('session-a', dead.transport, { maxBatchSize: 5 });
+    for (let i = 0; i < 2; i++) a.reporter.log('step', { i });
+    const stopped = a.reporter.stop(10);
+    await vi.advanceTimersByTimeAsync(10);
+    await stopped;
+    expect(ready().map(eventsIn)).toEqual([4]);
+    const spooledBody = readFileSync(join(dir, ready()[0]!), 'utf8');
+
+    const sizes: [string, number][] = [];
+    const sent = (message: unknown) => sizes.push(['sent', (message as { size: number }).size]);
+    const failed = (message: unknown) => sizes.push(['failed', (message as { size: number }).size]);
+    subscribe(CHANNELS.telemetryBatchSent, sent);
+    subscribe(CHANNELS.telemetryBatchFailed, failed);
+    onTestFinished(() => {
+      unsubscribe(CHANNELS.telemetryBatchSent, sent);
+      unsubscribe(CHANNELS.telemetryBatchFailed, failed);
+    });
+    const seen: string[][] = [];
+    const splitting = rawTransport((n) => {
+      seen.push(files());
+      return n === 1 ? { kind: 'too_large', status: 413 } : ok;
+    });
+    const b = start('session-b', splitting.transport);
+    await vi.advanceTimersByTimeAsync(0);
+    const bodies = splitting.bodies();
+    expect(bodies.slice(0, 3).map((body) => [body.session_id, body.events.map((e) => e.event_session_index)])).toEqual([
+      ['session-a', [0, 1, 2, 3]],
+      ['session-a', [0, 1]],
+      ['session-a', [2, 3]],
+    ]);
+    // The halves carry the very events of the whole, each with a key of its own.
+    const whole = JSON.parse(spooledBody) as WireBody;
+    expect([...bodies[1]!.events, ...bodies[2]!.events]).toEqual(whole.events);
+    expect({ ...bodies[1], events: [] }).toEqual({ ...whole, events: [] });
+    const keys = splitting.requests.slice(0, 3).map((r) => r.idempotencyKey);
+    expect(new Set(keys).size).toBe(3);
+    // While the first half is sent, both halves are on disk, claimed, and the whole is gone.
+    expect(seen[1]!.map(eventsIn)).toEqual([2, 2]);
+    expect(seen[1]!.every((f) => f.includes('.claimed-'))).toBe(true);
+    expect(sizes.slice(0, 3)).toEqual([['failed', 4], ['sent', 2], ['sent', 2]]);
+    const s = b.reporter.stats();
+    expect(s).toMatchObject({ replayed: 4, replayDropped: 0 });
+    booksBalance(s);
+    expect(files()).toEqual([]);
+    await b.reporter.stop();
+  });
+
   it('moves a corrupt spool file aside, counts it, and goes on', async () => {
     writeFileSync(join(dir, 'garbage.batch'), 'not json');
     const good = rawTransport(() => ok);
