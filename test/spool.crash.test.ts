@@ -101,29 +101,37 @@ function within<T>(promise: Promise<T>, what: string): Promise<T> {
   });
 }
 
+/**
+ * A spool directory and a sink that never answers, then `fixture` started
+ * against both with `env`; the child is killed after the test if still alive.
+ */
+async function crashSetup(prefix: string, fixture: string, env: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const hanging = await sink(true);
+  cleanups.push(() => hanging.close());
+  const output = { out: '', err: '' };
+  const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
+    cwd: ROOT,
+    env: { ...process.env, TINKER_BASE_URL: hanging.url, SPOOL_DIR: dir, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  cleanups.push(() => void child.kill('SIGKILL'));
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.out += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output.err += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { dir, hanging, child, output, exited };
+}
+
 describe('spool after a crash', () => {
   it('resends the batch in flight and recovers the queued events when the process was killed with SIGKILL, every accepted event exactly once', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'spool-crash-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const hanging = await sink(true);
-    cleanups.push(() => hanging.close());
-
-    const output = { out: '', err: '' };
-    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
-      cwd: ROOT,
-      env: { ...process.env, TINKER_BASE_URL: hanging.url, SPOOL_DIR: dir, EVENTS: String(EVENTS), BATCH: String(BATCH) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    cleanups.push(() => void child.kill('SIGKILL'));
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.out += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output.err += chunk));
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+    const { dir, hanging, child, output, exited } = await crashSetup('spool-crash-', FIXTURE, { EVENTS: String(EVENTS), BATCH: String(BATCH) });
 
     await printed(child, output, `accepted ${EVENTS}`);
     await printed(child, output, 'in flight');
     await within(hanging.arrived, 'the request reaching the hanging sink');
     child.kill('SIGKILL');
-    expect(await within(exited, 'the child dying')).toBe('SIGKILL');
+    expect((await within(exited, 'the child dying')).signal).toBe('SIGKILL');
 
     // What the child sent and never heard back about: its first batch. The rest was still queued.
     expect(hanging.received).toHaveLength(1);
@@ -168,22 +176,8 @@ describe('spool after a crash', () => {
   });
 
   it('recovers what a fatal exception left unsent at its deadline, after the process has exited with its crash code', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'spool-fatal-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const hanging = await sink(true);
-    cleanups.push(() => hanging.close());
-
-    const output = { out: '', err: '' };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/process-lifecycle.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, TINKER_BASE_URL: hanging.url, SCENARIO: 'throw', SPOOL_DIR: dir, FLUSH_TIMEOUT_MS: '300', BATCH: '2' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    cleanups.push(() => void child.kill('SIGKILL'));
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.out += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output.err += chunk));
-    const code = await within(new Promise<number | null>((resolve) => child.once('exit', (exitCode) => resolve(exitCode))), 'the child crashing');
-    expect(code).toBe(1);
+    const { dir, hanging, output, exited } = await crashSetup('spool-fatal-', 'test/fixtures/process-lifecycle.ts', { SCENARIO: 'throw', FLUSH_TIMEOUT_MS: '300', BATCH: '2' });
+    expect(await within(exited, 'the child crashing')).toEqual({ code: 1, signal: null });
     expect(output.err).toContain('fixture boom');
     // SESSION_START and the first step were in flight; the rest, the exception and SESSION_END were queued.
     expect(hanging.received).toHaveLength(1);
