@@ -1,6 +1,13 @@
-/** Shared test doubles: a logger that records, and a transport the test answers by hand. */
+/** Shared test doubles: a logger that records, a transport the test answers by hand, and a reporter built from both. */
+import { vi } from 'vitest';
+import { createConfig } from '../src/config.js';
+import type { ReporterOptions } from '../src/options.js';
+import { type TelemetryReporter, startReporter } from '../src/reporter.js';
 import type { SendResult, TelemetryRequest, Transport } from '../src/transport.js';
 import type { WireBody } from '../src/wire.js';
+
+/** The config every reporter test uses: a test key (searched for in logs by the secrecy tests) and a port nothing listens on. */
+export const TEST_CONFIG = createConfig({ apiKey: 'sk-test-0123456789abcdef', baseUrl: 'http://127.0.0.1:9' });
 
 export interface LogRecord {
   level: 'warn' | 'info' | 'error' | 'debug';
@@ -89,4 +96,38 @@ export function eventsOf(bodies: readonly WireBody[]) {
 /** Lets pending promise callbacks run (no timers involved). */
 export async function settle(times = 5): Promise<void> {
   for (let i = 0; i < times; i++) await Promise.resolve();
+}
+
+/**
+ * The options of a reporter under test: session `session-1`, on, no channel
+ * forwarding, no exit drain, a 1 s flush interval, and the given transport
+ * and logger; `overrides` win.
+ */
+export function testOptions(transport: Transport, logger: ReporterOptions['logger'], overrides: Partial<ReporterOptions> = {}): ReporterOptions {
+  return {
+    config: TEST_CONFIG,
+    sessionId: 'session-1',
+    enabled: true,
+    attachEvents: false,
+    drainOnExit: false,
+    flushIntervalMs: 1000,
+    transport,
+    logger,
+    ...overrides,
+  };
+}
+
+/** A reporter under test (`testOptions`), sending through a `manualTransport` and logging to a `recordingLogger`. */
+export function startTestReporter(overrides: Partial<ReporterOptions> = {}, autoRespond?: Parameters<typeof manualTransport>[0]) {
+  const wire = manualTransport(autoRespond);
+  const log = recordingLogger();
+  const reporter = startReporter(testOptions(wire.transport, log.logger, overrides)) as TelemetryReporter;
+  return { reporter, wire, log };
+}
+
+/** Stops `reporter` with a 10 ms deadline, advancing fake timers past it. */
+export async function stopNow(reporter: TelemetryReporter): Promise<void> {
+  const stopped = reporter.stop(10);
+  await vi.advanceTimersByTimeAsync(10);
+  await stopped;
 }

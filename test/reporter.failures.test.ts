@@ -6,13 +6,12 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../src/clock.js';
-import { createConfig } from '../src/config.js';
 import { SafeLogger } from '../src/internal/logger.js';
 import { type ReporterOptions, resolveOptions } from '../src/options.js';
 import { type FlushOptions, TelemetryReporter, startReporter } from '../src/reporter.js';
-import { manualTransport, recordingLogger, settle } from './helpers.js';
+import { manualTransport, recordingLogger, settle, TEST_CONFIG, testOptions } from './helpers.js';
 
-const config = createConfig({ apiKey: 'sk-test-0123456789abcdef', baseUrl: 'http://127.0.0.1:9' });
+const config = TEST_CONFIG;
 const ok = { kind: 'ok', status: 200 } as const;
 
 /** The real clock, except that `now()` throws while `broken` runs its callback. */
@@ -42,18 +41,7 @@ function breakableClock() {
 function options(overrides: Partial<ReporterOptions> = {}) {
   const wire = manualTransport();
   const log = recordingLogger();
-  const given: ReporterOptions = {
-    config,
-    sessionId: 'session-1',
-    enabled: true,
-    attachEvents: false,
-    drainOnExit: false,
-    flushIntervalMs: 1000,
-    flushTimeoutMs: 500,
-    transport: wire.transport,
-    logger: log.logger,
-    ...overrides,
-  };
+  const given = testOptions(wire.transport, log.logger, { flushTimeoutMs: 500, ...overrides });
   const errors = () => log.records.filter((r) => r.level === 'error');
   return { given, wire, log, errors };
 }

@@ -4,37 +4,17 @@
  * every record carries.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createConfig } from '../src/config.js';
 import type { ReporterOptions } from '../src/options.js';
 import { type TelemetryReporter, startReporter } from '../src/reporter.js';
-import { eventsOf, manualTransport, recordingLogger } from './helpers.js';
+import { eventsOf, manualTransport, recordingLogger, startTestReporter, stopNow, TEST_CONFIG } from './helpers.js';
 
-const config = createConfig({ apiKey: 'sk-test-0123456789abcdef', baseUrl: 'http://127.0.0.1:9' });
+const config = TEST_CONFIG;
 const bindings = { component: 'tinker-telemetry', sessionId: 'session-1' };
 
 function start(overrides: Partial<ReporterOptions> = {}, auto?: Parameters<typeof manualTransport>[0]) {
-  const wire = manualTransport(auto);
-  const log = recordingLogger();
-  const reporter = startReporter({
-    config,
-    sessionId: 'session-1',
-    enabled: true,
-    attachEvents: false,
-    drainOnExit: false,
-    flushIntervalMs: 1000,
-    flushTimeoutMs: 500,
-    transport: wire.transport,
-    logger: log.logger,
-    ...overrides,
-  }) as TelemetryReporter;
+  const { reporter, wire, log } = startTestReporter({ flushTimeoutMs: 500, ...overrides }, auto);
   const warnings = () => log.records.filter((r) => r.level === 'warn');
   return { reporter, wire, log, warnings };
-}
-
-async function stopNow(reporter: TelemetryReporter): Promise<void> {
-  const stopped = reporter.stop(10);
-  await vi.advanceTimersByTimeAsync(10);
-  await stopped;
 }
 
 describe('refused events', () => {

@@ -5,39 +5,17 @@
  * flushes at once, a refused one does not.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createConfig } from '../src/config.js';
 import type { ReporterOptions } from '../src/options.js';
-import { type TelemetryReporter, startReporter } from '../src/reporter.js';
-import { eventsOf, manualTransport, recordingLogger, settle } from './helpers.js';
+import type { TelemetryReporter } from '../src/reporter.js';
+import { eventsOf, settle, startTestReporter, stopNow, TEST_CONFIG } from './helpers.js';
 
-const config = createConfig({ apiKey: 'sk-test-0123456789abcdef', baseUrl: 'http://127.0.0.1:9' });
+const config = TEST_CONFIG;
 const ok = { kind: 'ok', status: 200 } as const;
 
 function start(overrides: Partial<ReporterOptions> = {}) {
-  const wire = manualTransport();
-  const log = recordingLogger();
-  const reporter = startReporter({
-    config,
-    sessionId: 'session-1',
-    enabled: true,
-    attachEvents: false,
-    drainOnExit: false,
-    flushIntervalMs: 1000,
-    flushThreshold: 3,
-    retryBaseDelayMs: 100,
-    random: () => 0,
-    transport: wire.transport,
-    logger: log.logger,
-    ...overrides,
-  }) as TelemetryReporter;
+  const { reporter, wire, log } = startTestReporter({ flushThreshold: 3, retryBaseDelayMs: 100, random: () => 0, ...overrides });
   const indices = (n: number) => wire.sent[n]!.events.map((e) => e.event_session_index);
   return { reporter, wire, log, indices };
-}
-
-async function stopNow(reporter: TelemetryReporter): Promise<void> {
-  const stopped = reporter.stop(10);
-  await vi.advanceTimersByTimeAsync(10);
-  await stopped;
 }
 
 describe('sending after a delivered batch', () => {

@@ -5,33 +5,16 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../src/clock.js';
-import { createConfig } from '../src/config.js';
 import type { ReporterOptions } from '../src/options.js';
-import { type FlushOptions, type TelemetryReporter, startReporter } from '../src/reporter.js';
-import { manualTransport, recordingLogger, settle } from './helpers.js';
+import type { FlushOptions, TelemetryReporter } from '../src/reporter.js';
+import { manualTransport, settle, startTestReporter, stopNow, TEST_CONFIG } from './helpers.js';
 
-const config = createConfig({ apiKey: 'sk-test-0123456789abcdef', baseUrl: 'http://127.0.0.1:9' });
+const config = TEST_CONFIG;
 const ok = { kind: 'ok', status: 200 } as const;
 const TIMER_MAX_MS = 2 ** 31 - 1;
 
 function start(overrides: Partial<ReporterOptions> = {}) {
-  const wire = manualTransport();
-  const log = recordingLogger();
-  const reporter = startReporter({
-    config,
-    sessionId: 'session-1',
-    enabled: true,
-    attachEvents: false,
-    drainOnExit: false,
-    flushIntervalMs: 1000,
-    flushThreshold: 100,
-    flushTimeoutMs: 500,
-    retryBaseDelayMs: 100,
-    random: () => 0,
-    transport: wire.transport,
-    logger: log.logger,
-    ...overrides,
-  }) as TelemetryReporter;
+  const { reporter, wire, log } = startTestReporter({ flushThreshold: 100, flushTimeoutMs: 500, retryBaseDelayMs: 100, random: () => 0, ...overrides });
   /** The warnings about bad timeouts (the stop deadline has its own). */
   const warnings = () => log.records.filter((r) => r.level === 'warn' && /timeout/.test(r.msg ?? '')).map((r) => r.msg);
   return { reporter, wire, log, warnings };
@@ -53,12 +36,6 @@ async function deliverStart(reporter: TelemetryReporter, wire: ReturnType<typeof
   await settle();
   wire.answer(ok);
   expect(await flushed).toBe(true);
-}
-
-async function stopNow(reporter: TelemetryReporter): Promise<void> {
-  const stopped = reporter.stop(10);
-  await vi.advanceTimersByTimeAsync(10);
-  await stopped;
 }
 
 describe('flush()', () => {
