@@ -3,14 +3,12 @@
  * a reader would run it, against a loopback sink that this file starts, and
  * must exit 0 having delivered exactly the events it claims to send.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { type IncomingMessage, type Server, createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WireBody, WireEvent } from '../src/wire.js';
+import { type Running, killAll, runScript } from './child.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const API_KEY = 'examples-test-key';
 /** Generous for a cold tsx start on a busy machine, yet well inside the test timeout. */
 const CHILD_TIMEOUT_MS = 15_000;
@@ -25,7 +23,6 @@ interface Received {
 let server: Server | undefined;
 let received: Received[] = [];
 let baseUrl = '';
-const children = new Set<ChildProcess>();
 
 beforeEach(async () => {
   received = [];
@@ -49,8 +46,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   // A child left over by a failed test must not outlive the file.
-  for (const child of children) child.kill('SIGKILL');
-  children.clear();
+  killAll();
   await new Promise<void>((resolve) => {
     server?.closeAllConnections();
     server?.close(() => resolve());
@@ -58,73 +54,12 @@ afterEach(async () => {
   server = undefined;
 });
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface Running {
-  child: ChildProcess;
-  /** Resolves when the child exits; rejects, after killing it, when it has not exited within CHILD_TIMEOUT_MS. */
-  exited: Promise<Exit>;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the first match of `pattern` in stdout; rejects when the child exits or times out first. */
-  waitForOutput(pattern: RegExp): Promise<RegExpMatchArray>;
-}
-
 function runExample(name: string): Running {
   const env: NodeJS.ProcessEnv = { ...process.env, TINKER_BASE_URL: baseUrl, TINKER_API_KEY: API_KEY };
   // The examples honour these, so a developer's shell must not switch telemetry off or pin a port here.
   delete env.TINKER_TELEMETRY;
   delete env.PORT;
-  const child = spawn(process.execPath, ['--import', 'tsx', `examples/${name}.ts`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  let err = '';
-  const watchers = new Set<() => void>();
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-    for (const check of watchers) check();
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const describeOutput = () => `\n--- stdout ---\n${out}\n--- stderr ---\n${err}`;
-
-  let timer: NodeJS.Timeout | undefined;
-  const exited = new Promise<Exit>((resolve, reject) => {
-    timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`examples/${name}.ts did not exit within ${CHILD_TIMEOUT_MS} ms${describeOutput()}`));
-    }, CHILD_TIMEOUT_MS);
-    // `close`, not `exit`: it waits until stdout and stderr are fully read.
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, signal });
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-
-  const waitForOutput = (pattern: RegExp) =>
-    new Promise<RegExpMatchArray>((resolve, reject) => {
-      const check = () => {
-        const match = out.match(pattern);
-        if (match === null) return;
-        watchers.delete(check);
-        resolve(match);
-      };
-      watchers.add(check);
-      check();
-      exited.then(
-        (exit) => reject(new Error(`examples/${name}.ts exited (${exit.code ?? exit.signal}) before printing ${pattern}${describeOutput()}`)),
-        reject,
-      );
-    });
-
-  return { child, exited, stdout: () => out, stderr: () => err, waitForOutput };
+  return runScript(`examples/${name}.ts`, { env, timeoutMs: CHILD_TIMEOUT_MS });
 }
 
 /** Exit 0, with the output attached to the failure message otherwise. */

@@ -6,9 +6,7 @@
  * processes (`test/fixtures/process-lifecycle.ts`) that send to a loopback
  * sink on 127.0.0.1.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Sink, startSink } from '../demo/sink.js';
 import { createConfig } from '../src/config.js';
@@ -24,6 +22,7 @@ import {
   nodeReraise,
 } from '../src/process-hooks.js';
 import { type TelemetryReporter, startReporter } from '../src/reporter.js';
+import { type Running, killAll, runScript } from './child.js';
 import { manualTransport, recordingLogger, settle } from './helpers.js';
 
 const config = createConfig({ apiKey: 'sk-test-0123456789abcdef', baseUrl: 'http://127.0.0.1:9' });
@@ -485,77 +484,22 @@ describe('a reporter in this process', () => {
 // ---------------------------------------------------------------------------
 // End to end, in child processes.
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURE = 'test/fixtures/process-lifecycle.ts';
 const CHILD_TIMEOUT_MS = 15_000;
 
 type Scenario = 'return' | 'signal' | 'throw' | 'reject';
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-interface Running {
-  child: ChildProcess;
-  /** Resolves when the child has exited and its output is read; rejects, after killing it, when it has not exited within CHILD_TIMEOUT_MS. */
-  exited: Promise<Exit>;
-  stderr(): string;
-  /** Resolves when stdout has printed `text`; rejects when the child exits first. */
-  printed(text: string): Promise<void>;
-}
-
-const children = new Set<ChildProcess>();
 let sink: Sink | undefined;
 
 afterEach(async () => {
-  for (const child of children) child.kill('SIGKILL');
-  children.clear();
+  killAll();
   await sink?.close();
   sink = undefined;
 });
 
 function runFixture(scenario: Scenario, sinkUrl: string, env: NodeJS.ProcessEnv = {}): Running {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, SCENARIO: scenario, TINKER_BASE_URL: sinkUrl, ...env };
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '';
-  let err = '';
-  const watchers = new Set<() => void>();
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-    for (const check of watchers) check();
-  });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-  const output = () => `\n--- stdout ---\n${out}\n--- stderr ---\n${err}`;
-  const exited = new Promise<Exit>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${FIXTURE} (SCENARIO=${scenario}) did not exit within ${CHILD_TIMEOUT_MS} ms${output()}`));
-    }, CHILD_TIMEOUT_MS);
-    // `close`, not `exit`: it waits until stdout and stderr are fully read.
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ code, signal });
-    });
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-  });
-  const printed = (text: string) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!out.includes(text)) return;
-        watchers.delete(check);
-        resolve();
-      };
-      watchers.add(check);
-      check();
-      exited.then((exit) => reject(new Error(`${FIXTURE} exited (${exit.code ?? exit.signal}) before printing ${text}${output()}`)), reject);
-    });
-  return { child, exited, stderr: () => err, printed };
+  return runScript(FIXTURE, { env: childEnv, timeoutMs: CHILD_TIMEOUT_MS, label: `${FIXTURE} (SCENARIO=${scenario})` });
 }
 
 interface ReceivedEvent {

@@ -8,20 +8,18 @@
  * accepted event reaches a good sink exactly once, with its original id and
  * session.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createConfig, startReporter } from '../src/index.js';
 import type { TelemetryReporter } from '../src/reporter.js';
 import type { WireBody } from '../src/wire.js';
+import { killAll, runScript } from './child.js';
 import { recordingLogger } from './helpers.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURE = 'test/fixtures/spool-writer.ts';
 const CHILD_TIMEOUT_MS = 15_000;
 const EVENTS = 40;
@@ -66,25 +64,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Resolves once the child's stdout has printed `text`; rejects when it exits first or after CHILD_TIMEOUT_MS. */
-function printed(child: ChildProcess, output: { out: string; err: string }, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${FIXTURE} did not print ${text} within ${CHILD_TIMEOUT_MS} ms\n${output.out}\n${output.err}`)), CHILD_TIMEOUT_MS);
-    const check = () => {
-      if (!output.out.includes(text)) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', check);
-      resolve();
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      reject(new Error(`${FIXTURE} exited before printing ${text}\n${output.out}\n${output.err}`));
-    });
-    check();
-  });
-}
-
 function within<T>(promise: Promise<T>, what: string): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} did not happen within ${CHILD_TIMEOUT_MS} ms`)), CHILD_TIMEOUT_MS);
@@ -110,34 +89,26 @@ async function crashSetup(prefix: string, fixture: string, env: Record<string, s
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const hanging = await sink(true);
   cleanups.push(() => hanging.close());
-  const output = { out: '', err: '' };
-  const child = spawn(process.execPath, ['--import', 'tsx', fixture], {
-    cwd: ROOT,
-    env: { ...process.env, TINKER_BASE_URL: hanging.url, SPOOL_DIR: dir, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  cleanups.push(() => void child.kill('SIGKILL'));
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output.out += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output.err += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  return { dir, hanging, child, output, exited };
+  const run = runScript(fixture, { env: { ...process.env, TINKER_BASE_URL: hanging.url, SPOOL_DIR: dir, ...env }, timeoutMs: CHILD_TIMEOUT_MS });
+  cleanups.push(killAll);
+  return { dir, hanging, run };
 }
 
 describe('spool after a crash', () => {
   it('resends the batch in flight and recovers the queued events when the process was killed with SIGKILL, every accepted event exactly once', async () => {
-    const { dir, hanging, child, output, exited } = await crashSetup('spool-crash-', FIXTURE, { EVENTS: String(EVENTS), BATCH: String(BATCH) });
+    const { dir, hanging, run } = await crashSetup('spool-crash-', FIXTURE, { EVENTS: String(EVENTS), BATCH: String(BATCH) });
 
-    await printed(child, output, `accepted ${EVENTS}`);
-    await printed(child, output, 'in flight');
+    await run.printed(`accepted ${EVENTS}`);
+    await run.printed('in flight');
     await within(hanging.arrived, 'the request reaching the hanging sink');
-    child.kill('SIGKILL');
-    expect((await within(exited, 'the child dying')).signal).toBe('SIGKILL');
+    run.child.kill('SIGKILL');
+    expect(await run.exited).toEqual({ code: null, signal: 'SIGKILL' });
 
     // What the child sent and never heard back about: its first batch. The rest was still queued.
     expect(hanging.received).toHaveLength(1);
     const lost = JSON.parse(hanging.received[0]!.raw) as WireBody;
     expect(lost.events.map((e) => e.event_session_index)).toEqual(Array.from({ length: BATCH }, (_, i) => i));
-    const owner = `${child.pid}-[0-9a-f]{8}`;
+    const owner = `${run.child.pid}-[0-9a-f]{8}`;
     expect(readdirSync(dir).sort()).toEqual([
       expect.stringMatching(new RegExp(`\\.batch\\.claimed-${owner}$`)) as string,
       expect.stringMatching(new RegExp(`^${owner}\\.journal$`)) as string,
@@ -176,9 +147,9 @@ describe('spool after a crash', () => {
   });
 
   it('recovers what a fatal exception left unsent at its deadline, after the process has exited with its crash code', async () => {
-    const { dir, hanging, output, exited } = await crashSetup('spool-fatal-', 'test/fixtures/process-lifecycle.ts', { SCENARIO: 'throw', FLUSH_TIMEOUT_MS: '300', BATCH: '2' });
-    expect(await within(exited, 'the child crashing')).toEqual({ code: 1, signal: null });
-    expect(output.err).toContain('fixture boom');
+    const { dir, hanging, run } = await crashSetup('spool-fatal-', 'test/fixtures/process-lifecycle.ts', { SCENARIO: 'throw', FLUSH_TIMEOUT_MS: '300', BATCH: '2' });
+    expect(await run.exited).toEqual({ code: 1, signal: null });
+    expect(run.stderr()).toContain('fixture boom');
     // SESSION_START and the first step were in flight; the rest, the exception and SESSION_END were queued.
     expect(hanging.received).toHaveLength(1);
     const lost = JSON.parse(hanging.received[0]!.raw) as WireBody;
