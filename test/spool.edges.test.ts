@@ -7,17 +7,10 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SafeLogger } from '../src/internal/logger.js';
 import { Spool, type SpoolFs, type SpoolOptions, parseSpooledBatch, processAlive } from '../src/spool.js';
 import { recordingLogger } from './helpers.js';
+import { KEY_A, KEY_B, KEY_C, KEY_D, storedBody, testSpoolOptions } from './spool-helpers.js';
 
-const KEY_A = '11111111-1111-4111-8111-111111111111';
-const KEY_B = '22222222-2222-4222-8222-222222222222';
-const KEY_C = '33333333-3333-4333-8333-333333333333';
-const KEY_D = '44444444-4444-4444-8444-444444444444';
 
-/** A valid body of `n` events under `session`. */
-function body(n: number, session = 's-1'): string {
-  const events = Array.from({ length: n }, (_, i) => ({ event: 'GENERIC_EVENT', event_id: `id-${i}`, event_session_index: i, severity: 'INFO', timestamp: '2026-01-02T03:04:05.678Z', event_name: 'e', event_data: {} }));
-  return JSON.stringify({ session_id: session, platform: 'unix/linux', sdk_version: '0.1.0', process_uuid: 'p', events });
-}
+const body = storedBody;
 
 let dir: string;
 let clock: number;
@@ -25,16 +18,7 @@ let evicted: number[];
 let log: ReturnType<typeof recordingLogger>;
 
 function spool(overrides: Partial<SpoolOptions> = {}): Spool {
-  return new Spool({
-    dir,
-    maxSpoolBytes: 1 << 20,
-    logger: new SafeLogger(log.logger, {}),
-    now: () => clock,
-    onEvicted: (events) => evicted.push(events),
-    pid: 4242,
-    isAlive: (pid) => pid === 4242,
-    ...overrides,
-  });
+  return new Spool({ ...testSpoolOptions(dir, log, () => clock, evicted), ...overrides });
 }
 
 const files = () => readdirSync(dir).sort();

@@ -5,28 +5,13 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SafeLogger } from '../src/internal/logger.js';
 import { Spool, type SpoolFs, type SpoolOptions, parseSpooledBatch, processAlive } from '../src/spool.js';
 import { recordingLogger } from './helpers.js';
+import { KEY_A, KEY_B, KEY_C, storedBody, testSpoolOptions } from './spool-helpers.js';
 
-const KEY_A = '11111111-1111-4111-8111-111111111111';
-const KEY_B = '22222222-2222-4222-8222-222222222222';
-const KEY_C = '33333333-3333-4333-8333-333333333333';
 const NAME = /^(\d{15})-(\d{9})-([0-9a-f-]{36})-(\d+)-(\d+)\.batch$/;
 
-/** A valid body of `n` events under `session`. */
-function body(n: number, session = 's-1', firstIndex = 0): string {
-  const events = Array.from({ length: n }, (_, i) => ({
-    event: 'GENERIC_EVENT',
-    event_id: `id-${session}-${firstIndex + i}`,
-    event_session_index: firstIndex + i,
-    severity: 'INFO',
-    timestamp: '2026-01-02T03:04:05.678Z',
-    event_name: 'e',
-    event_data: {},
-  }));
-  return JSON.stringify({ session_id: session, platform: 'unix/linux', sdk_version: '0.1.0', process_uuid: 'p', events });
-}
+const body = storedBody;
 
 let dir: string;
 let clock: number;
@@ -34,16 +19,7 @@ let evicted: number[];
 let log: ReturnType<typeof recordingLogger>;
 
 function spool(overrides: Partial<SpoolOptions> = {}): Spool {
-  return new Spool({
-    dir,
-    maxSpoolBytes: 1 << 20,
-    logger: new SafeLogger(log.logger, {}),
-    now: () => clock,
-    onEvicted: (events) => evicted.push(events),
-    pid: 4242,
-    isAlive: (pid) => pid === 4242,
-    ...overrides,
-  });
+  return new Spool({ ...testSpoolOptions(dir, log, () => clock, evicted), ...overrides });
 }
 
 const files = () => readdirSync(dir).sort();
