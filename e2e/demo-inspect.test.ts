@@ -4,26 +4,15 @@
  * WebSocket, and the demo still ends by itself.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { type AddressInfo, type Server, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-
-/** What this file uses of a `ws` client. */
-interface SocketClient {
-  on(event: 'message', listener: (data: Buffer) => void): this;
-  on(event: 'error', listener: (error: Error) => void): this;
-  on(event: 'close', listener: () => void): this;
-  close(): void;
-  terminate(): void;
-}
+import { WebSocket } from 'ws';
 
 /*
  * Node 20 has no global WebSocket (only behind --experimental-websocket), so
- * the client is `ws`, which the relay of @statelyai/inspect is built on; it
- * comes without types, hence the require and the interface above.
+ * the client is `ws`, which the relay of @statelyai/inspect is built on.
  */
-const { WebSocket } = createRequire(import.meta.url)('ws') as { WebSocket: new (url: string) => SocketClient };
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -46,7 +35,7 @@ interface DemoRun {
 }
 
 const children = new Set<ChildProcess>();
-const clients = new Set<SocketClient>();
+const clients = new Set<WebSocket>();
 const servers = new Set<Server>();
 
 afterEach(async () => {
