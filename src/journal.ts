@@ -105,9 +105,10 @@ export class Journal {
     this.#pending = [];
     if (fd === undefined || pending.length === 0) return;
     let text = '';
-    for (const item of pending) text += this.#line(item);
-    if (text === '') return;
     try {
+      // Encoding runs here, in a microtask of the host's: nothing may escape it.
+      for (const item of pending) text += this.#line(item);
+      if (text === '') return;
       this.#options.fs.writeFileSync(fd, text);
     } catch (error) {
       this.#fail('journal', error);

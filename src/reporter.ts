@@ -141,6 +141,7 @@ export class TelemetryReporter implements AsyncDisposable {
         httpTimeoutMs: options.httpTimeoutMs,
         now: () => this.#timers.now(),
       });
+    let evictedAtStart = 0;
     this.#spool =
       options.spoolDir === undefined
         ? undefined
@@ -149,7 +150,8 @@ export class TelemetryReporter implements AsyncDisposable {
             maxSpoolBytes: options.maxSpoolBytes,
             logger,
             now: () => this.#timers.now(),
-            onEvicted: (events) => this.#outbox.evicted(events),
+            // Recovering a crashed reporter's journal can evict files before the outbox exists.
+            onEvicted: (events) => (this.#outbox === undefined ? (evictedAtStart += events) : this.#outbox.evicted(events)),
             maxBatchSize: options.maxBatchSize,
             maxBatchBytes: options.maxBatchBytes,
           });
@@ -176,6 +178,7 @@ export class TelemetryReporter implements AsyncDisposable {
         onSendFinished: (last) => this.#signals.sendFinished(last),
       },
     });
+    if (evictedAtStart > 0) this.#outbox.evicted(evictedAtStart);
     this.#actor = this.#createActor();
     this.#actor.start();
     this.#accept(this.#event('SESSION_START', 'INFO'));

@@ -305,19 +305,27 @@ export class Spool {
     } else {
       for (const claim of claims) this.#settledBy(claim, journal.sessionId, journal.live);
       let recovered = 0;
+      let overflow = 0;
       for (const [indices, body] of this.#batches(journal.header, journal.live)) {
         const name = this.#name(body, randomUUID(), indices.length);
-        if (!this.#write(name, `${name}.claimed-${owner}`, body)) return;
+        // A batch that cannot fit is lost to the bound like an evicted one; an I/O error leaves it for later.
+        const fits = this.#makeRoom(Buffer.byteLength(body));
+        if (fits && !this.#writeFile(name, `${name}.claimed-${owner}`, body)) return;
         try {
           this.#fs.appendFileSync(join(this.#dir, file), `${JSON.stringify(indices)}\n`);
         } catch (error) {
           this.#fail('journal', error);
           return;
         }
-        claims.push(`${name}.claimed-${owner}`);
-        recovered += indices.length;
+        if (fits) {
+          claims.push(`${name}.claimed-${owner}`);
+          recovered += indices.length;
+        } else {
+          overflow += indices.length;
+        }
       }
       this.recovered += recovered;
+      if (overflow > 0) this.#options.onEvicted(overflow);
       if (recovered > 0) {
         this.#options.logger.info({ sessionId: journal.sessionId, events: recovered }, `Telemetry recovered ${recovered} unsent events of session ${journal.sessionId}, whose process ended without stopping`);
       }
@@ -417,7 +425,11 @@ export class Spool {
 
   /** Writes `body` to a temporary file, syncs it, and renames it to `file`: a crash never leaves a partial `file`. */
   #write(name: string, file: string, body: string): boolean {
-    if (!this.#makeRoom(Buffer.byteLength(body))) return false;
+    return this.#makeRoom(Buffer.byteLength(body)) && this.#writeFile(name, file, body);
+  }
+
+  /** `#write` without the bound. */
+  #writeFile(name: string, file: string, body: string): boolean {
     const fs = this.#fs;
     const temp = join(this.#dir, `${name}.tmp-${this.#owner}`);
     let fd: number | undefined;

@@ -4,7 +4,7 @@
  * it is gone once the session has ended. (The crash itself is in
  * test/spool.crash.test.ts, with real processes.)
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -146,6 +146,23 @@ describe('the journal of a reporter with spoolDir', () => {
     const indices = files.flatMap((f) => (JSON.parse(readFileSync(join(dir, f), 'utf8')) as WireBody).events.map((e) => e.event_session_index));
     expect(indices.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(reporter.stats()).toMatchObject({ spooled: 6, recovered: 0 });
+  });
+
+  it('counts as spool_overflow the files evicted to make room for a crashed reporter’s events, while the reporter is being built', async () => {
+    const envelope = envelopeJson('crashed');
+    const event = (i: number) => JSON.stringify({ event: 'GENERIC_EVENT', event_id: `crashed-${i}`, event_session_index: i, severity: 'INFO', timestamp: '2026-01-02T03:04:05.678Z', event_name: 'e', event_data: {} });
+    const older = `${envelope.slice(0, -1)},"events":[${event(0)}]}`.replace('"crashed"', '"older"');
+    writeFileSync(join(dir, `001700000000000-000000000-33333333-3333-4333-8333-333333333333-1-${Buffer.byteLength(older)}.batch`), older);
+    // Above the kernel's largest pid: a process that is surely dead.
+    writeFileSync(join(dir, '2147483646-0000dead.journal'), `${envelope}\n${event(0)}\n${event(1)}\n`);
+    answers = Array.from({ length: 3 }, () => ({ kind: 'ok', status: 200 }) as const);
+    const reporter = start({ maxSpoolBytes: Buffer.byteLength(older) + 200 });
+    expect(reporter.stats()).toMatchObject({ recovered: 2, dropped: { spool_overflow: 1 } });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(bodies[0]).toMatchObject({ session_id: 'crashed', events: [{ event_id: 'crashed-0' }, { event_id: 'crashed-1' }] });
+    expect(reporter.stats()).toMatchObject({ replayed: 2 });
+    expect(await reporter.stop()).toBe(true);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('is not written without spoolDir, and recovered is always 0', async () => {

@@ -162,6 +162,22 @@ describe('Journal', () => {
     expect(text()).toBe(`${HEADER}\n`);
   });
 
+  it('turns itself off, without throwing from its microtask, when encoding an event throws', async () => {
+    const journal = open({
+      encode: (e) => {
+        if (e.index === 1) throw new Error('cannot encode');
+        return line(e.index);
+      },
+    });
+    journal.append(event(0));
+    journal.append(event(1));
+    await microtask();
+    expect(errors).toEqual([['journal', '']]);
+    expect(text()).toBe(`${HEADER}\n`);
+    journal.close();
+    expect(existsSync(path)).toBe(true);
+  });
+
   describe('compaction', () => {
     /** Appends events 0..n-1 with lines of `pad` extra characters, then acknowledges `acked`; returns the journal after its write. */
     async function filled(compactBytes: number, n: number, acked: number[], pad = 'x'.repeat(50)) {

@@ -213,6 +213,28 @@ describe('recovering a crashed reporter', () => {
     ]);
   });
 
+  it('counts the events of a recovered batch that cannot fit in maxSpoolBytes as evicted, and finishes the recovery', () => {
+    journal([0, 1, 2, 3]);
+    const evicted: number[] = [];
+    const one = Buffer.byteLength(body([0]));
+    const s = spool({ maxBatchSize: 2, maxSpoolBytes: one + 60, onEvicted: (n) => evicted.push(n) });
+    // Each batch of two is too large for the bound, so none is written, and both are counted.
+    expect(evicted).toEqual([4]);
+    expect(s.recovered).toBe(0);
+    expect(files()).toEqual([]);
+  });
+
+  it('evicts older ready files to make room for what it recovers, counting their events', () => {
+    const old = `001700000000000-000000000-33333333-3333-4333-8333-333333333333-1-${Buffer.byteLength(body([9], 'older'))}.batch`;
+    writeFileSync(join(dir, old), body([9], 'older'));
+    journal([0]);
+    const evicted: number[] = [];
+    const s = spool({ maxSpoolBytes: Buffer.byteLength(body([0])) + 10, onEvicted: (n) => evicted.push(n) });
+    expect(evicted).toEqual([1]);
+    expect(s.recovered).toBe(1);
+    expect(readyIndices()).toEqual([[0]]);
+  });
+
   describe('when a write fails', () => {
     const eio = () => Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
 
