@@ -57,7 +57,6 @@ export class Journal {
   readonly #live = new Map<number, string>();
   #liveBytes = 0;
   #fileBytes: number;
-  #closed = false;
 
   private constructor(options: JournalOptions, fd: number) {
     this.#options = options;
@@ -95,21 +94,20 @@ export class Journal {
 
   /** Marks events as no longer needing the journal, in the next microtask. */
   ack(events: readonly QueuedEvent[]): void {
-    if (events.length > 0) this.#add(events.map((event) => event.index));
+    this.#add(events.map((event) => event.index));
   }
 
   /** Writes what is pending now. */
   flush(): void {
-    const fd = this.#fd;
     const pending = this.#pending;
     this.#pending = [];
-    if (fd === undefined || pending.length === 0) return;
     let text = '';
     try {
       // Encoding runs here, in a microtask of the host's: nothing may escape it.
       for (const item of pending) text += this.#line(item);
       if (text === '') return;
-      this.#options.fs.writeFileSync(fd, text);
+      // Something is pending only while the file is open (#add refuses otherwise).
+      this.#options.fs.writeFileSync(this.#fd as number, text);
     } catch (error) {
       this.#fail('journal', error);
       return;
@@ -119,18 +117,17 @@ export class Journal {
   }
 
   /**
-   * Writes what is pending and closes the file; deletes it when every event
-   * was acknowledged (a session that ended cleanly leaves nothing to recover).
+   * Writes what is pending, closes the file and deletes it. Called once the
+   * session has ended, when every event has its outcome: a journal left
+   * behind, even one turned off by a failed write, would have them sent
+   * again. Idempotent.
    */
   close(): void {
-    if (this.#closed) return;
     this.flush();
-    this.#closed = true;
     const fd = this.#fd;
     this.#fd = undefined;
-    if (fd === undefined) return;
-    quietly(() => this.#options.fs.closeSync(fd));
-    if (this.#live.size === 0) quietly(() => this.#options.fs.unlinkSync(this.#options.path));
+    if (fd !== undefined) quietly(() => this.#options.fs.closeSync(fd));
+    quietly(() => this.#options.fs.unlinkSync(this.#options.path));
   }
 
   #add(item: QueuedEvent | readonly number[]): void {
@@ -179,12 +176,13 @@ export class Journal {
     this.#fileBytes = Buffer.byteLength(text);
   }
 
+  /** Reports a failed write and turns the journal off; only called while the file is open. */
   #fail(operation: string, error: unknown): void {
     this.#options.onError(operation, error);
-    const fd = this.#fd;
+    const fd = this.#fd as number;
     this.#fd = undefined;
     this.#pending = [];
-    if (fd !== undefined) quietly(() => this.#options.fs.closeSync(fd));
+    quietly(() => this.#options.fs.closeSync(fd));
   }
 }
 

@@ -17,16 +17,26 @@ let dir: string;
 let path: string;
 let errors: [string, string][];
 let writes: string[];
+/** Descriptors opened through tracedFs and not closed yet. */
+let openFds: Set<number>;
+/** closeSync calls on something that was not an open descriptor. */
+let badCloses: unknown[];
 
-/** node:fs, with every write recorded and, when `fail` says so, failing with EIO. */
+/** node:fs, with every write and descriptor recorded and, when `fail` says so, failing with EIO. */
 function tracedFs(fail: (operation: string, path?: string) => boolean = () => false): JournalFs {
   const eio = () => Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
   return {
     ...fs,
     openSync: ((p: fs.PathLike, flags: fs.OpenMode) => {
       if (fail('open', String(p))) throw eio();
-      return fs.openSync(p, flags);
+      const fd = fs.openSync(p, flags);
+      openFds.add(fd);
+      return fd;
     }) as typeof fs.openSync,
+    closeSync: (fd: number) => {
+      if (!openFds.delete(fd)) badCloses.push(fd);
+      fs.closeSync(fd);
+    },
     writeFileSync: ((fd: number, text: string) => {
       if (fail('write', text)) throw eio();
       writes.push(text);
@@ -60,10 +70,19 @@ beforeEach(() => {
   path = join(dir, '4242-0000abcd.journal');
   errors = [];
   writes = [];
+  openFds = new Set();
+  badCloses = [];
 });
 afterEach(() => {
+  for (const fd of openFds) fs.closeSync(fd);
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Every descriptor the journal opened is closed, and it closed nothing else. */
+function expectDescriptorsClosed(): void {
+  expect(openFds.size).toBe(0);
+  expect(badCloses).toEqual([]);
+}
 
 describe('Journal', () => {
   it('writes its header when opened, and refuses a file that already exists', () => {
@@ -86,6 +105,7 @@ describe('Journal', () => {
     expect(journal).toBeUndefined();
     expect(errors).toEqual([['journal', 'EIO']]);
     expect(readdirSync(dir)).toEqual([]);
+    expectDescriptorsClosed();
   });
 
   it('writes what one synchronous run appended in one write, in the next microtask, and nothing before', async () => {
@@ -122,29 +142,34 @@ describe('Journal', () => {
     expect(journal.live).toBe(0);
   });
 
-  it('deletes its file on close once every event is acknowledged, writing what was pending first', () => {
+  it('writes what was pending, then closes and deletes its file on close; a second close and later appends do nothing', async () => {
     const journal = open();
     const e = event(0);
     journal.append(e);
     journal.ack([e]);
+    writes = [];
     journal.close();
+    expect(writes).toEqual([`${line(0)}\n[0]\n`]);
     expect(existsSync(path)).toBe(false);
+    expectDescriptorsClosed();
     journal.close();
     journal.append(event(1));
-    expect(existsSync(path)).toBe(false);
+    journal.ack([event(1)]);
+    await microtask();
+    expect(writes).toHaveLength(1);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(errors).toEqual([]);
+    expectDescriptorsClosed();
   });
 
-  it('keeps its file on close while an event is live, with everything pending written', async () => {
+  it('deletes its file on close even with events not acknowledged: the session has ended, and a journal left behind would send them again', async () => {
     const journal = open();
     journal.append(event(0));
-    journal.append(event(1));
-    journal.ack([event(0)]);
-    journal.close();
-    expect(text()).toBe(`${HEADER}\n${line(0)}\n${line(1)}\n[0]\n`);
-    journal.append(event(2));
     await microtask();
-    expect(text()).toBe(`${HEADER}\n${line(0)}\n${line(1)}\n[0]\n`);
-    expect(parseJournal(text())).toEqual({ header: HEADER, sessionId: 's-1', live: new Map([[1, line(1)]]) });
+    expect(journal.live).toBe(1);
+    journal.close();
+    expect(readdirSync(dir)).toEqual([]);
+    expectDescriptorsClosed();
   });
 
   it('turns itself off after a failed write: reported once, nothing written after, the file kept', async () => {
@@ -157,9 +182,14 @@ describe('Journal', () => {
     journal.append(event(1));
     journal.ack([event(0)]);
     await microtask();
-    journal.close();
     expect(errors).toHaveLength(1);
     expect(text()).toBe(`${HEADER}\n`);
+    expectDescriptorsClosed();
+    // Closing a journal that failed still deletes it: its content is stale.
+    journal.close();
+    expect(errors).toHaveLength(1);
+    expect(readdirSync(dir)).toEqual([]);
+    expectDescriptorsClosed();
   });
 
   it('turns itself off, without throwing from its microtask, when encoding an event throws', async () => {
@@ -174,8 +204,10 @@ describe('Journal', () => {
     await microtask();
     expect(errors).toEqual([['journal', '']]);
     expect(text()).toBe(`${HEADER}\n`);
-    journal.close();
-    expect(existsSync(path)).toBe(true);
+    expectDescriptorsClosed();
+    journal.append(event(2));
+    await microtask();
+    expect(errors).toHaveLength(1);
   });
 
   describe('compaction', () => {
@@ -199,6 +231,10 @@ describe('Journal', () => {
       journal.ack([events[3]!]);
       await microtask();
       expect(parseJournal(text())).toMatchObject({ live: new Map([[4, line(4, 'x'.repeat(50))]]) });
+      // The old descriptor was closed when the rewrite took its place; the new one with the journal.
+      expect(openFds.size).toBe(1);
+      journal.close();
+      expectDescriptorsClosed();
     });
 
     it('does not rewrite while live events take half the file or more', async () => {
@@ -236,9 +272,21 @@ describe('Journal', () => {
       expect(errors).toEqual([['compact', 'EIO']]);
       expect(readdirSync(dir)).toEqual(['4242-0000abcd.journal']);
       expect(parseJournal(text())).toMatchObject({ live: new Map([[2, line(2)]]) });
+      expectDescriptorsClosed();
       journal.ack([events[2]!]);
-      journal.close();
+      await microtask();
       expect(parseJournal(text())).toMatchObject({ live: new Map([[2, line(2)]]) });
+    });
+
+    it('reports a rewrite whose temporary file cannot be created, closing only what it opened', async () => {
+      const journal = open({ compactBytes: 1, encode: (e) => line(e.index), fs: tracedFs((operation, p) => operation === 'open' && p?.endsWith('.tmp') === true) });
+      const events = [event(0), event(1), event(2)];
+      for (const e of events) journal.append(e);
+      journal.ack(events.slice(0, 2));
+      await microtask();
+      expect(errors).toEqual([['compact', 'EIO']]);
+      expect(readdirSync(dir)).toEqual(['4242-0000abcd.journal']);
+      expectDescriptorsClosed();
     });
   });
 });
@@ -276,6 +324,7 @@ describe('parseJournal', () => {
     ['null', 'null'],
     ['an acknowledgement of a non-integer', '[1.5]'],
     ['an acknowledgement of a string', '["0"]'],
+    ['an acknowledgement with one bad index among good ones', '[0,1.5]'],
     ['an unknown event type', '{"event":"OTHER","event_id":"x","event_session_index":1}'],
     ['an event without an id', '{"event":"GENERIC_EVENT","event_session_index":1}'],
     ['an event with a fractional index', '{"event":"GENERIC_EVENT","event_id":"x","event_session_index":1.5}'],
