@@ -293,10 +293,9 @@ export class Outbox {
   /** Splits the batch in flight in two: the first half is sent next, then the second. */
   split(): void {
     const batch = this.#current;
-    if (batch === undefined) return;
-    const halves = batch.replayed === undefined ? splitEvents(batch) : splitReplay(batch);
-    if (halves === undefined) return;
-    const [first, second] = halves;
+    // A single event cannot be split (the machine never asks; the guard keeps the outbox safe on its own).
+    if (batch === undefined || (batch.replayed ?? batch.events.length) < 2) return;
+    const [first, second] = batch.replayed === undefined ? splitEvents(batch) : splitReplay(batch);
     this.#current = first;
     this.#carry.unshift(second);
     this.#carried += second.events.length;
@@ -368,8 +367,8 @@ export class Outbox {
     // Held first, then released: a file that appears ready at once could be resent by another process
     // before the journal says so, and a crash then would recover its events a second time.
     this.#hold(batch);
-    batch.body ??= serializeBatch(this.#meta, batch.events);
-    if (!spool.keep(batch.spoolFile, batch.body, batch.idempotencyKey, batch.events.length)) return false;
+    // #hold made the body, if the batch had none.
+    if (!spool.keep(batch.spoolFile, batch.body as string, batch.idempotencyKey, batch.replayed ?? batch.events.length)) return false;
     this.#journal?.ack(batch.events);
     // A resent batch has no events of this session, so it adds nothing here.
     this.spooledCounter += batch.events.length;
@@ -390,9 +389,8 @@ export class Outbox {
   }
 }
 
-/** The two halves of a batch of this session; undefined for a single event, which cannot be split. */
-function splitEvents(batch: Batch): [Batch, Batch] | undefined {
-  if (batch.events.length < 2) return undefined;
+/** The two halves of a batch of this session. */
+function splitEvents(batch: Batch): [Batch, Batch] {
   const middle = Math.ceil(batch.events.length / 2);
   return [makeBatch(batch.events.slice(0, middle)), makeBatch(batch.events.slice(middle))];
 }
@@ -400,11 +398,10 @@ function splitEvents(batch: Batch): [Batch, Batch] | undefined {
 /**
  * The two halves of a batch resent from the spool, each a body of the
  * original session (the spool checked its shape when it was claimed), with
- * its events' JSON unchanged in meaning; undefined for a single event.
+ * its events' JSON unchanged in meaning.
  */
-function splitReplay(batch: Batch): [Batch, Batch] | undefined {
+function splitReplay(batch: Batch): [Batch, Batch] {
   const { events, ...envelope } = JSON.parse(batch.body as string) as { events: unknown[] };
-  if (events.length < 2) return undefined;
   const head = `${JSON.stringify(envelope).slice(0, -1)},"events":[`;
   const half = (part: unknown[]): Batch => ({ events: [], idempotencyKey: randomUUID(), body: `${head}${part.map((e) => JSON.stringify(e)).join(',')}]}`, replayed: part.length });
   const middle = Math.ceil(events.length / 2);

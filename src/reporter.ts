@@ -268,7 +268,7 @@ export class TelemetryReporter implements AsyncDisposable {
       const sync = waitDrained || options?.sync === true;
       this.#send({ type: 'FLUSH' });
       if (!sync) return true;
-      const result = await this.#waitFor(this.#outbox.pushCounter, waitDrained ? this.#options.flushTimeoutMs : undefined);
+      const result = await this.#waitFor(waitDrained ? this.#options.flushTimeoutMs : undefined);
       return result.drained && result.allDelivered;
     } catch (internal) {
       return this.#internalError('flush', internal);
@@ -287,7 +287,7 @@ export class TelemetryReporter implements AsyncDisposable {
   async waitUntilDrained(timeoutMs: number = this.#options.flushTimeoutMs): Promise<boolean> {
     try {
       this.#send({ type: 'FLUSH' });
-      const result = await this.#waitFor(this.#outbox.pushCounter, this.#timeout('waitUntilDrained', timeoutMs));
+      const result = await this.#waitFor(this.#timeout('waitUntilDrained', timeoutMs));
       return result.drained;
     } catch (internal) {
       return this.#internalError('waitUntilDrained', internal);
@@ -511,8 +511,10 @@ export class TelemetryReporter implements AsyncDisposable {
     return this.#options.flushTimeoutMs;
   }
 
-  #waitFor(target: number, timeoutMs: number | undefined): Promise<{ drained: boolean; allDelivered: boolean }> {
-    if (this.#outbox.oldestPending() >= target) return Promise.resolve({ drained: true, allDelivered: true });
+  /** Waits until every event accepted so far has an outcome, or `timeoutMs` has passed. */
+  #waitFor(timeoutMs: number | undefined): Promise<{ drained: boolean; allDelivered: boolean }> {
+    const target = this.#outbox.pushCounter;
+    if (this.#outbox.oldestPending() === Infinity) return Promise.resolve({ drained: true, allDelivered: true });
     return new Promise((resolve) => {
       const release = this.#timers.hold();
       let deadline: unknown;

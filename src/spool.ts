@@ -339,15 +339,13 @@ export class Spool {
 
   /** Removes from `live` the events of `sessionId` that the claimed batch file `claim` holds. */
   #settledBy(claim: string, sessionId: string, live: Map<number, string>): void {
-    let body: unknown;
     try {
-      body = JSON.parse(this.#fs.readFileSync(join(this.#dir, claim), 'utf8'));
+      const body: unknown = JSON.parse(this.#fs.readFileSync(join(this.#dir, claim), 'utf8'));
+      if (!isRecord(body) || body.session_id !== sessionId || !Array.isArray(body.events)) return;
+      for (const event of body.events) if (isStoredEvent(event)) live.delete(event.event_session_index);
     } catch {
       // Unreadable or not JSON: released all the same, and claimNext() moves it aside as corrupt.
-      return;
     }
-    if (!isRecord(body) || body.session_id !== sessionId || !Array.isArray(body.events)) return;
-    for (const event of body.events) if (isStoredEvent(event)) live.delete(event.event_session_index);
   }
 
   /** The live events as bodies within the batch limits, in order, each with the indices it holds. */

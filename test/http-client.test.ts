@@ -165,6 +165,48 @@ describe('createHttpClient', () => {
     expect(messages[1]!.payload.durationMs).toBeGreaterThan(0);
   });
 
+  it('publishes the exception of a stream request through got’s hook, and leaves the stream to the caller', async () => {
+    const { baseUrl } = await serve();
+    await new Promise((resolve) => server!.close(resolve));
+    server = undefined;
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' });
+    const stream = client.stream('v1/health', { retry: { limit: 0 } });
+    await expect(new Promise((resolve, reject) => stream.on('error', reject).on('end', resolve).resume())).rejects.toThrow(/ECONNREFUSED/);
+    expect(messages.map((m) => [m.channel, m.payload.kind])).toEqual([
+      [CHANNELS.httpRequestStart, undefined],
+      [CHANNELS.httpRequestException, 'network'],
+    ]);
+  });
+
+  it.each([
+    ['a string', 'plain failure'],
+    ['null', null],
+  ])('publishes nothing, and never throws, when a later handler rejects with %s', async (_what, reason) => {
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl: 'http://127.0.0.1:9/api' }), sessionId: 'sess' }).extend({
+      handlers: [() => Promise.reject(reason) as never],
+    });
+    await expect(client.get('v1/sample')).rejects.toBe(reason);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(messages).toEqual([]);
+  });
+
+  it('publishes an error from a later handler that carries no request options, with the method and path of the request', async () => {
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl: 'http://127.0.0.1:9/api' }), sessionId: 'sess' }).extend({
+      handlers: [() => Promise.reject(Object.assign(new Error('refused by a handler'), { code: 'EHANDLER' })) as never],
+    });
+    await expect(client.post('v1/sample')).rejects.toThrow('refused by a handler');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(messages).toEqual([
+      {
+        channel: CHANNELS.httpRequestException,
+        payload: { sessionId: 'sess', method: 'POST', path: '/api/v1/sample', kind: 'network', reason: 'EHANDLER: refused by a handler', durationMs: 0 },
+      },
+    ]);
+  });
+
   it('still returns got’s own promise, with its helpers, and publishes nothing more for a success', async () => {
     const { baseUrl } = await serve();
     const messages = record();

@@ -7,12 +7,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../src/clock.js';
 import { type DropReason, type LastSend, Outbox } from '../src/outbox.js';
+import type { Spool, SpooledBatch } from '../src/spool.js';
 import type { SendResult, Transport } from '../src/transport.js';
 import { QueuedEvent } from '../src/wire.js';
 
 const ok: SendResult = { kind: 'ok', status: 200 };
 
-function setup(options: { maxQueueSize?: number; answer?: SendResult; sendTakesMs?: number } = {}) {
+function setup(options: { maxQueueSize?: number; answer?: SendResult; sendTakesMs?: number; spool?: Spool } = {}) {
   let nowMs = 1_000_000;
   const clock: Clock = {
     now: () => nowMs,
@@ -44,6 +45,7 @@ function setup(options: { maxQueueSize?: number; answer?: SendResult; sendTakesM
     transport,
     clock,
     random: () => 0,
+    spool: options.spool,
     hooks: {
       onSettled: (first) => settled.push(first),
       onDropped: (reason, count) => dropped.push([reason, count]),
@@ -181,5 +183,83 @@ describe('Outbox.acceptAlways', () => {
     expect(dropped).toEqual([]);
     expect(settled).toEqual([]);
     expect(counters()).toEqual({ queueSize: 2, inFlight: 0, pushCounter: 2, flushCounter: 0 });
+  });
+});
+
+/** A spool in memory whose journal cannot be opened, offering `replays` to resend; it records what it is asked to do. */
+function memorySpool(replays: SpooledBatch[] = []) {
+  const calls: string[] = [];
+  let n = 0;
+  const spool = {
+    openJournal: () => undefined,
+    claimNext: () => replays.shift(),
+    hold: (_body: string, _key: string, events: number) => (calls.push(`hold ${events}`), `file-${n++}`),
+    keep: (file: string | undefined, _body: string, _key: string, events: number) => (calls.push(`keep ${file} ${events}`), true),
+    remove: (file: string | undefined) => void calls.push(`remove ${file}`),
+  } as unknown as Spool;
+  return { spool, calls };
+}
+
+/** A resent batch of `n` events of session `old`. */
+function replay(n: number): SpooledBatch {
+  const events = Array.from({ length: n }, (_, i) => ({ event: 'GENERIC_EVENT', event_id: `old-${i}`, event_session_index: i, severity: 'INFO', timestamp: '2026-01-02T03:04:05.678Z', event_name: 'e', event_data: {} }));
+  return { file: 'replayed.batch.claimed-1-a', body: JSON.stringify({ session_id: 'old', platform: 'unix/linux', sdk_version: '0.1.0', process_uuid: 'p', events }), idempotencyKey: 'old-key', events: n };
+}
+
+describe('the outbox with a spool but no journal (it could not be opened)', () => {
+  it('holds, delivers and keeps batches all the same', async () => {
+    const { spool, calls } = memorySpool();
+    const { outbox, accept, signal, counters } = setup({ spool });
+    accept(2);
+    await outbox.send(0, signal);
+    outbox.deliver();
+    accept(1);
+    await outbox.send(0, signal);
+    outbox.drop('retries_exhausted');
+    expect(calls).toEqual(['hold 2', 'remove file-0', 'hold 1', 'keep file-1 1']);
+    expect(outbox.spooledCounter).toBe(1);
+    expect(counters()).toEqual({ queueSize: 0, inFlight: 0, pushCounter: 3, flushCounter: 3 });
+  });
+});
+
+describe('splitting a resent batch', () => {
+  it('sends its halves before this session’s events, counts none of them in flight, and waits on this session’s oldest event only', async () => {
+    const { spool, calls } = memorySpool([replay(3)]);
+    const { outbox, accept, bodies, signal, counters, finished } = setup({ spool, answer: { kind: 'too_large', status: 413 } });
+    accept(2);
+    await outbox.send(0, signal);
+    expect(finished[0]?.size).toBe(3);
+    outbox.split();
+    expect(calls).toEqual(['hold 2', 'hold 1', 'remove replayed.batch.claimed-1-a']);
+    expect(counters()).toEqual({ queueSize: 2, inFlight: 0, pushCounter: 2, flushCounter: 0 });
+    // Neither half holds an event of this session: the oldest one without an outcome is the queue's first.
+    expect(outbox.oldestPending()).toBe(0);
+    await outbox.send(0, signal);
+    outbox.deliver();
+    expect(outbox.oldestPending()).toBe(0);
+    await outbox.send(0, signal);
+    outbox.deliver();
+    expect(outbox.replayedCounter).toBe(3);
+    expect(bodies.map((b) => b.indices)).toEqual([[0, 1, 2], [0, 1], [2]]);
+  });
+
+  it('does nothing to a resent batch of one event', async () => {
+    const { spool, calls } = memorySpool([replay(1)]);
+    const { outbox, signal } = setup({ spool, answer: { kind: 'too_large', status: 413 } });
+    await outbox.send(0, signal);
+    outbox.split();
+    expect(outbox.hasSplitHalf()).toBe(false);
+    expect(calls).toEqual([]);
+  });
+
+  it('splits a resent batch of two events into two of one', async () => {
+    const { spool } = memorySpool([replay(2)]);
+    const { outbox, bodies, signal } = setup({ spool, answer: { kind: 'too_large', status: 413 } });
+    await outbox.send(0, signal);
+    outbox.split();
+    await outbox.send(0, signal);
+    outbox.deliver();
+    await outbox.send(0, signal);
+    expect(bodies.map((b) => b.indices)).toEqual([[0, 1], [0], [1]]);
   });
 });

@@ -120,6 +120,12 @@ describe('recovering a crashed reporter', () => {
     expect(readyIndices().sort()).toEqual([[0, 1], [2]]);
   });
 
+  it('starts each batch afresh: a second body of exactly the limit fits too', () => {
+    journal([0, 1, 2, 3]);
+    spool({ maxBatchBytes: Buffer.byteLength(body([0, 1])) });
+    expect(readyIndices().sort()).toEqual([[0, 1], [2, 3]]);
+  });
+
   it('splits one byte under a body, and still writes an event that alone is over the limit', () => {
     journal([0, 1, 2]);
     spool({ maxBatchBytes: Buffer.byteLength(body([0, 1])) - 1 });
@@ -137,6 +143,28 @@ describe('recovering a crashed reporter', () => {
     const s = spool();
     expect(s.recovered).toBe(3);
     expect(readyIndices().sort()).toEqual([[0, 1], [0, 1, 2]]);
+  });
+
+  it('subtracts only the well-formed events of a claimed file: one that lost its type is recovered from the journal', () => {
+    journal([0, 1]);
+    const odd = claimed([0, 1]);
+    writeFileSync(join(dir, odd), body([0, 1]).replace('"event":"GENERIC_EVENT",', ''));
+    // The first event of the file lost its type; the second is sound and so is subtracted.
+    const s = spool();
+    expect(s.recovered).toBe(1);
+    expect(readyIndices().sort()).toEqual([[0], [0, 1]]);
+  });
+
+  it('touches no ready file and no other owner’s claim while recovering', () => {
+    const ready = `001700000000000-000000000-33333333-3333-4333-8333-333333333333-1-${Buffer.byteLength(body([7]))}.batch`;
+    writeFileSync(join(dir, ready), body([7]));
+    alive.add(6666);
+    const other = claimed([8], 'crashed', '6666-00000006');
+    journal([0]);
+    spool();
+    expect(files()).toContain(ready);
+    expect(files()).toContain(other);
+    expect(readFileSync(join(dir, ready), 'utf8')).toBe(body([7]));
   });
 
   it('releases a claimed file it cannot read as JSON without subtracting anything, for claimNext to move aside', () => {
@@ -211,6 +239,7 @@ describe('recovering a crashed reporter', () => {
     expect(log.records.map((r) => [r.level, r.msg])).toEqual([
       ['warn', `Telemetry journal ${OWNER}.journal is corrupt (line 3 is neither an event nor an acknowledgement); moved aside as ${OWNER}.journal.corrupt`],
     ]);
+    expect(log.records[0]?.obj).toEqual({ file: expect.stringMatching(new RegExp(`^${OWNER}\\.journal\\.claimed-${ME}-[0-9a-f]{8}$`)) as string, problem: 'line 3 is neither an event nor an acknowledgement' });
   });
 
   it('counts the events of a recovered batch that cannot fit in maxSpoolBytes as evicted, and finishes the recovery', () => {
@@ -267,6 +296,7 @@ describe('recovering a crashed reporter', () => {
       const s = spool({ fs: failing });
       expect(s.errors).toBe(1);
       expect(s.hasReplay()).toBe(false);
+      expect(log.records.map((r) => r.msg)).toEqual([`Telemetry spool journal failed in ${dir} (EIO); undelivered batches may not be kept`]);
       alive.delete(ME);
       spool({ pid: 5555 });
       expect(readyIndices()).toEqual([[0, 1]]);
@@ -278,6 +308,7 @@ describe('recovering a crashed reporter', () => {
       const s = spool({ fs: failing });
       expect(s.errors).toBe(1);
       expect(files()).toEqual([expect.stringMatching(new RegExp(`^${OWNER}\\.journal\\.claimed-${ME}-`)) as string]);
+      expect(log.records.map((r) => r.msg)).toEqual([`Telemetry spool read failed in ${dir} (EIO); undelivered batches may not be kept`]);
     });
   });
 
@@ -302,5 +333,6 @@ describe('recovering a crashed reporter', () => {
       `Telemetry spool journal failed in ${dir} (EACCES); undelivered batches may not be kept`,
       'Telemetry journal is off for this session; a crash would lose its queued events',
     ]);
+    expect(log.records[1]?.obj).toEqual({ dir });
   });
 });
