@@ -110,6 +110,19 @@ describe('an internal failure in a public method', () => {
     expect(await reporter.stop()).toBe(true);
   });
 
+  it('makes waitUntilDrained() resolve false and log the failure at error, not reject', async () => {
+    const { reporter, errors, wire } = start();
+    // SESSION_START is pending, so the wait sets its deadline, and the clock's setTimeout is made to fail.
+    const setTimeoutOf = vi.spyOn(globalThis, 'setTimeout').mockImplementationOnce(() => {
+      throw new Error('no timers');
+    });
+    await expect(reporter.waitUntilDrained(1000)).resolves.toBe(false);
+    setTimeoutOf.mockRestore();
+    expect(errors()).toEqual([internalFailure('waitUntilDrained', 'no timers')]);
+    wire.answerAll();
+    expect(await reporter.stop()).toBe(true);
+  });
+
   it('makes waitUntilDrained() fall back to flushTimeoutMs, not fail, for a timeout that cannot be printed', async () => {
     const { reporter, errors, wire } = start();
     const unprintable = {

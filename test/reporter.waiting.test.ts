@@ -133,6 +133,21 @@ describe('flush()', () => {
     expect(await stopped).toBe(true);
   });
 
+  it('with sync resolves true when the event dropped is the very first one accepted after the call', async () => {
+    const { reporter, wire } = start({ maxQueueSize: 1 });
+    const flushed = track(reporter.flush({ sync: true }));
+    await settle();
+    // `a` gets the index the flush waits below (1), and SESSION_END displaces it.
+    expect(reporter.log('a')).toBe(true);
+    const stopped = reporter.stop();
+    expect(reporter.stats().dropped.queue_full).toBe(1);
+    wire.answer(ok);
+    await settle(10);
+    expect(flushed).toEqual({ settled: true, value: true });
+    wire.answerAll();
+    expect(await stopped).toBe(true);
+  });
+
   it('with sync resolves false when an event accepted before the call is dropped by the stop deadline', async () => {
     const { reporter, wire } = start();
     reporter.log('a');

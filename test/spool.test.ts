@@ -203,6 +203,18 @@ describe('Spool bound', () => {
     expect(s.keep(undefined, 'x'.repeat(size - 1), KEY_C, 1)).toBe(true);
   });
 
+  it('keeps the ready files when a batch could not fit even with all of them gone, because of the claimed ones', () => {
+    const text = body(1);
+    const size = Buffer.byteLength(text);
+    // One claimed and one ready file; a batch of twice the size cannot fit next to the claimed one, whatever is evicted.
+    const s = spool({ maxSpoolBytes: size * 3 - 1 });
+    expect(s.hold(text, KEY_A, 1)).toBeDefined();
+    expect(s.keep(undefined, text, KEY_B, 1)).toBe(true);
+    expect(s.keep(undefined, 'y'.repeat(2 * size), KEY_C, 2)).toBe(false);
+    expect(evicted).toEqual([]);
+    expect(files().filter((f) => f.includes(KEY_B))).toHaveLength(1);
+  });
+
   it('fits a batch of exactly the bytes left', () => {
     const text = body(1);
     const size = Buffer.byteLength(text);
