@@ -6,11 +6,11 @@
  */
 import { get } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { clients } from './clients.mjs';
+import { clients, variants } from './clients.mjs';
 
 const job = JSON.parse(process.argv[2]);
 const turn = () => new Promise((resolve) => setImmediate(resolve));
-const client = await clients[job.client](job.url, job.flushIntervalMs);
+const client = await (clients[job.client] ?? variants[job.client])(job.url, job.flushIntervalMs);
 
 /** Events the sink has counted so far. */
 const sinkCount = () =>

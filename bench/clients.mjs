@@ -10,7 +10,7 @@ const silent = { warn() {}, info() {}, error() {}, debug() {} };
 
 /** @type {Record<string, (url: string, flushIntervalMs: number) => Promise<Client>>} */
 export const clients = {
-  async 'tinker-telemetry'(url, flushIntervalMs) {
+  async 'tinker-telemetry'(url, flushIntervalMs, extra = {}) {
     const { createConfig, startReporter } = await import('../dist/src/index.js');
     const settings = { maxBatchSize: 100, flushThreshold: 100, maxQueueSize: 10_000, flushIntervalMs, httpTimeoutMs: 5000, maxRetries: 3, inFlight: 1, compression: 'none' };
     const reporter = startReporter({
@@ -25,6 +25,7 @@ export const clients = {
       flushIntervalMs,
       httpTimeoutMs: 5000,
       maxRetries: 3,
+      ...extra,
     });
     return {
       settings,
@@ -79,6 +80,22 @@ export const clients = {
       shutdown: () => provider.shutdown(),
       dropped: () => undefined,
     };
+  },
+};
+
+/**
+ * Variants of ours, measured only against ours (section 6): the same
+ * settings plus a durable spool in a fresh temporary directory, so every
+ * accepted event is also journaled to disk.
+ */
+export const variants = {
+  async 'tinker-telemetry + spoolDir'(url, flushIntervalMs) {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const spoolDir = mkdtempSync(join(tmpdir(), 'bench-spool-'));
+    const base = await clients['tinker-telemetry'](url, flushIntervalMs, { spoolDir });
+    return { ...base, settings: { ...base.settings, spoolDir: '(a temporary directory)' } };
   },
 };
 

@@ -12,7 +12,7 @@ import { createServer } from 'node:http';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { clients, countEvents } from './clients.mjs';
+import { clients, countEvents, variants } from './clients.mjs';
 
 const quick = process.argv.includes('--quick');
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -84,10 +84,10 @@ const section = (title, lines) => {
   process.stdout.write(`${text}\n`);
 };
 
-async function rounds(count, job) {
-  const results = Object.fromEntries(names.map((n) => [n, []]));
+async function rounds(count, job, among = names) {
+  const results = Object.fromEntries(among.map((n) => [n, []]));
   for (let round = 0; round < count; round++) {
-    for (const client of names) {
+    for (const client of among) {
       const before = { ...sink };
       const result = await runChild({ ...job, client });
       result.delivered = sink.events - before.events;
@@ -101,7 +101,7 @@ async function rounds(count, job) {
 function table(results, metric, unit, { digits = 0, higherIsBetter = false } = {}) {
   const ourMedian = median(results[ours].map(metric));
   const lines = [`| client | median ${unit} | spread (min–max) | ratio to ours | dropped or lost |`, '|---|---|---|---|---|'];
-  for (const client of names) {
+  for (const client of Object.keys(results)) {
     const values = results[client].map(metric);
     const m = median(values);
     const ratio = higherIsBetter ? ourMedian / m : m / ourMedian;
@@ -179,6 +179,18 @@ section(`5. Idle: CPU used over ${fmt(idleMs / 1000)} s idle after one event, an
     const e = exits[i];
     return `| ${n} | ${fmt(idle[i].cpuMs, 1)} | ${e.killed ? 'no (killed after 20 s)' : 'yes'} | ${fmt(e.exitMs)} ms |`;
   }),
+]);
+
+// ---- 6. the cost of the durable spool --------------------------------------
+const spoolNames = [ours, ...Object.keys(variants)];
+const spooled = await rounds(size(3, 2), { measurement: 'steady', url: sinkUrl, calls, warmup, chunk: 100, pace: 5000 }, spoolNames);
+for (const client of spoolNames) for (const r of spooled[client]) r.expected = calls + warmup;
+section(`6. The cost of spoolDir (every accepted event journaled, every batch written before it is sent), ${fmt(calls)} calls as in 1 and 2, ours only`, [
+  ...table(spooled, (r) => r.nsPerCall, 'ns/call', { digits: 0 }),
+  '',
+  ...table(spooled, (r) => calls / ((r.lastAt - r.startedAtMs) / 1000), 'events/s', { higherIsBetter: true }),
+  '',
+  'ns/call is the time inside `log()`; the journal writes in a microtask after it, so its cost shows in events/s.',
 ]);
 
 report.push(`Total bench time: ${fmt((performance.now() - started) / 1000)} s.`);
