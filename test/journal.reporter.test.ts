@@ -165,6 +165,27 @@ describe('the journal of a reporter with spoolDir', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('never holds the API key: the journal, the batch in flight and the spooled batches are all redacted', async () => {
+    const key = 'sk-test-0123456789abcdef';
+    const contents = () => readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8'));
+    const reporter = start({ maxBatchSize: 2 });
+    reporter.log(`step ${key}`, { header: { 'X-API-Key': key }, [key]: 'as a key' });
+    reporter.logException(new Error(`401 for ${key}`));
+    reporter.log('later', { echo: key });
+    await vi.advanceTimersByTimeAsync(0);
+    // Mid-session: the journal holds the queued event, a claimed file the batch in flight.
+    expect(readdirSync(dir).some((f) => f.endsWith('.journal'))).toBe(true);
+    expect(readdirSync(dir).some((f) => f.includes('.batch.claimed-'))).toBe(true);
+    expect(contents().join('\n')).toContain('[redacted]');
+    expect(contents().join('\n')).not.toContain(key);
+    const stopped = reporter.stop(50);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await stopped).toBe(false);
+    expect(readdirSync(dir).every((f) => f.endsWith('.batch'))).toBe(true);
+    expect(contents().join('\n')).toContain('[redacted]');
+    expect(contents().join('\n')).not.toContain(key);
+  });
+
   it('is not written without spoolDir, and recovered is always 0', async () => {
     const reporter = start({ spoolDir: undefined });
     reporter.log('a');
