@@ -141,7 +141,6 @@ export class TelemetryReporter implements AsyncDisposable {
         httpTimeoutMs: options.httpTimeoutMs,
         now: () => this.#timers.now(),
       });
-    let evictedAtStart = 0;
     this.#spool =
       options.spoolDir === undefined
         ? undefined
@@ -150,8 +149,7 @@ export class TelemetryReporter implements AsyncDisposable {
             maxSpoolBytes: options.maxSpoolBytes,
             logger,
             now: () => this.#timers.now(),
-            // Recovering a crashed reporter's journal can evict files before the outbox exists.
-            onEvicted: (events) => (this.#outbox === undefined ? (evictedAtStart += events) : this.#outbox.evicted(events)),
+            onEvicted: (events) => this.#outbox.evicted(events),
             maxBatchSize: options.maxBatchSize,
             maxBatchBytes: options.maxBatchBytes,
           });
@@ -178,7 +176,8 @@ export class TelemetryReporter implements AsyncDisposable {
         onSendFinished: (last) => this.#signals.sendFinished(last),
       },
     });
-    if (evictedAtStart > 0) this.#outbox.evicted(evictedAtStart);
+    // Only now: recovering a crashed reporter's journal can evict files, which the outbox counts.
+    this.#spool?.scan();
     this.#actor = this.#createActor();
     this.#actor.start();
     this.#accept(this.#event('SESSION_START', 'INFO'));

@@ -35,7 +35,7 @@ import { join } from 'node:path';
 import type { SafeLogger } from './internal/logger.js';
 import { isRecord, isStoredEvent } from './internal/shape.js';
 import { Journal, parseJournal } from './journal.js';
-import type { QueuedEvent } from './wire.js';
+import { type QueuedEvent, bodyJson } from './wire.js';
 
 /** The file operations the spool uses; tests wrap them to inject faults. */
 export type SpoolFs = Pick<
@@ -135,8 +135,8 @@ export class Spool {
   readonly #fs: SpoolFs;
   /** `<pid>-<token>`: who owns a claim or a temporary file. */
   readonly #owner: string;
-  /** Ready files found at start, oldest first, not yet claimed. */
-  readonly #ready: string[];
+  /** Ready files found by `scan()`, oldest first, not yet claimed. */
+  readonly #ready: string[] = [];
   #seq = 0;
   /** Files moved aside as `.corrupt`. */
   corrupt = 0;
@@ -155,16 +155,26 @@ export class Spool {
     } catch (error) {
       this.#fail('mkdir', error);
     }
-    this.#ready = this.#scan();
   }
 
-  /** Ready files found at start remain to be claimed. */
+  /**
+   * Reads the directory, once, before the first `claimNext()`: recovers the
+   * journals of reporters that died without stopping, takes back their
+   * claims, and lists the ready files to resend. It can evict files to make
+   * room for what it recovers (`onEvicted`), so the owner calls it once it
+   * can count them.
+   */
+  scan(): void {
+    this.#ready.push(...this.#scan());
+  }
+
+  /** Ready files found by `scan()` remain to be claimed. */
   hasReplay(): boolean {
     return this.#ready.length > 0;
   }
 
   /**
-   * Claims the oldest ready file found at start and reads it. A file another
+   * Claims the oldest ready file found by `scan()` and reads it. A file another
    * process claimed first is skipped; a corrupt one is moved aside and
    * counted. Undefined when none is left.
    */
@@ -352,24 +362,24 @@ export class Spool {
   *#batches(header: string, live: Map<number, string>): Generator<[number[], string]> {
     const maxSize = this.#options.maxBatchSize ?? Infinity;
     const maxBytes = this.#options.maxBatchBytes ?? Infinity;
-    const head = `${header.slice(0, -1)},"events":[`;
-    const envelope = Buffer.byteLength(head) + 2;
+    // Each event adds its JSON and a comma; the empty body has no comma to spare.
+    const start = Buffer.byteLength(bodyJson(header, [])) - 1;
     let indices: number[] = [];
     let lines: string[] = [];
-    let bytes = envelope - 1;
+    let bytes = start;
     for (const [index, line] of live) {
       const size = Buffer.byteLength(line) + 1;
       if (indices.length > 0 && (indices.length >= maxSize || bytes + size > maxBytes)) {
-        yield [indices, `${head}${lines.join(',')}]}`];
+        yield [indices, bodyJson(header, lines)];
         indices = [];
         lines = [];
-        bytes = envelope - 1;
+        bytes = start;
       }
       indices.push(index);
       lines.push(line);
       bytes += size;
     }
-    if (indices.length > 0) yield [indices, `${head}${lines.join(',')}]}`];
+    if (indices.length > 0) yield [indices, bodyJson(header, lines)];
   }
 
   #list(): string[] {

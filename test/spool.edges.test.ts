@@ -9,7 +9,6 @@ import { Spool, type SpoolFs, type SpoolOptions, parseSpooledBatch, processAlive
 import { recordingLogger } from './helpers.js';
 import { KEY_A, KEY_B, KEY_C, KEY_D, storedBody, testSpoolOptions } from './spool-helpers.js';
 
-
 const body = storedBody;
 
 let dir: string;
@@ -18,7 +17,9 @@ let evicted: number[];
 let log: ReturnType<typeof recordingLogger>;
 
 function spool(overrides: Partial<SpoolOptions> = {}): Spool {
-  return new Spool({ ...testSpoolOptions(dir, log, () => clock, evicted), ...overrides });
+  const spool = new Spool({ ...testSpoolOptions(dir, log, () => clock, evicted), ...overrides });
+  spool.scan();
+  return spool;
 }
 
 const files = () => readdirSync(dir).sort();

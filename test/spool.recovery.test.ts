@@ -26,7 +26,7 @@ let log: ReturnType<typeof recordingLogger>;
 let alive: Set<number>;
 
 function spool(overrides: Partial<SpoolOptions> = {}): Spool {
-  return new Spool({
+  const spool = new Spool({
     dir,
     maxSpoolBytes: 1 << 20,
     logger: new SafeLogger(log.logger, {}),
@@ -36,6 +36,8 @@ function spool(overrides: Partial<SpoolOptions> = {}): Spool {
     isAlive: (pid) => alive.has(pid),
     ...overrides,
   });
+  spool.scan();
+  return spool;
 }
 
 /** Plants a journal of `owner` (claimed by `claimer`, if given) holding events `indices` and the acknowledgements `acks`. */

@@ -19,7 +19,9 @@ let evicted: number[];
 let log: ReturnType<typeof recordingLogger>;
 
 function spool(overrides: Partial<SpoolOptions> = {}): Spool {
-  return new Spool({ ...testSpoolOptions(dir, log, () => clock, evicted), ...overrides });
+  const spool = new Spool({ ...testSpoolOptions(dir, log, () => clock, evicted), ...overrides });
+  spool.scan();
+  return spool;
 }
 
 const files = () => readdirSync(dir).sort();
