@@ -17,7 +17,7 @@ import { retryDelayMs } from './retry.js';
 import type { Journal } from './journal.js';
 import type { Spool } from './spool.js';
 import type { SendResult, Transport } from './transport.js';
-import { type BodyMeta, type QueuedEvent, encodeEvent, envelopeBytes, envelopeJson, secretOf, serializeBatch } from './wire.js';
+import { type BodyMeta, type QueuedEvent, bodyJson, encodeEvent, envelopeBytes, envelopeJson, secretOf, serializeBatch } from './wire.js';
 
 /**
  * Why an event was not delivered. Refused by `log()`/`logException()`, so
@@ -147,7 +147,7 @@ export class Outbox {
     this.#journal = options.spool?.openJournal(envelopeJson(options.sessionId), (event) => encodeEvent(event, this.#meta));
   }
 
-  /** Writes what the journal has pending and closes it, deleting it when every event has an outcome. */
+  /** Writes what the journal has pending, closes it and deletes it; called once every event has its outcome. */
   closeJournal(): void {
     this.#journal?.close();
   }
@@ -247,7 +247,7 @@ export class Outbox {
       // A custom transport that throws is treated like a network error.
       result = { kind: 'retryable', reason: error instanceof Error ? error.name : typeof error };
     }
-    const size = batch.replayed ?? batch.events.length;
+    const size = sizeOf(batch);
     const last: LastSend = { size, attempt, durationMs: clock.now() - started, result };
     this.#lastSend = last;
     this.#options.hooks.onSendFinished(last);
@@ -294,7 +294,7 @@ export class Outbox {
   split(): void {
     const batch = this.#current;
     // A single event cannot be split (the machine never asks; the guard keeps the outbox safe on its own).
-    if (batch === undefined || (batch.replayed ?? batch.events.length) < 2) return;
+    if (batch === undefined || sizeOf(batch) < 2) return;
     const [first, second] = batch.replayed === undefined ? splitEvents(batch) : splitReplay(batch);
     this.#current = first;
     this.#carry.unshift(second);
@@ -355,7 +355,7 @@ export class Outbox {
     const spool = this.#options.spool;
     if (spool === undefined || batch.spoolFile !== undefined) return;
     batch.body ??= serializeBatch(this.#meta, batch.events);
-    batch.spoolFile = spool.hold(batch.body, batch.idempotencyKey, batch.replayed ?? batch.events.length);
+    batch.spoolFile = spool.hold(batch.body, batch.idempotencyKey, sizeOf(batch));
     // On disk as a file claimed by this reporter: recovering it after a crash is the file's job now.
     if (batch.spoolFile !== undefined) this.#journal?.ack(batch.events);
   }
@@ -368,7 +368,7 @@ export class Outbox {
     // before the journal says so, and a crash then would recover its events a second time.
     this.#hold(batch);
     // #hold made the body, if the batch had none.
-    if (!spool.keep(batch.spoolFile, batch.body as string, batch.idempotencyKey, batch.replayed ?? batch.events.length)) return false;
+    if (!spool.keep(batch.spoolFile, batch.body as string, batch.idempotencyKey, sizeOf(batch))) return false;
     this.#journal?.ack(batch.events);
     // A resent batch has no events of this session, so it adds nothing here.
     this.spooledCounter += batch.events.length;
@@ -389,6 +389,11 @@ export class Outbox {
   }
 }
 
+/** Events in a batch: those of this session, or those of a resent body. */
+function sizeOf(batch: Batch): number {
+  return batch.replayed ?? batch.events.length;
+}
+
 /** The two halves of a batch of this session. */
 function splitEvents(batch: Batch): [Batch, Batch] {
   const middle = Math.ceil(batch.events.length / 2);
@@ -402,8 +407,8 @@ function splitEvents(batch: Batch): [Batch, Batch] {
  */
 function splitReplay(batch: Batch): [Batch, Batch] {
   const { events, ...envelope } = JSON.parse(batch.body as string) as { events: unknown[] };
-  const head = `${JSON.stringify(envelope).slice(0, -1)},"events":[`;
-  const half = (part: unknown[]): Batch => ({ events: [], idempotencyKey: randomUUID(), body: `${head}${part.map((e) => JSON.stringify(e)).join(',')}]}`, replayed: part.length });
+  const head = JSON.stringify(envelope);
+  const half = (part: unknown[]): Batch => ({ events: [], idempotencyKey: randomUUID(), body: bodyJson(head, part.map((e) => JSON.stringify(e))), replayed: part.length });
   const middle = Math.ceil(events.length / 2);
   return [half(events.slice(0, middle)), half(events.slice(middle))];
 }

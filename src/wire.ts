@@ -155,7 +155,7 @@ export function envelopeJson(sessionId: string): string {
 
 /** The UTF-8 size of a body without events: what a request adds to the events it carries. */
 export function envelopeBytes(sessionId: string): number {
-  return Buffer.byteLength(serializeBatch({ sessionId }, []));
+  return Buffer.byteLength(bodyJson(envelopeJson(sessionId), []));
 }
 
 /**
@@ -244,12 +244,16 @@ function capped(event: QueuedEvent, cap: number): QueuedEvent {
  * every batch on the send path. `toWireEvent` gives the same JSON as objects.
  */
 export function serializeBatch(meta: BodyMeta, events: readonly QueuedEvent[]): string {
-  let out = `${envelopeJson(meta.sessionId).slice(0, -1)},"events":[`;
-  for (let i = 0; i < events.length; i++) {
-    if (i > 0) out += ',';
-    out += encodeEvent(events[i] as QueuedEvent, meta);
-  }
-  return `${out}]}`;
+  return bodyJson(envelopeJson(meta.sessionId), events.map((event) => encodeEvent(event, meta)));
+}
+
+/**
+ * A request body from a session's `envelope` (an object's JSON, as
+ * `envelopeJson` writes it) and the JSON texts of its events, added last as
+ * `"events":[…]`. Also how the spool rebuilds bodies from stored JSON.
+ */
+export function bodyJson(envelope: string, events: readonly string[]): string {
+  return `${envelope.slice(0, -1)},"events":[${events.join(',')}]}`;
 }
 
 function eventJson(event: QueuedEvent): string {

@@ -263,12 +263,18 @@ describe('Journal', () => {
       expect(Buffer.byteLength(text())).toBe(HEADER.length + 1 + lineBytes);
     });
 
-    it('keeps the old file and turns itself off when the rewrite fails', async () => {
-      const journal = open({ compactBytes: 1, encode: (e) => line(e.index), fs: tracedFs((operation) => operation === 'rename') });
+    /** Three events, two acknowledged, with compaction due at once and the rewrite failing where `fail` says. */
+    async function failedRewrite(fail: Parameters<typeof tracedFs>[0]) {
+      const journal = open({ compactBytes: 1, encode: (e) => line(e.index), fs: tracedFs(fail) });
       const events = [event(0), event(1), event(2)];
       for (const e of events) journal.append(e);
       journal.ack(events.slice(0, 2));
       await microtask();
+      return { journal, events };
+    }
+
+    it('keeps the old file and turns itself off when the rewrite fails', async () => {
+      const { journal, events } = await failedRewrite((operation) => operation === 'rename');
       expect(errors).toEqual([['compact', 'EIO']]);
       expect(readdirSync(dir)).toEqual(['4242-0000abcd.journal']);
       expect(parseJournal(text())).toMatchObject({ live: new Map([[2, line(2)]]) });
@@ -279,11 +285,7 @@ describe('Journal', () => {
     });
 
     it('reports a rewrite whose temporary file cannot be created, closing only what it opened', async () => {
-      const journal = open({ compactBytes: 1, encode: (e) => line(e.index), fs: tracedFs((operation, p) => operation === 'open' && p?.endsWith('.tmp') === true) });
-      const events = [event(0), event(1), event(2)];
-      for (const e of events) journal.append(e);
-      journal.ack(events.slice(0, 2));
-      await microtask();
+      await failedRewrite((operation, p) => operation === 'open' && p?.endsWith('.tmp') === true);
       expect(errors).toEqual([['compact', 'EIO']]);
       expect(readdirSync(dir)).toEqual(['4242-0000abcd.journal']);
       expectDescriptorsClosed();
