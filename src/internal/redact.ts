@@ -13,6 +13,47 @@ export function redactText(text: string, secret: string): string {
   return secret.length > 0 ? text.split(secret).join(REDACTED) : text;
 }
 
+/** What `redactCut` keeps of a text. */
+export interface RedactedCut {
+  /** The kept head, with `secret` redacted; a flat copy that shares no memory with the input. */
+  readonly kept: string;
+  /** UTF-16 code units of the input left out after the head; 0 when nothing was cut. */
+  readonly omitted: number;
+}
+
+/**
+ * The head of `text`, at most `limit` UTF-16 code units of it (more only to
+ * keep a `secret` that straddles the cut whole, so it is redacted rather
+ * than left in part), with every occurrence of `secret` redacted: redaction
+ * comes first, so no fragment of the key survives the cut. Reads only about
+ * `limit + secret.length` code units, so cutting a 50 MB string costs what
+ * cutting its head does. `limit` must be an integer ≥ 0.
+ */
+export function redactCut(text: string, limit: number, secret: string): RedactedCut {
+  if (text.length <= limit) return { kept: flat(redactText(text, secret)), omitted: 0 };
+  let end = limit;
+  if (secret.length > 0) {
+    // An occurrence that starts before the cut and ends after it moves the cut to its end; repeated,
+    // because a secret that overlaps itself ("abab") can straddle the new cut too.
+    for (let at = text.indexOf(secret, Math.max(0, end - secret.length + 1)); at !== -1 && at < end; at = text.indexOf(secret, Math.max(0, end - secret.length + 1))) {
+      end = at + secret.length;
+    }
+  }
+  return { kept: flat(redactText(text.slice(0, end), secret)), omitted: text.length - end };
+}
+
+/**
+ * A copy of `text` that does not keep a larger string alive. V8 represents a
+ * `slice` of 13 or more code units as a view into its parent, so a 32 KiB cut
+ * of a 4 MiB string would pin all 4 MiB for as long as the event is queued.
+ * Slicing a concatenation makes V8 first flatten it into a new string of its
+ * own, which the result then views: it holds one code unit more than it
+ * keeps, and nothing of the parent.
+ */
+export function flat(text: string): string {
+  return text.length < 13 ? text : ` ${text}`.slice(1);
+}
+
 /** A JSON value with `secret` redacted from every string and every object key; a fresh copy. */
 export function redactJson(value: JsonValue, secret: string): JsonValue {
   if (typeof value === 'string') return redactText(value, secret);
