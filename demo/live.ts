@@ -130,6 +130,7 @@ function wireStats(stats: ReporterStats): WireStats {
   return {
     state: dottedState(stats.state),
     queueSize: stats.queueSize,
+    queueBytes: stats.queueBytes,
     inFlight: stats.inFlight,
     pushCounter: stats.pushCounter,
     flushCounter: stats.flushCounter,

@@ -60,10 +60,23 @@ export interface ReporterOptions {
   retryBaseDelayMs?: number;
   /** Events the queue holds at most (the batch in flight is not counted); ≥ 1. Default: 10 000. */
   maxQueueSize?: number;
+  /**
+   * Bytes the queued events may take in all (the batch in flight is not
+   * counted), an integer ≥ `maxEventBytes`. Each event counts an estimate
+   * of its JSON made when it is accepted: 256 bytes of fixed fields plus the
+   * UTF-16 code units of its name and data snapshot (or exception fields),
+   * exact for ASCII text. An event that would cross the bound is refused and
+   * counted as `dropped.queue_bytes`; SESSION_END is never refused. Memory is
+   * bounded by this, not only by `maxQueueSize`: 10 000 events of 64 KiB
+   * would otherwise hold 640 MiB. Default: 67 108 864 (64 MiB).
+   */
+  maxQueueBytes?: number;
   /** Events per request at most; ≥ 1. Default: 100. */
   maxBatchSize?: number;
   /**
-   * The cap on one event's JSON, in UTF-8 bytes; an integer ≥ 1024. A larger
+   * The cap on one event's JSON, in UTF-8 bytes; an integer from 1024 to
+   * 67 108 864 (64 MiB, so an event's JSON always fits in a V8 string). It
+   * also bounds the snapshot `log()` takes of its data. A larger
    * event is cut to fit, never dropped: a GENERIC_EVENT keeps the top-level
    * keys of `event_data` in order while they fit, cuts the first string that
    * does not fit whole, and adds a `"…"` key saying what was cut
@@ -75,7 +88,8 @@ export interface ReporterOptions {
   /**
    * The cap on one request body, in UTF-8 bytes; an integer ≥ `maxEventBytes`
    * plus the body's envelope (about 130 bytes and the session id), so a
-   * single event always fits. A batch takes events in order until the next
+   * single event always fits, and at most 268 435 456 (256 MiB, so a body
+   * always fits in a V8 string). A batch takes events in order until the next
    * one would cross it. Default: 1 048 576 (1 MiB), or that minimum when a
    * larger `maxEventBytes` makes it larger.
    */
@@ -173,6 +187,8 @@ export const DEFAULT_OPTIONS = Object.freeze({
   maxEventBytes: 65_536,
   /** UTF-8 bytes of one request body at most (1 MiB); a batch stops taking events before it would cross it. */
   maxBatchBytes: 1_048_576,
+  /** Estimated bytes of the queued events at most (64 MiB); `log()` refuses an event that would cross it as `queue_bytes`. */
+  maxQueueBytes: 64 * 1024 * 1024,
   /** Forward this session's diagnostics-channel events (HTTP and queue by default) as telemetry. */
   attachEvents: true,
   /** Stop and drain every live reporter when the process runs out of work (`beforeExit`), so what is queued is not lost. */
@@ -197,6 +213,7 @@ export interface ResolvedOptions {
   maxRetries: number;
   retryBaseDelayMs: number;
   maxQueueSize: number;
+  maxQueueBytes: number;
   maxBatchSize: number;
   maxEventBytes: number;
   maxBatchBytes: number;
@@ -234,6 +251,7 @@ const KNOWN_OPTIONS = [
   ...Object.keys(NUMERIC_MINIMUMS),
   'maxEventBytes',
   'maxBatchBytes',
+  'maxQueueBytes',
   'drainOnExit',
   'handleSignals',
   'captureUncaught',
@@ -278,9 +296,10 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     const value = options[name];
     numbers[name] = value === undefined ? DEFAULT_OPTIONS[name] : integerInRange(name, value, min);
   }
-  const maxEventBytes = byteCount(options, 'maxEventBytes', MIN_EVENT_BYTES, '');
+  const maxEventBytes = byteCount(options, 'maxEventBytes', MIN_EVENT_BYTES, '', MAX_EVENT_BYTES);
   const envelope = envelopeBytes(sessionId);
-  const maxBatchBytes = byteCount(options, 'maxBatchBytes', maxEventBytes + envelope, ` (maxEventBytes + ${envelope} bytes of envelope)`);
+  const maxBatchBytes = byteCount(options, 'maxBatchBytes', maxEventBytes + envelope, ` (maxEventBytes + ${envelope} bytes of envelope)`, MAX_BATCH_BYTES);
+  const maxQueueBytes = byteCount(options, 'maxQueueBytes', maxEventBytes, ' (maxEventBytes)', Number.MAX_SAFE_INTEGER);
 
   return {
     config: config as Config,
@@ -291,6 +310,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     ...numbers,
     maxEventBytes,
     maxBatchBytes,
+    maxQueueBytes,
     drainOnExit: optionalBoolean(options, 'drainOnExit') ?? DEFAULT_OPTIONS.drainOnExit,
     handleSignals: signalList(options.handleSignals),
     captureUncaught: optionalBoolean(options, 'captureUncaught') ?? DEFAULT_OPTIONS.captureUncaught,
@@ -308,12 +328,21 @@ export function resolveOptions(input: unknown): ResolvedOptions {
 
 /** The smallest `maxEventBytes`: room for an event's fixed fields, its name and the truncation marker. */
 const MIN_EVENT_BYTES = 1024;
+/** The largest `maxEventBytes`, 64 MiB: an event's JSON, even with every character escaped six-fold, stays within V8's longest string (2²⁹ − 24 code units). */
+const MAX_EVENT_BYTES = 64 * 1024 * 1024;
+/** The largest `maxBatchBytes`, 256 MiB: a request body stays within V8's longest string. */
+const MAX_BATCH_BYTES = 256 * 1024 * 1024;
 
-function byteCount(options: Record<string, unknown>, name: 'maxEventBytes' | 'maxBatchBytes', min: number, why: string): number {
+/**
+ * A byte count between `min` (explained by `why`) and `max`; undefined gives
+ * the default, raised to `min` when a larger related option needs it.
+ */
+function byteCount(options: Record<string, unknown>, name: 'maxEventBytes' | 'maxBatchBytes' | 'maxQueueBytes', min: number, why: string, max: number): number {
   const value = options[name];
   if (value === undefined) return Math.max(DEFAULT_OPTIONS[name], min);
-  if (typeof value !== 'number') throw invalidType(name, `an integer ≥ ${min}${why}`, value);
-  if (!Number.isInteger(value) || value < min) throw outOfRange(name, `an integer ≥ ${min}${why}`, value);
+  const expected = `an integer from ${min}${why} to ${max}`;
+  if (typeof value !== 'number') throw invalidType(name, expected, value);
+  if (!Number.isInteger(value) || value < min || value > max) throw outOfRange(name, expected, value);
   return value;
 }
 

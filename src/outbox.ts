@@ -24,6 +24,8 @@ import { type BodyMeta, type QueuedEvent, bodyJson, encodeEvent, envelopeBytes, 
  * never accepted:
  * - `queue_full`: the queue held `maxQueueSize` events (also counts the one
  *   event SESSION_END displaces from a full queue);
+ * - `queue_bytes`: the event would have taken the queued events' bytes
+ *   (as `estimateEventBytes` counts them) over `maxQueueBytes`;
  * - `invalid`: an empty or non-string name, or an unknown severity;
  * - `after_stop`: the session had ended (`stop()` or `logFatalException()`).
  *
@@ -34,8 +36,12 @@ import { type BodyMeta, type QueuedEvent, bodyJson, encodeEvent, envelopeBytes, 
  *   a 1xx or 3xx, or a 413 for a single event); never retried;
  * - `shutdown`: not delivered by the stop deadline, or the lifecycle failed
  *   internally.
+ * - `internal_error`: sending the batch failed inside the library (an event
+ *   that could not be encoded, a spool or journal fault that escaped its own
+ *   handling, a hostile transport or `random`); the batch is given up, with
+ *   one warning that says what failed, and the next one is sent.
  */
-export type DropReason = 'queue_full' | 'invalid' | 'after_stop' | 'retries_exhausted' | 'rejected' | 'shutdown';
+export type DropReason = 'queue_full' | 'queue_bytes' | 'invalid' | 'after_stop' | 'retries_exhausted' | 'rejected' | 'shutdown' | 'internal_error';
 
 /**
  * Why spooled events were lost (with `spoolDir`); outside `pushCounter`, like
@@ -49,11 +55,13 @@ export type SpoolDropReason = 'spool_overflow';
 /** Every drop reason, in a fixed order (that of `stats().dropped`), for iterating over the counts. */
 export const DROP_REASONS: readonly (DropReason | SpoolDropReason)[] = Object.freeze([
   'queue_full',
+  'queue_bytes',
   'invalid',
   'after_stop',
   'retries_exhausted',
   'rejected',
   'shutdown',
+  'internal_error',
   'spool_overflow',
 ]);
 
@@ -87,11 +95,15 @@ export interface OutboxHooks {
   onDropped(reason: DropReason | SpoolDropReason, count: number): void;
   /** A send finished (any outcome). */
   onSendFinished(last: LastSend): void;
+  /** Sending failed inside the library; the events it concerned are dropped as `internal_error`. */
+  onInternalError(error: unknown): void;
 }
 
 export interface OutboxOptions {
   sessionId: string;
   maxQueueSize: number;
+  /** The bound on the queued events' `queuedBytes`. */
+  maxQueueBytes: number;
   maxBatchSize: number;
   /** The cap on one event's JSON, in UTF-8 bytes. */
   maxEventBytes: number;
@@ -122,9 +134,13 @@ export class Outbox {
   readonly #meta: BodyMeta;
   /** With a spool: every accepted event until it is delivered, dropped or in a spool file, for recovery after a crash. */
   readonly #journal: Journal | undefined;
+  /** `options.random`, made safe: a number in [0, 1) whatever it returns or throws. */
+  readonly #random: () => number;
 
   /** Events accepted, SESSION_START and SESSION_END included. */
   pushCounter = 0;
+  /** The `queuedBytes` of the events in the queue (not of the batch in flight). */
+  queueBytes = 0;
   /** Events that reached an outcome: delivered, dropped after acceptance, or spooled. */
   flushCounter = 0;
   /** Events left in the spool for a later reporter (retries exhausted, or the stop deadline). */
@@ -136,10 +152,28 @@ export class Outbox {
   /** Events the server accepted. */
   deliveredCounter = 0;
   /** Events dropped, by reason (before and after acceptance). */
-  readonly dropped: DropCounts = { queue_full: 0, invalid: 0, after_stop: 0, retries_exhausted: 0, rejected: 0, shutdown: 0, spool_overflow: 0 };
+  readonly dropped: DropCounts = {
+    queue_full: 0,
+    queue_bytes: 0,
+    invalid: 0,
+    after_stop: 0,
+    retries_exhausted: 0,
+    rejected: 0,
+    shutdown: 0,
+    internal_error: 0,
+    spool_overflow: 0,
+  };
 
   constructor(options: OutboxOptions) {
     this.#options = options;
+    this.#random = () => {
+      try {
+        const value = options.random();
+        return value >= 0 && value < 1 ? value : 0;
+      } catch {
+        return 0;
+      }
+    };
     this.#queue = new RingQueue(options.maxQueueSize);
     this.#envelopeBytes = envelopeBytes(options.sessionId);
     const secret = secretOf(options.apiKey);
@@ -165,6 +199,11 @@ export class Outbox {
   /** Whether the queue refuses ordinary events. */
   get full(): boolean {
     return this.#queue.full;
+  }
+
+  /** Whether an ordinary event of `bytes` (its `queuedBytes`) stays within `maxQueueBytes`. */
+  fits(bytes: number): boolean {
+    return this.queueBytes + bytes <= this.#options.maxQueueBytes;
   }
 
   /** Events wait to be sent (the batch in flight does not count). */
@@ -200,6 +239,7 @@ export class Outbox {
   /** Queues an event the caller already checked there is room for. Returns the new queue size. */
   accept(event: QueuedEvent): number {
     this.#queue.push(event);
+    this.queueBytes += event.queuedBytes;
     this.pushCounter++;
     this.#journal?.append(event);
     return this.#queue.size;
@@ -208,11 +248,15 @@ export class Outbox {
   /**
    * Queues an event that must never be refused (SESSION_END). When the queue
    * is full, the newest ordinary event makes room and is counted as
-   * `queue_full`, so the bound and the accounting both hold.
+   * `queue_full`, so the bound and the accounting both hold. It is never
+   * refused for `maxQueueBytes`: it may cross it by its own few hundred bytes.
    */
   acceptAlways(event: QueuedEvent): number {
     const displaced = this.#queue.full ? this.#queue.pop() : undefined;
-    if (displaced !== undefined) this.#settleDropped('queue_full', [displaced]);
+    if (displaced !== undefined) {
+      this.queueBytes -= displaced.queuedBytes;
+      this.#settleDropped('queue_full', [displaced]);
+    }
     return this.accept(event);
   }
 
@@ -230,18 +274,30 @@ export class Outbox {
 
   /**
    * Sends the current batch, taking one when there is none, and answers the
-   * machine's ACK or FAIL. Never rejects.
+   * machine's ACK or FAIL. Never rejects: whatever throws in here is caught,
+   * the batch concerned is dropped as `internal_error`, and the answer is
+   * ACK, so the machine goes on with the next batch (the outbox has already
+   * counted the outcome; `deliver()` then finds no batch).
    */
   async send(attempt: number, signal: AbortSignal): Promise<ReporterMachineEvent> {
+    try {
+      return await this.#send(attempt, signal);
+    } catch (error) {
+      this.#failInternally(error);
+      return { type: 'ACK' };
+    }
+  }
+
+  async #send(attempt: number, signal: AbortSignal): Promise<ReporterMachineEvent> {
     // Batches left in the spool by earlier reporters go before anything of this session.
     const batch = (this.#current ??= this.#claimReplay() ?? this.#takeBatch());
     if (batch === undefined) return { type: 'ACK' };
     const { clock, transport } = this.#options;
     const started = clock.now();
+    batch.body ??= serializeBatch(this.#meta, batch.events);
+    this.#hold(batch);
     let result: SendResult;
     try {
-      batch.body ??= serializeBatch(this.#meta, batch.events);
-      this.#hold(batch);
       result = await transport.send({ body: batch.body, idempotencyKey: batch.idempotencyKey, signal });
     } catch (error) {
       // A custom transport that throws is treated like a network error.
@@ -257,7 +313,7 @@ export class Outbox {
     return {
       type: 'FAIL',
       kind,
-      retryDelayMs: retryDelayMs(attempt + 1, this.#options.retryBaseDelayMs, retryAfterMs, this.#options.random),
+      retryDelayMs: retryDelayMs(attempt + 1, this.#options.retryBaseDelayMs, retryAfterMs, this.#random),
       batchSize: size,
     };
   }
@@ -320,7 +376,7 @@ export class Outbox {
     this.#current = undefined;
     this.#carry = [];
     this.#carried = 0;
-    events.push(...this.#queue.drain());
+    events.push(...this.#unqueue(this.#queue.size));
     if (events.length > 0) this.#settleDropped(reason, events);
   }
 
@@ -330,18 +386,64 @@ export class Outbox {
       this.#carried -= carried.events.length;
       return carried;
     }
-    if (this.#queue.size === 0) return undefined;
     const { maxBatchSize, maxBatchBytes } = this.#options;
     // Each event adds its JSON and a comma; the envelope has no comma to spare.
     let bytes = this.#envelopeBytes - 1;
     let count = 0;
-    for (let event = this.#queue.at(0); event !== undefined && count < maxBatchSize; event = this.#queue.at(++count)) {
-      encodeEvent(event, this.#meta);
+    while (count < maxBatchSize) {
+      const event = this.#queue.at(count);
+      if (event === undefined) break;
+      if (!this.#encodes(event)) {
+        // An event that cannot be encoded ends the batch before it; at the head it is dropped,
+        // so batches keep enqueue order and one bad event never holds up the rest.
+        if (count > 0) break;
+        this.#settleDropped('internal_error', this.#unqueue(1));
+        continue;
+      }
       // The first event is always taken: with maxEventBytes it fits by construction.
       if (count > 0 && bytes + event.jsonBytes + 1 > maxBatchBytes) break;
       bytes += event.jsonBytes + 1;
+      count++;
     }
-    return makeBatch(this.#queue.shift(count));
+    return count === 0 ? undefined : makeBatch(this.#unqueue(count));
+  }
+
+  /** Takes `count` events off the head of the queue, and their bytes off `queueBytes`. */
+  #unqueue(count: number): QueuedEvent[] {
+    const events = this.#queue.shift(count);
+    for (const event of events) this.queueBytes -= event.queuedBytes;
+    return events;
+  }
+
+  /** Encodes `event` (once; the JSON is kept on it); false, with one warning, when that throws. */
+  #encodes(event: QueuedEvent): boolean {
+    try {
+      encodeEvent(event, this.#meta);
+      return true;
+    } catch (error) {
+      this.#options.hooks.onInternalError(error);
+      return false;
+    }
+  }
+
+  /**
+   * Something threw while sending: drops the batch in flight as
+   * `internal_error` (a resent batch of an earlier session goes back to the
+   * spool instead, where the next reporter finds it). Each step is guarded on
+   * its own, because this is the path of last resort.
+   */
+  #failInternally(error: unknown): void {
+    const batch = this.#current;
+    this.#current = undefined;
+    try {
+      this.#options.hooks.onInternalError(error);
+      if (batch === undefined) return;
+      if (batch.replayed === undefined) this.#settleDropped('internal_error', batch.events);
+      // A claimed file goes back to ready; a resent batch always has one.
+      else this.#options.spool?.keep(batch.spoolFile, batch.body ?? '', batch.idempotencyKey, batch.replayed);
+    } catch {
+      // Nothing is left to tell: the hooks and the spool report their own faults.
+    }
   }
 
   #claimReplay(): Batch | undefined {

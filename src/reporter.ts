@@ -13,9 +13,10 @@ import { SafeLogger } from './internal/logger.js';
 import { errorSummary } from './internal/redact.js';
 import { type ReporterOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type DropCounts, type DropReason, Outbox } from './outbox.js';
-import { toEventData } from './serialize.js';
+import { lastSnapshotChars, toEventData } from './serialize.js';
+import { redactCut } from './internal/redact.js';
 import { createGotTransport, type Transport } from './transport.js';
-import { type Severity, type WireSeverity, QueuedEvent, parseSeverity } from './wire.js';
+import { type Severity, type WireSeverity, QueuedEvent, estimateEventBytes, parseSeverity } from './wire.js';
 import { systemClock } from './clock.js';
 import { SDK_VERSION } from './version.js';
 import { LifecycleSignals } from './internal/lifecycle.js';
@@ -39,6 +40,12 @@ export interface ReporterStats {
   state: StateValue;
   /** Events waiting in the queue (at most `maxQueueSize`). */
   queueSize: number;
+  /**
+   * The estimated bytes of the events waiting in the queue (at most
+   * `maxQueueBytes`, which SESSION_END alone may cross by its few hundred
+   * bytes); see `maxQueueBytes` for how an event is counted.
+   */
+  queueBytes: number;
   /** Events that left the queue and await an outcome: the batch in flight or backing off, and the halves of a split batch. */
   inFlight: number;
   /** Events accepted, SESSION_START and SESSION_END included. Always `flushCounter + queueSize + inFlight`. */
@@ -156,6 +163,7 @@ export class TelemetryReporter implements AsyncDisposable {
     this.#outbox = new Outbox({
       sessionId: options.sessionId,
       maxQueueSize: options.maxQueueSize,
+      maxQueueBytes: options.maxQueueBytes,
       maxBatchSize: options.maxBatchSize,
       maxEventBytes: options.maxEventBytes,
       maxBatchBytes: options.maxBatchBytes,
@@ -171,9 +179,16 @@ export class TelemetryReporter implements AsyncDisposable {
           this.#signals.dropped(reason, count, {
             pushCounter: this.#outbox.pushCounter,
             maxQueueSize: this.#options.maxQueueSize,
+            maxQueueBytes: this.#options.maxQueueBytes,
             last: this.#outbox.lastSend,
           }),
         onSendFinished: (last) => this.#signals.sendFinished(last),
+        onInternalError: (error) =>
+          this.#logger.warnOnce(
+            'internal_error',
+            { err: errorSummary(error, this.#options.config.apiKey) },
+            'Telemetry could not send a batch (a fault inside the library); its events are dropped as internal_error and the next batch is sent',
+          ),
       },
     });
     // Only now: recovering a crashed reporter's journal can evict files, which the outbox counts.
@@ -198,7 +213,8 @@ export class TelemetryReporter implements AsyncDisposable {
    * Queues a GENERIC_EVENT named `name` with `data` (any value; a JSON-safe
    * snapshot is taken now, see `toJsonSafe`) at `severity` (default `'info'`,
    * any case). Returns true when the event was accepted; false when it was
-   * refused and counted: `invalid` (bad name or severity), `queue_full`, or
+   * refused and counted: `invalid` (bad name or severity), `queue_full`,
+   * `queue_bytes` (it would take the queue over `maxQueueBytes`), or
    * `after_stop` (the session has ended). Never throws.
    */
   log(name: string, data?: unknown, severity: Severity | Uppercase<Severity> = 'info'): boolean {
@@ -208,8 +224,13 @@ export class TelemetryReporter implements AsyncDisposable {
       if (wireSeverity === undefined) return this.#refuseInvalid('severity', severity);
       if (typeof name !== 'string' || name.length === 0) return this.#refuseInvalid('name', name);
       if (this.#outbox.full) return this.#refuse('queue_full');
-      const event = new QueuedEvent('GENERIC_EVENT', this.#outbox.nextIndex, wireSeverity, this.#timers.now(), name, toEventData(data), undefined, undefined);
-      this.#accept(event);
+      const { maxEventBytes, config } = this.#options;
+      const snapshot = toEventData(data, maxEventBytes, config.apiKey);
+      // A name longer than a whole event is cut now, not at send time, so the queue never holds more of it.
+      const kept = name.length > maxEventBytes ? cutName(name, maxEventBytes, config.apiKey) : name;
+      const bytes = estimateEventBytes(kept.length + lastSnapshotChars());
+      if (!this.#outbox.fits(bytes)) return this.#refuse('queue_bytes');
+      this.#accept(new QueuedEvent('GENERIC_EVENT', this.#outbox.nextIndex, wireSeverity, this.#timers.now(), kept, snapshot, undefined, undefined, bytes));
       return true;
     } catch (error) {
       return this.#internalError('log', error);
@@ -319,6 +340,7 @@ export class TelemetryReporter implements AsyncDisposable {
     return {
       state: this.#actor.getSnapshot().value,
       queueSize: outbox.queueSize,
+      queueBytes: outbox.queueBytes,
       inFlight: outbox.inFlight,
       pushCounter: outbox.pushCounter,
       flushCounter: outbox.flushCounter,
@@ -372,9 +394,15 @@ export class TelemetryReporter implements AsyncDisposable {
         sendBatch: fromCallback<ReporterMachineEvent, SendBatchInput>(({ sendBack, input }) => {
           const controller = new AbortController();
           let live = true;
-          void outbox.send(input.attempt, controller.signal).then((event) => {
-            if (live) sendBack(event);
-          });
+          // outbox.send never rejects; the second handler is there so that, if it ever did, the
+          // host would not see an unhandled rejection from this library. The stop deadline then
+          // still ends the session.
+          outbox.send(input.attempt, controller.signal).then(
+            (event) => {
+              if (live) sendBack(event);
+            },
+            (error: unknown) => this.#internalError('send', error),
+          );
           return () => {
             // Leaving `sending` (the stop deadline) aborts the request.
             live = false;
@@ -443,13 +471,20 @@ export class TelemetryReporter implements AsyncDisposable {
     const wireSeverity = parseSeverity(severity);
     if (wireSeverity === undefined) return this.#refuseInvalid('severity', severity);
     if (this.#outbox.full) return this.#refuse('queue_full');
+    const { maxEventBytes, config } = this.#options;
     const userError = findUserError(error);
     const now = this.#timers.now();
     const index = this.#outbox.nextIndex;
-    const event =
-      userError !== undefined
-        ? new QueuedEvent('GENERIC_EVENT', index, 'WARNING', now, 'user_error', toEventData(userError), undefined, undefined)
-        : new QueuedEvent('UNHANDLED_EXCEPTION', index, wireSeverity, now, undefined, undefined, describeException(error), undefined);
+    let event: QueuedEvent;
+    if (userError !== undefined) {
+      const data = toEventData(userError, maxEventBytes, config.apiKey);
+      event = new QueuedEvent('GENERIC_EVENT', index, 'WARNING', now, 'user_error', data, undefined, undefined, estimateEventBytes(lastSnapshotChars()));
+    } else {
+      const fields = describeException(error);
+      const chars = fields.error_type.length + fields.error_message.length + (fields.traceback?.length ?? 0);
+      event = new QueuedEvent('UNHANDLED_EXCEPTION', index, wireSeverity, now, undefined, undefined, fields, undefined, estimateEventBytes(chars));
+    }
+    if (!this.#outbox.fits(event.queuedBytes)) return this.#refuse('queue_bytes');
     this.#accept(event);
     return true;
   }
@@ -457,7 +492,7 @@ export class TelemetryReporter implements AsyncDisposable {
   #event(type: 'SESSION_START' | 'SESSION_END', severity: WireSeverity): QueuedEvent {
     const now = this.#timers.now();
     const duration = type === 'SESSION_END' ? now - this.#startedAtMs : undefined;
-    return new QueuedEvent(type, this.#outbox.nextIndex, severity, now, undefined, undefined, undefined, duration);
+    return new QueuedEvent(type, this.#outbox.nextIndex, severity, now, undefined, undefined, undefined, duration, estimateEventBytes(0));
   }
 
   #accept(event: QueuedEvent): void {
@@ -541,6 +576,12 @@ export class TelemetryReporter implements AsyncDisposable {
       if (oldest >= waiter.target) waiter.resolve({ drained: true, allDelivered: waiter.allDelivered });
     }
   }
+}
+
+/** A name longer than `limit` code units, redacted and cut to about `limit`, with the marker strings get. */
+function cutName(name: string, limit: number, secret: string): string {
+  const { kept, omitted } = redactCut(name, limit, secret);
+  return `${kept}…[truncated ${omitted} chars]`;
 }
 
 function forwardInspection(observer: NonNullable<ResolvedOptions['inspect']>, event: InspectionEvent): void {

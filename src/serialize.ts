@@ -61,11 +61,22 @@ export function toJsonSafe(value: unknown): JsonValue {
  * object for an object, and `{ value: … }` for anything that does not map to
  * an object (a string, a number, an array, a Map). Always a fresh object.
  */
-export function toEventData(data: unknown): JsonObject {
-  if (data === undefined || data === null) return {};
-  const converted = toJsonSafe(data);
-  if (converted !== null && typeof converted === 'object' && !Array.isArray(converted)) return converted;
-  return { value: converted };
+export function toEventData(data: unknown, _maxChars?: number, _secret?: string): JsonObject {
+  let out: JsonObject;
+  if (data === undefined || data === null) out = {};
+  else {
+    const converted = toJsonSafe(data);
+    out = converted !== null && typeof converted === 'object' && !Array.isArray(converted) ? converted : { value: converted };
+  }
+  snapshotChars = JSON.stringify(out).length;
+  return out;
+}
+
+let snapshotChars = 0;
+
+/** The JSON length, in UTF-16 code units, of the last snapshot `toEventData` made. */
+export function lastSnapshotChars(): number {
+  return snapshotChars;
 }
 
 function convert(value: unknown, ancestors: object[], depth: number): JsonValue {

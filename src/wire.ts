@@ -90,7 +90,31 @@ export class QueuedEvent {
     readonly exception: ExceptionFields | undefined,
     /** SESSION_END: milliseconds since the session started. */
     readonly durationMs: number | undefined,
+    /**
+     * What the event counts against `maxQueueBytes` while it is queued: an
+     * estimate of its JSON made when it was accepted (see `estimateEventBytes`).
+     */
+    readonly queuedBytes = 0,
   ) {}
+}
+
+/**
+ * The JSON of an event's fixed fields (type, id, index, severity, timestamp,
+ * duration, and the keys of the variable ones), rounded up: what every queued
+ * event adds to the queue's bytes besides its name, data or exception.
+ */
+export const EVENT_OVERHEAD_BYTES = 256;
+
+/**
+ * The bytes an event counts against `maxQueueBytes`: `EVENT_OVERHEAD_BYTES`
+ * plus the UTF-16 code units of its variable parts (`contentChars`: the name
+ * and the snapshot's JSON length, or the exception's fields). Exact for ASCII
+ * text; text beyond ASCII encodes to up to 3 bytes a code unit, while V8
+ * holds it in at most 2, so the heap the queue holds stays within about twice
+ * `maxQueueBytes`.
+ */
+export function estimateEventBytes(contentChars: number): number {
+  return EVENT_OVERHEAD_BYTES + contentChars;
 }
 
 /** The wire form of one queued event. */
@@ -193,7 +217,7 @@ export function encodeEvent(event: QueuedEvent, meta: BodyMeta): string {
 
 /** A copy of `event`, with the same id (already given by `encodeEvent`), whose fields are replaced. */
 function withFields(event: QueuedEvent, name: string | undefined, data: JsonObject | undefined, exception: ExceptionFields | undefined): QueuedEvent {
-  const copy = new QueuedEvent(event.type, event.index, event.severity, event.timestampMs, name, data, exception, event.durationMs);
+  const copy = new QueuedEvent(event.type, event.index, event.severity, event.timestampMs, name, data, exception, event.durationMs, event.queuedBytes);
   copy.id = event.id;
   return copy;
 }

@@ -46,7 +46,7 @@ const networkError: LastSend = { size: 3, attempt: 1, durationMs: 5, result: { k
 const rejected400: LastSend = { size: 2, attempt: 0, durationMs: 4, result: { kind: 'rejected', status: 400 } };
 const tooLarge413: LastSend = { size: 8, attempt: 0, durationMs: 9, result: { kind: 'too_large', status: 413 } };
 const ok200: LastSend = { size: 5, attempt: 0, durationMs: 2, result: { kind: 'ok', status: 200 } };
-const context = (last: LastSend | undefined, pushCounter = 1) => ({ pushCounter, maxQueueSize: 10, last });
+const context = (last: LastSend | undefined, pushCounter = 1) => ({ pushCounter, maxQueueSize: 10, maxQueueBytes: 4096, last });
 
 describe('stateName', () => {
   it('names a flat state by itself and a nested one with dots', () => {

@@ -258,6 +258,7 @@ describe('batches within maxBatchBytes', () => {
       maxBatchSize: 10,
       maxEventBytes: 1024,
       maxBatchBytes,
+      maxQueueBytes: 1_000_000,
       apiKey: 'key',
       retryBaseDelayMs: 0,
       transport: {
@@ -268,7 +269,7 @@ describe('batches within maxBatchBytes', () => {
       },
       clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => undefined },
       random: () => 0,
-      hooks: { onSettled: () => undefined, onDropped: () => undefined, onSendFinished: () => undefined },
+      hooks: { onSettled: () => undefined, onDropped: () => undefined, onSendFinished: () => undefined, onInternalError: () => undefined },
     });
   const events = () => [0, 1, 2].map((i) => generic(`e${i}`, { pad: 'p'.repeat(100) }));
   const sizeOf = (list: QueuedEvent[]) => list.reduce((sum, event) => sum + bytes(encodeEvent(event, { sessionId: 's' })) + 1, envelopeBytes('s') - 1);
@@ -337,21 +338,42 @@ describe('maxEventBytes and maxBatchBytes options', () => {
     expect(resolveOptions(base)).toMatchObject({ maxEventBytes: 65_536, maxBatchBytes: 1_048_576 });
   });
 
-  it('accept maxEventBytes from 1024, and refuse 1023, a fraction or a string with the template message', () => {
+  it('accept maxEventBytes from 1024 to 64 MiB, and refuse 1023, one byte over 64 MiB, a fraction or a string with the template message', () => {
+    const range = 'an integer from 1024 to 67108864';
     expect(resolveOptions({ ...base, maxEventBytes: 1024 }).maxEventBytes).toBe(1024);
     expect(resolveOptions({ ...base, maxEventBytes: 1025 }).maxEventBytes).toBe(1025);
-    expectError(() => resolveOptions({ ...base, maxEventBytes: 1023 }), RangeError, 'Expected `maxEventBytes` to be an integer ≥ 1024, got `1023` (number)');
-    expectError(() => resolveOptions({ ...base, maxEventBytes: 2048.5 }), RangeError, 'Expected `maxEventBytes` to be an integer ≥ 1024, got `2048.5` (number)');
-    expectError(() => resolveOptions({ ...base, maxEventBytes: '2048' }), TypeError, 'Expected `maxEventBytes` to be an integer ≥ 1024, got `"2048"` (string)');
+    expect(resolveOptions({ ...base, maxEventBytes: 67_108_864 }).maxEventBytes).toBe(67_108_864);
+    expectError(() => resolveOptions({ ...base, maxEventBytes: 1023 }), RangeError, `Expected \`maxEventBytes\` to be ${range}, got \`1023\` (number)`);
+    expectError(() => resolveOptions({ ...base, maxEventBytes: 67_108_865 }), RangeError, `Expected \`maxEventBytes\` to be ${range}, got \`67108865\` (number)`);
+    expectError(() => resolveOptions({ ...base, maxEventBytes: 2048.5 }), RangeError, `Expected \`maxEventBytes\` to be ${range}, got \`2048.5\` (number)`);
+    expectError(() => resolveOptions({ ...base, maxEventBytes: '2048' }), TypeError, `Expected \`maxEventBytes\` to be ${range}, got \`"2048"\` (string)`);
     expect(() => resolveOptions({ ...base, maxEventBytes: 1023 })).toThrow(expect.objectContaining({ code: 'ERR_TINKER_TELEMETRY_OPTION_OUT_OF_RANGE' }));
   });
 
-  it('accept maxBatchBytes from maxEventBytes plus the envelope, and refuse one byte less naming both', () => {
+  it('accept maxBatchBytes from maxEventBytes plus the envelope to 256 MiB, and refuse one byte outside naming both', () => {
     const min = 2048 + envelope;
+    const range = (low: number) => `an integer from ${low} (maxEventBytes + ${envelope} bytes of envelope) to 268435456`;
     expect(resolveOptions({ ...base, maxEventBytes: 2048, maxBatchBytes: min }).maxBatchBytes).toBe(min);
     expect(resolveOptions({ ...base, maxEventBytes: 2048, maxBatchBytes: min + 1 }).maxBatchBytes).toBe(min + 1);
-    expectError(() => resolveOptions({ ...base, maxEventBytes: 2048, maxBatchBytes: min - 1 }), RangeError, `Expected \`maxBatchBytes\` to be an integer ≥ ${min} (maxEventBytes + ${envelope} bytes of envelope), got \`${min - 1}\` (number)`);
-    expectError(() => resolveOptions({ ...base, maxBatchBytes: null }), TypeError, `Expected \`maxBatchBytes\` to be an integer ≥ ${65_536 + envelope} (maxEventBytes + ${envelope} bytes of envelope), got \`null\` (null)`);
+    expect(resolveOptions({ ...base, maxBatchBytes: 268_435_456 }).maxBatchBytes).toBe(268_435_456);
+    expectError(() => resolveOptions({ ...base, maxEventBytes: 2048, maxBatchBytes: min - 1 }), RangeError, `Expected \`maxBatchBytes\` to be ${range(min)}, got \`${min - 1}\` (number)`);
+    expectError(() => resolveOptions({ ...base, maxBatchBytes: 268_435_457 }), RangeError, `Expected \`maxBatchBytes\` to be ${range(65_536 + envelope)}, got \`268435457\` (number)`);
+    expectError(() => resolveOptions({ ...base, maxBatchBytes: null }), TypeError, `Expected \`maxBatchBytes\` to be ${range(65_536 + envelope)}, got \`null\` (null)`);
+  });
+
+  it('accept maxQueueBytes from maxEventBytes, default to 64 MiB, and refuse one byte less naming both', () => {
+    expect(DEFAULT_OPTIONS.maxQueueBytes).toBe(67_108_864);
+    expect(resolveOptions(base).maxQueueBytes).toBe(67_108_864);
+    expect(resolveOptions({ ...base, maxEventBytes: 2048, maxQueueBytes: 2048 }).maxQueueBytes).toBe(2048);
+    expect(resolveOptions({ ...base, maxQueueBytes: Number.MAX_SAFE_INTEGER }).maxQueueBytes).toBe(Number.MAX_SAFE_INTEGER);
+    expectError(() => resolveOptions({ ...base, maxEventBytes: 2048, maxQueueBytes: 2047 }), RangeError, 'Expected `maxQueueBytes` to be an integer from 2048 (maxEventBytes) to 9007199254740991, got `2047` (number)');
+    expectError(() => resolveOptions({ ...base, maxQueueBytes: 65_536.5 }), RangeError, 'Expected `maxQueueBytes` to be an integer from 65536 (maxEventBytes) to 9007199254740991, got `65536.5` (number)');
+    expectError(() => resolveOptions({ ...base, maxQueueBytes: '1' }), TypeError, 'Expected `maxQueueBytes` to be an integer from 65536 (maxEventBytes) to 9007199254740991, got `"1"` (string)');
+    expectError(() => resolveOptions({ ...base, maxQueueBytes: 2 ** 60 }), RangeError, `Expected \`maxQueueBytes\` to be an integer from 65536 (maxEventBytes) to 9007199254740991, got \`${2 ** 60}\` (number)`);
+  });
+
+  it('raise the default maxQueueBytes to fit a larger maxEventBytes', () => {
+    expect(resolveOptions({ ...base, maxEventBytes: 67_108_864 }).maxQueueBytes).toBe(67_108_864);
   });
 
   it('raise the default maxBatchBytes to fit a larger maxEventBytes', () => {

@@ -12,7 +12,7 @@ const base = { config, sessionId: 's' };
 
 const KNOWN =
   'config, sessionId, handlerId, events, attachEvents, flushIntervalMs, flushThreshold, flushTimeoutMs, httpTimeoutMs, maxRetries, ' +
-  'retryBaseDelayMs, maxQueueSize, maxBatchSize, maxEventBytes, maxBatchBytes, drainOnExit, handleSignals, captureUncaught, spoolDir, ' +
+  'retryBaseDelayMs, maxQueueSize, maxBatchSize, maxEventBytes, maxBatchBytes, maxQueueBytes, drainOnExit, handleSignals, captureUncaught, spoolDir, ' +
   'maxSpoolBytes, enabled, logger, inspect, transport, clock, random';
 
 /** What `resolveOptions(input)` throws; fails the test when it returns. */

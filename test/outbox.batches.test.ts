@@ -13,7 +13,17 @@ import { QueuedEvent } from '../src/wire.js';
 
 const ok: SendResult = { kind: 'ok', status: 200 };
 
-function setup(options: { maxQueueSize?: number; answer?: SendResult; sendTakesMs?: number; spool?: Spool } = {}) {
+function setup(
+  options: {
+    maxQueueSize?: number;
+    maxQueueBytes?: number;
+    answer?: SendResult;
+    sendTakesMs?: number;
+    spool?: Spool;
+    random?: () => number;
+    onSendFinished?: (last: LastSend) => void;
+  } = {},
+) {
   let nowMs = 1_000_000;
   const clock: Clock = {
     now: () => nowMs,
@@ -34,9 +44,11 @@ function setup(options: { maxQueueSize?: number; answer?: SendResult; sendTakesM
   const settled: (number | undefined)[] = [];
   const dropped: [DropReason | 'spool_overflow', number][] = [];
   const finished: LastSend[] = [];
+  const internalErrors: unknown[] = [];
   const outbox = new Outbox({
     sessionId: 'session-1',
     maxQueueSize: options.maxQueueSize ?? 10,
+    maxQueueBytes: options.maxQueueBytes ?? 1_000_000,
     maxBatchSize: 10,
     maxEventBytes: 65_536,
     maxBatchBytes: 1_048_576,
@@ -44,12 +56,13 @@ function setup(options: { maxQueueSize?: number; answer?: SendResult; sendTakesM
     retryBaseDelayMs: 100,
     transport,
     clock,
-    random: () => 0,
+    random: options.random ?? (() => 0),
     spool: options.spool,
     hooks: {
       onSettled: (first) => settled.push(first),
       onDropped: (reason, count) => dropped.push([reason, count]),
-      onSendFinished: (last) => finished.push(last),
+      onSendFinished: options.onSendFinished ?? ((last) => finished.push(last)),
+      onInternalError: (error) => internalErrors.push(error),
     },
   });
   /** Accepts `n` GENERIC_EVENTs, numbered from the outbox's next index. */
@@ -60,7 +73,7 @@ function setup(options: { maxQueueSize?: number; answer?: SendResult; sendTakesM
   };
   const signal = new AbortController().signal;
   const counters = () => ({ queueSize: outbox.queueSize, inFlight: outbox.inFlight, pushCounter: outbox.pushCounter, flushCounter: outbox.flushCounter });
-  return { outbox, accept, bodies, settled, dropped, finished, signal, counters };
+  return { outbox, accept, bodies, settled, dropped, finished, internalErrors, signal, counters };
 }
 
 describe('Outbox.send', () => {
@@ -261,5 +274,151 @@ describe('splitting a resent batch', () => {
     outbox.deliver();
     await outbox.send(0, signal);
     expect(bodies.map((b) => b.indices)).toEqual([[0, 1], [0], [1]]);
+  });
+});
+
+/** A GENERIC_EVENT whose data cannot be encoded: JSON.stringify meets a getter that throws. */
+function poison(index: number): QueuedEvent {
+  const data = {
+    get boom(): never {
+      throw new RangeError('Invalid string length');
+    },
+  } as unknown as Record<string, never>;
+  return new QueuedEvent('GENERIC_EVENT', index, 'INFO', 0, 'poison', data, undefined, undefined);
+}
+
+describe('a send that fails inside the library', () => {
+  it('drops an event that cannot be encoded at the head as internal_error, with one hook call, and sends the rest in order', async () => {
+    const { outbox, accept, bodies, dropped, settled, internalErrors, signal, counters } = setup();
+    outbox.accept(poison(0));
+    accept(2);
+    await expect(outbox.send(0, signal)).resolves.toEqual({ type: 'ACK' });
+    outbox.deliver();
+    expect(bodies.map((b) => b.indices)).toEqual([[1, 2]]);
+    expect(dropped).toEqual([['internal_error', 1]]);
+    expect(settled[0]).toBe(0);
+    expect(internalErrors).toHaveLength(1);
+    expect((internalErrors[0] as Error).message).toBe('Invalid string length');
+    expect(outbox.dropped.internal_error).toBe(1);
+    expect(outbox.deliveredCounter).toBe(2);
+    expect(counters()).toEqual({ queueSize: 0, inFlight: 0, pushCounter: 3, flushCounter: 3 });
+  });
+
+  it('ends the batch before an event that cannot be encoded, and drops it when it reaches the head', async () => {
+    const { outbox, accept, bodies, dropped, signal, counters } = setup();
+    accept(2);
+    outbox.accept(poison(2));
+    accept(1);
+    await outbox.send(0, signal);
+    outbox.deliver();
+    expect(bodies.map((b) => b.indices)).toEqual([[0, 1]]);
+    expect(dropped).toEqual([]);
+    await outbox.send(0, signal);
+    outbox.deliver();
+    expect(bodies.map((b) => b.indices)).toEqual([[0, 1], [3]]);
+    expect(dropped).toEqual([['internal_error', 1]]);
+    expect(counters()).toEqual({ queueSize: 0, inFlight: 0, pushCounter: 4, flushCounter: 4 });
+  });
+
+  it('answers ACK with nothing sent when every queued event is poison', async () => {
+    const { outbox, bodies, dropped, signal, counters } = setup();
+    outbox.accept(poison(0));
+    outbox.accept(poison(1));
+    await expect(outbox.send(0, signal)).resolves.toEqual({ type: 'ACK' });
+    expect(bodies).toEqual([]);
+    expect(dropped).toEqual([
+      ['internal_error', 1],
+      ['internal_error', 1],
+    ]);
+    expect(outbox.hasPending()).toBe(false);
+    expect(counters()).toEqual({ queueSize: 0, inFlight: 0, pushCounter: 2, flushCounter: 2 });
+  });
+
+  it('drops the batch as internal_error and answers ACK when the spool throws while holding it', async () => {
+    const { spool } = memorySpool();
+    (spool as unknown as { hold: () => never }).hold = () => {
+      throw new Error('EIO from a broken disk');
+    };
+    const { outbox, accept, bodies, dropped, internalErrors, signal, counters } = setup({ spool });
+    accept(3);
+    await expect(outbox.send(0, signal)).resolves.toEqual({ type: 'ACK' });
+    expect(bodies).toEqual([]);
+    expect(dropped).toEqual([['internal_error', 3]]);
+    expect((internalErrors[0] as Error).message).toBe('EIO from a broken disk');
+    // deliver() after that ACK finds no batch, so nothing is counted twice.
+    outbox.deliver();
+    expect(outbox.deliveredCounter).toBe(0);
+    expect(counters()).toEqual({ queueSize: 0, inFlight: 0, pushCounter: 3, flushCounter: 3 });
+  });
+
+  it('puts a resent batch back in the spool, uncounted here, when sending it throws', async () => {
+    const { spool, calls } = memorySpool([replay(2)]);
+    const { outbox, dropped, internalErrors, signal } = setup({
+      spool,
+      onSendFinished: () => {
+        throw new Error('hostile hook');
+      },
+    });
+    await expect(outbox.send(0, signal)).resolves.toEqual({ type: 'ACK' });
+    expect(calls).toEqual(['keep replayed.batch.claimed-1-a 2']);
+    expect(dropped).toEqual([]);
+    expect(outbox.replayDroppedCounter).toBe(0);
+    expect(outbox.replayedCounter).toBe(0);
+    expect(internalErrors).toHaveLength(1);
+  });
+
+  it('keeps retrying with a finite delay when the injected random throws or returns nonsense', async () => {
+    for (const random of [
+      () => {
+        throw new Error('hostile random');
+      },
+      () => Number.NaN,
+      () => 7,
+      () => -1,
+    ]) {
+      const { outbox, accept, internalErrors, signal } = setup({ random, answer: { kind: 'retryable', reason: 'down' } });
+      accept(1);
+      await expect(outbox.send(0, signal)).resolves.toEqual({ type: 'FAIL', kind: 'retryable', retryDelayMs: 100, batchSize: 1 });
+      expect(internalErrors).toEqual([]);
+    }
+  });
+});
+
+describe('queueBytes', () => {
+  const sized = (index: number, bytes: number) => new QueuedEvent('GENERIC_EVENT', index, 'INFO', 0, 'e', {}, undefined, undefined, bytes);
+
+  it('fits an event that reaches maxQueueBytes exactly, and not one a byte over', () => {
+    const { outbox } = setup({ maxQueueBytes: 1000 });
+    outbox.accept(sized(0, 600));
+    expect(outbox.fits(400)).toBe(true);
+    expect(outbox.fits(401)).toBe(false);
+    expect(outbox.queueBytes).toBe(600);
+  });
+
+  it('counts what is queued, not the batch in flight, and returns to 0 when the queue is empty', async () => {
+    const { outbox, signal } = setup();
+    outbox.accept(sized(0, 300));
+    outbox.accept(sized(1, 500));
+    expect(outbox.queueBytes).toBe(800);
+    await outbox.send(0, signal);
+    expect(outbox.queueBytes).toBe(0);
+    outbox.deliver();
+    outbox.accept(sized(2, 70));
+    outbox.abandon('shutdown');
+    expect(outbox.queueBytes).toBe(0);
+  });
+
+  it('gives back the bytes of the event SESSION_END displaces, and counts SESSION_END whatever the bound', () => {
+    const { outbox } = setup({ maxQueueSize: 1, maxQueueBytes: 1000 });
+    outbox.accept(sized(0, 1000));
+    outbox.acceptAlways(sized(1, 256));
+    expect(outbox.queueBytes).toBe(256);
+  });
+
+  it('gives back the bytes of an event dropped for internal_error', async () => {
+    const { outbox, signal } = setup();
+    outbox.accept(new QueuedEvent('GENERIC_EVENT', 0, 'INFO', 0, 'poison', poison(0).data, undefined, undefined, 900));
+    await outbox.send(0, signal);
+    expect(outbox.queueBytes).toBe(0);
   });
 });

@@ -23,6 +23,7 @@ export class LifecycleSignals {
   #detach: (() => void) | undefined;
   /** pushCounter when the last queue-full warning was logged: one warning per episode. */
   #queueFullWarnedAt = -1;
+  #queueBytesWarnedAt = -1;
 
   constructor(sessionId: string, logger: SafeLogger) {
     this.#sessionId = sessionId;
@@ -42,7 +43,11 @@ export class LifecycleSignals {
    * Events were dropped. `pushCounter` tells a new queue-full episode from
    * the same one: an episode ends when an event is accepted again.
    */
-  dropped(reason: DropReason | SpoolDropReason, count: number, context: { pushCounter: number; maxQueueSize: number; last: LastSend | undefined }): void {
+  dropped(
+    reason: DropReason | SpoolDropReason,
+    count: number,
+    context: { pushCounter: number; maxQueueSize: number; maxQueueBytes: number; last: LastSend | undefined },
+  ): void {
     if (isObserved(CHANNELS.telemetryEventDropped)) publish(CHANNELS.telemetryEventDropped, { sessionId: this.#sessionId, reason, count });
     const where = { reason, count };
     switch (reason) {
@@ -50,6 +55,12 @@ export class LifecycleSignals {
         if (this.#queueFullWarnedAt !== context.pushCounter) {
           this.#queueFullWarnedAt = context.pushCounter;
           this.#logger.warn(where, `Telemetry queue full (${context.maxQueueSize}), dropping event`);
+        }
+        break;
+      case 'queue_bytes':
+        if (this.#queueBytesWarnedAt !== context.pushCounter) {
+          this.#queueBytesWarnedAt = context.pushCounter;
+          this.#logger.warn(where, `Telemetry queue holds maxQueueBytes (${context.maxQueueBytes} bytes), dropping event`);
         }
         break;
       case 'rejected':
@@ -73,7 +84,8 @@ export class LifecycleSignals {
         this.#logger.warnOnce('after_stop', where, 'Telemetry event refused: the session has ended');
         break;
       // No warning here for 'invalid' (the reporter warns with the offending
-      // value itself) nor 'spool_overflow' (the spool warns when it evicts).
+      // value itself), 'internal_error' (the reporter warns once with the
+      // fault) nor 'spool_overflow' (the spool warns when it evicts).
     }
   }
 
