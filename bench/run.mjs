@@ -193,6 +193,21 @@ section(`6. The cost of spoolDir (every accepted event journaled, every batch wr
   'ns/call is the time inside `log()`; the journal writes in a microtask after it, so its cost shows in events/s.',
 ]);
 
+// ---- 7. memory bounded by bytes ---------------------------------------------
+const bigEvents = size(10_000, 1000);
+const big = [];
+for (let round = 0; round < size(3, 1); round++) {
+  const line = execFileSync(process.execPath, [`${here}big-events.mjs`, String(bigEvents), '1'], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim().split('\n').at(-1);
+  big.push(JSON.parse(line));
+}
+section(`7. Memory bounded by bytes: ${fmt(bigEvents)} events, each carrying a fresh 1 MiB string, dead sink, ours only`, [
+  '| round | peak RSS MiB | heap at the end MiB | accepted | refused as queue_bytes | queueBytes at the end |',
+  '|---|---|---|---|---|---|',
+  ...big.map((r, i) => `| ${i + 1} | ${fmt(r.peakRssMiB)} | ${fmt(r.heapAtEndMiB)} | ${fmt(r.accepted)} | ${fmt(r.dropped.queue_bytes ?? 0)} | ${fmt(r.queueBytesAtEnd)} |`),
+  '',
+  `Median peak RSS: ${fmt(median(big.map((r) => r.peakRssMiB)))} MiB (spread ${spread(big.map((r) => r.peakRssMiB))}); the target is at most 200 MiB. Each string is cut to 32,768 characters by the snapshot and copied flat, so a queued event never keeps its 1 MiB parent alive; \`maxQueueBytes\` (64 MiB) then refuses what would not fit.`,
+]);
+
 report.push(`Total bench time: ${fmt((performance.now() - started) / 1000)} s.`);
 writeFileSync(`${here}results.md`, report.join('\n'));
 server.closeAllConnections();
