@@ -11,6 +11,7 @@ import { describeException, findUserError } from './exception.js';
 import { KeepAliveTimers } from './internal/timers.js';
 import { SafeLogger } from './internal/logger.js';
 import { errorSummary } from './internal/redact.js';
+import { renderValue } from './internal/validate.js';
 import { type ReporterOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type DropCounts, type DropReason, Outbox } from './outbox.js';
 import { toEventData } from './serialize.js';
@@ -198,8 +199,10 @@ export class TelemetryReporter implements AsyncDisposable {
    * Queues a GENERIC_EVENT named `name` with `data` (any value; a JSON-safe
    * snapshot is taken now, see `toJsonSafe`) at `severity` (default `'info'`,
    * any case). Returns true when the event was accepted; false when it was
-   * refused and counted: `invalid` (bad name or severity), `queue_full`, or
-   * `after_stop` (the session has ended). Never throws.
+   * refused and counted: `invalid` (a name that is not a non-empty string, or
+   * a severity that is not one of the five, of any type, `Object.create(null)`
+   * included), `queue_full`, or `after_stop` (the session has ended). Never
+   * throws.
    */
   log(name: string, data?: unknown, severity: Severity | Uppercase<Severity> = 'info'): boolean {
     try {
@@ -481,7 +484,9 @@ export class TelemetryReporter implements AsyncDisposable {
   }
 
   #refuseInvalid(what: 'severity' | 'name', value: unknown): false {
-    const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 60)) : `${String(value)} (${typeof value})`;
+    // Counted before anything else is done with the value, so the count never depends on how it renders.
+    this.#refuse('invalid');
+    const shown = shownRefused(value);
     this.#logger.warnOnce(
       `invalid:${what}:${shown}`,
       {},
@@ -489,7 +494,7 @@ export class TelemetryReporter implements AsyncDisposable {
         ? `Telemetry event refused: severity ${shown} is not one of debug, info, warning, error, critical`
         : `Telemetry event refused: the event name must be a non-empty string, got ${shown}`,
     );
-    return this.#refuse('invalid');
+    return false;
   }
 
   #internalError(where: string, error: unknown): false {
@@ -540,6 +545,23 @@ export class TelemetryReporter implements AsyncDisposable {
       if (firstDroppedIndex !== undefined && firstDroppedIndex < waiter.target) waiter.allDelivered = false;
       if (oldest >= waiter.target) waiter.resolve({ drained: true, allDelivered: waiter.allDelivered });
     }
+  }
+}
+
+/**
+ * A refused name or severity as its warning shows it. A string is shown as
+ * JSON, cut to 60 characters; anything else as `renderValue` shows it, by
+ * kind for an object, and never through the value's own `toString` or
+ * `Symbol.toPrimitive`: those can throw (`Object.create(null)` has none),
+ * and a refusal must still be counted and warned about.
+ */
+function shownRefused(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 60));
+  try {
+    return `${renderValue(value)} (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
+  } catch {
+    // Only a revoked Proxy gets here: Array.isArray throws on one.
+    return '`[object]` (object)';
   }
 }
 
