@@ -25,7 +25,7 @@ export interface LoggerLike {
   info(obj: object, msg?: string): void;
   /** A fault inside the reporter itself, logged here instead of thrown into the caller. */
   error(obj: object, msg?: string): void;
-  /** Each retry as it is scheduled, with its attempt and delay in ms. */
+  /** Each retry as it is scheduled, with its attempt and delay in ms; a `logFatalException()` that came after the session had ended. */
   debug(obj: object, msg?: string): void;
   /** Called once, with `{ component: 'tinker-telemetry', sessionId }` by the reporter (which merges them into each record itself when `child` is missing) and `{ component }` by `attachLogger`. */
   child?(bindings: Record<string, unknown>): LoggerLike;

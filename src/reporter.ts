@@ -238,20 +238,29 @@ export class TelemetryReporter implements AsyncDisposable {
 
   /**
    * The fatal path: logs `error` as `logException()` does (default severity
-   * `'critical'`), queues SESSION_END (once), flushes, and waits until drained
-   * or `flushTimeoutMs` has passed; then logs the session id at info. Resolves
+   * `'critical'`; a severity that is not one of the five is counted `invalid`
+   * and the session ends all the same), queues SESSION_END (once), flushes,
+   * and waits until drained or `flushTimeoutMs` has passed; then logs
+   * `Telemetry session <id> ended after a fatal exception` at info. Resolves
    * true when drained in time, which is not the same as delivered: dropped
    * events count as drained (`stats()` tells them apart). Once the session
    * has ended (`stop()`, or an earlier fatal call) the exception itself is
-   * refused as `after_stop`, yet the call still resolves true when what was
-   * queued before has drained. Never rejects.
+   * refused as `after_stop`, the end is not announced again (a debug line
+   * says the call came after the end), and the call still resolves true when
+   * what was queued before has drained. Never rejects.
    */
   async logFatalException(error: unknown, severity: Severity | Uppercase<Severity> = 'critical'): Promise<boolean> {
     try {
+      // A session that had already ended did not end because of this exception, so its end is not announced again.
+      const endedBefore = this.#sessionEnded;
       this.#logException(error, severity);
       this.#endSession();
       const drained = await this.waitUntilDrained(this.#options.flushTimeoutMs);
-      this.#logger.info({ drained }, `Telemetry session ${this.sessionId} ended after a fatal exception`);
+      if (endedBefore) {
+        this.#logger.debug({ drained }, `Telemetry logFatalException() after session ${this.sessionId} had ended: the exception was refused as after_stop`);
+      } else {
+        this.#logger.info({ drained }, `Telemetry session ${this.sessionId} ended after a fatal exception`);
+      }
       return drained;
     } catch (internal) {
       return this.#internalError('logFatalException', internal);

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReporterOptions } from '../src/options.js';
 import { type TelemetryReporter, startReporter } from '../src/reporter.js';
-import { eventsOf, manualTransport, recordingLogger, startTestReporter, stopNow, TEST_CONFIG } from './helpers.js';
+import { eventsOf, manualTransport, recordingLogger, settle, startTestReporter, stopNow, TEST_CONFIG } from './helpers.js';
 
 const config = TEST_CONFIG;
 const bindings = { component: 'tinker-telemetry', sessionId: 'session-1' };
@@ -166,6 +166,51 @@ describe('the end of a session', () => {
       { level: 'info', obj: { ...bindings, drained: false }, msg: 'Telemetry session session-1 ended after a fatal exception' },
     ]);
     await stopNow(reporter);
+  });
+});
+
+describe('logFatalException() after the end of a session', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const lateFatal = { level: 'debug', obj: { ...bindings, drained: true }, msg: 'Telemetry logFatalException() after session session-1 had ended: the exception was refused as after_stop' };
+  const infoOrDebug = (r: { level: string }) => r.level === 'info' || r.level === 'debug';
+
+  it('does not announce an end after stop(): it refuses the exception as after_stop and says so at debug', async () => {
+    const { reporter, wire, log } = start({}, () => ({ kind: 'ok', status: 200 }));
+    expect(await reporter.stop()).toBe(true);
+    expect(await reporter.logFatalException(new Error('late'))).toBe(true);
+    expect(reporter.stats().dropped.after_stop).toBe(1);
+    expect(eventsOf(wire.sent).map((e) => e.event)).toEqual(['SESSION_START', 'SESSION_END']);
+    expect(log.records.filter(infoOrDebug)).toEqual([lateFatal]);
+  });
+
+  it('announces the end once when a second fatal exception follows the first, and the second only at debug', async () => {
+    const { reporter, log } = start({}, () => ({ kind: 'ok', status: 200 }));
+    expect(await reporter.logFatalException(new Error('first'))).toBe(true);
+    expect(await reporter.logFatalException(new Error('second'))).toBe(true);
+    expect(log.records.filter(infoOrDebug)).toEqual([
+      { level: 'info', obj: { ...bindings, drained: true }, msg: 'Telemetry session session-1 ended after a fatal exception' },
+      lateFatal,
+    ]);
+  });
+
+  it('announces the end once for two fatal exceptions at the same time: the one that ended the session', async () => {
+    const { reporter, wire, log } = start();
+    const first = reporter.logFatalException(new Error('first'));
+    const second = reporter.logFatalException(new Error('second'));
+    await settle();
+    wire.answerAll();
+    expect(await Promise.all([first, second])).toEqual([true, true]);
+    expect(reporter.stats().dropped.after_stop).toBe(1);
+    expect(log.records.filter(infoOrDebug)).toEqual([
+      { level: 'info', obj: { ...bindings, drained: true }, msg: 'Telemetry session session-1 ended after a fatal exception' },
+      lateFatal,
+    ]);
   });
 });
 
