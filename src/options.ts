@@ -46,9 +46,13 @@ export interface ReporterOptions {
   events?: readonly string[];
   /** Forward diagnostics-channel events as telemetry. Default: true. */
   attachEvents?: boolean;
-  /** Milliseconds a batch may wait before it is sent; 0 disables the timer. Default: 10 000. */
+  /** Milliseconds a batch may wait before it is sent; 0 disables the timer (then `flushThreshold` must be ≤ `maxQueueSize`, or nothing would send before the queue is full). Default: 10 000. */
   flushIntervalMs?: number;
-  /** Queued events (SESSION_START included) that trigger a send at once; ≥ 1. Default: 100. */
+  /**
+   * Queued events (SESSION_START included) that trigger a send at once; ≥ 1.
+   * One above `maxQueueSize` is never reached: refused when `flushIntervalMs`
+   * is 0, warned about otherwise. Default: 100.
+   */
   flushThreshold?: number;
   /** Default deadline in ms of `stop()`, `waitUntilDrained()`, `flush({ waitDrained })` and the fatal drain; ≥ 1. Default: 30 000. */
   flushTimeoutMs?: number;
@@ -211,6 +215,8 @@ export interface ResolvedOptions {
   random: (() => number) | undefined;
   spoolDir: string | undefined;
   maxSpoolBytes: number;
+  /** Settings that are valid but have no effect, each a message for `startReporter` to log once at warn when telemetry is on. */
+  warnings: readonly string[];
 }
 
 /** Minimum of each numeric option. */
@@ -278,6 +284,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     const value = options[name];
     numbers[name] = value === undefined ? DEFAULT_OPTIONS[name] : integerInRange(name, value, min);
   }
+  const warnings = checkSendTriggers(numbers);
   const maxEventBytes = byteCount(options, 'maxEventBytes', MIN_EVENT_BYTES, '');
   const envelope = envelopeBytes(sessionId);
   const maxBatchBytes = byteCount(options, 'maxBatchBytes', maxEventBytes + envelope, ` (maxEventBytes + ${envelope} bytes of envelope)`);
@@ -303,7 +310,32 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     spoolDir: optionalString(options, 'spoolDir'),
     maxSpoolBytes:
       options.maxSpoolBytes === undefined ? DEFAULT_OPTIONS.maxSpoolBytes : integerInRange('maxSpoolBytes', options.maxSpoolBytes, 1, Number.MAX_SAFE_INTEGER),
+    warnings,
   };
+}
+
+/**
+ * Refuses a set of options under which the reporter never sends by itself,
+ * and returns a warning for one where an option can never take effect.
+ * Two things start a send without the host asking (by `flush()`,
+ * `logException()` or `stop()`): the flush timer, when `flushIntervalMs` is
+ * above 0, and the queue reaching `flushThreshold` events. The queue never
+ * holds more than `maxQueueSize`, so a larger threshold is never reached.
+ * Without the timer nothing would send before the queue is full, and every
+ * event after that would be dropped as `queue_full`: a RangeError names all
+ * three options. With the timer, only the timer sends: legal, but the
+ * threshold the caller chose (or left at its default) does nothing, which
+ * the warning says. The other limits cannot stop a send: `maxBatchBytes` is
+ * at least one event and its envelope, and every other bound is ≥ 1.
+ */
+function checkSendTriggers(numbers: { flushIntervalMs: number; flushThreshold: number; maxQueueSize: number }): string[] {
+  const { flushIntervalMs, flushThreshold, maxQueueSize } = numbers;
+  if (flushThreshold <= maxQueueSize) return [];
+  if (flushIntervalMs === 0) throw outOfRange('flushThreshold', `≤ \`maxQueueSize\` (${maxQueueSize}) when \`flushIntervalMs\` is 0`, flushThreshold);
+  return [
+    `Telemetry option \`flushThreshold\` (${flushThreshold}) is above \`maxQueueSize\` (${maxQueueSize}), so it is never reached: ` +
+      `only the flush timer (\`flushIntervalMs\`, ${flushIntervalMs} ms) starts a send, and events logged while the queue is full are dropped as queue_full`,
+  ];
 }
 
 /** The smallest `maxEventBytes`: room for an event's fixed fields, its name and the truncation marker. */

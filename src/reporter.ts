@@ -599,6 +599,7 @@ export function startReporter(options: ReporterOptions): TelemetryReporter | nul
   const logger = new SafeLogger(resolved.logger, { component: 'tinker-telemetry', sessionId: resolved.sessionId });
   const enabled = resolveEnabled(resolved.enabled, resolved.config, process.env, (message: string) => logger.warn({}, message));
   if (!enabled) return null;
+  for (const warning of resolved.warnings) logger.warn({}, warning);
   const host = cleartextHost(resolved.config.baseUrl);
   if (host !== undefined) logger.warn({ host }, `Telemetry baseUrl is plain http: the API key would travel in cleartext to ${host}; use https`);
   return new TelemetryReporter(resolved, logger);
