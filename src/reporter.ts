@@ -6,7 +6,7 @@
 import { isIPv4 } from 'node:net';
 import { type Actor, type InspectionEvent, type StateValue, createActor, fromCallback } from 'xstate';
 import { type ReporterMachineEvent, type SendBatchInput, reporterMachine } from '../machines/reporter.machine.js';
-import { resolveEnabled } from './config.js';
+import { hasApiKey, missingApiKey, resolveEnabled } from './config.js';
 import { describeException, findUserError } from './exception.js';
 import { KeepAliveTimers } from './internal/timers.js';
 import { SafeLogger } from './internal/logger.js';
@@ -590,7 +590,10 @@ function forwardInspection(observer: NonNullable<ResolvedOptions['inspect']>, ev
  * telemetry is disabled (by `options.enabled`, `config.telemetryEnabled` or
  * `TINKER_TELEMETRY`, in that order). The options are validated first, so
  * bad options throw even when telemetry is disabled: a mistake shows up in
- * every environment, not only where telemetry is on. The reporter hooks into
+ * every environment, not only where telemetry is on. A missing API key is
+ * the exception: it throws an Error with code
+ * `ERR_TINKER_TELEMETRY_MISSING_API_KEY` only when telemetry is on, so a
+ * process with telemetry off needs no key. The reporter hooks into
  * the process as `drainOnExit`, `handleSignals` and `captureUncaught` ask,
  * until it has stopped.
  */
@@ -599,6 +602,7 @@ export function startReporter(options: ReporterOptions): TelemetryReporter | nul
   const logger = new SafeLogger(resolved.logger, { component: 'tinker-telemetry', sessionId: resolved.sessionId });
   const enabled = resolveEnabled(resolved.enabled, resolved.config, process.env, (message: string) => logger.warn({}, message));
   if (!enabled) return null;
+  if (!hasApiKey(resolved.config)) throw missingApiKey('startReporter() with telemetry on', ', or switch telemetry off (TINKER_TELEMETRY=0)');
   for (const warning of resolved.warnings) logger.warn({}, warning);
   const host = cleartextHost(resolved.config.baseUrl);
   if (host !== undefined) logger.warn({ host }, `Telemetry baseUrl is plain http: the API key would travel in cleartext to ${host}; use https`);
