@@ -268,9 +268,10 @@ export class TelemetryReporter implements AsyncDisposable {
   }
 
   /**
-   * Without options, starts sending what is queued and resolves true at once.
-   * With `sync`, resolves once every event accepted before the call has been
-   * sent or given up: true when all of them were delivered. With
+   * Without options, starts sending what is queued and resolves true at once,
+   * which says nothing of delivery. With `sync`, resolves once every event
+   * accepted before the call has been sent or given up: true only when all of
+   * them were delivered (a dropped or spooled one makes it false). With
    * `waitDrained`, the same, but resolves false after `flushTimeoutMs` ms.
    */
   async flush(options: FlushOptions = {}): Promise<boolean> {
@@ -288,9 +289,10 @@ export class TelemetryReporter implements AsyncDisposable {
 
   /**
    * Starts a flush and resolves true once every event accepted before the
-   * call has reached an outcome (dropped events count as drained, as in the
-   * reference SDKs; `stats()` tells them apart), or false after `timeoutMs`
-   * milliseconds (default `flushTimeoutMs`). Logging goes on meanwhile.
+   * call has reached an outcome: drained, not delivered (dropped events count
+   * as drained, as in the reference SDKs; `stats()` tells them apart), or
+   * false after `timeoutMs` milliseconds (default `flushTimeoutMs`). Logging
+   * goes on meanwhile.
    * A `timeoutMs` that is not a finite number ≥ 0 falls back to
    * `flushTimeoutMs` with a warning; one above 2³¹−1 ms (the timer maximum,
    * about 24.8 days) is capped to it.
@@ -310,7 +312,10 @@ export class TelemetryReporter implements AsyncDisposable {
    * everything, and waits until drained or `timeoutMs` (default
    * `flushTimeoutMs`) has passed. At the deadline the request in flight is
    * aborted and what was not delivered is dropped as `shutdown`. Resolves
-   * true when everything was drained in time. A `timeoutMs` that is not a
+   * true when everything was drained in time: every event has an outcome,
+   * which may be a counted drop (a 4xx, retries exhausted), so true is not
+   * delivered; `stats().deliveredCounter` against `pushCounter` says that,
+   * and `dropped` why not. A `timeoutMs` that is not a
    * finite number ≥ 0 falls back to `flushTimeoutMs` with a warning; one
    * above 2³¹−1 ms is capped to it. Idempotent: later calls return the same
    * promise, and their `timeoutMs` is ignored. Never rejects.
