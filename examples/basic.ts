@@ -17,7 +17,7 @@ import { startSink } from '../demo/sink.js';
 const sink = process.env.TINKER_BASE_URL ? undefined : await startSink();
 const config = createConfig({
   baseUrl: sink?.url ?? process.env.TINKER_BASE_URL,
-  // The embedded sink accepts any key; a real backend needs TINKER_API_KEY, and createConfig says so when it is missing.
+  // The embedded sink accepts any key; a real backend needs TINKER_API_KEY, and startReporter says so when it is missing.
   apiKey: process.env.TINKER_API_KEY ?? (sink ? 'example-key' : undefined),
 });
 console.log(`sending to ${config.telemetryEndpoint}${sink ? ' (embedded loopback sink)' : ''}`);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Proves the published tarball works on its own: pack it, install it into an
-# empty project, and import the public API with no build step.
+# empty project, and use the public API with no build step, from an ES module
+# (import) and from CommonJS (require(), which loads an ES module from Node
+# 20.19 on).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -36,3 +38,50 @@ if (!drained || received !== 3) {
 console.log(`pack smoke: installed ${process.argv[2]} and delivered ${received} events`);
 JS
 node smoke.mjs "$tarball"
+
+# CommonJS with telemetry off: no key is needed, and the reporter is null.
+cat > disabled.cjs <<'JS'
+const { createConfig, startReporter } = require('tinker-telemetry');
+const config = createConfig({ telemetryEnabled: false });
+const reporter = startReporter({ config, sessionId: 'smoke-cjs-off' });
+if (reporter !== null) {
+  console.error('pack smoke (require, telemetry off) failed: startReporter did not return null');
+  process.exit(1);
+}
+reporter?.log('never sent');
+console.log('pack smoke: require() gave createConfig and startReporter; telemetry off returned null');
+JS
+env -u TINKER_API_KEY node disabled.cjs
+
+# CommonJS with telemetry on: a reporter that delivers and stops.
+cat > enabled.cjs <<'JS'
+const { createConfig, startReporter } = require('tinker-telemetry');
+const { createServer } = require('node:http');
+async function main() {
+  const events = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      events.push(...JSON.parse(body).events.map((e) => e.event));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"accepted"}');
+    });
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const config = createConfig({ apiKey: 'smoke-key', baseUrl: `http://127.0.0.1:${server.address().port}` });
+  const reporter = startReporter({ config, sessionId: 'smoke-cjs', enabled: true });
+  reporter.log('smoke.cjs', { ok: true });
+  const drained = await reporter.stop();
+  server.close();
+  if (!drained || events.join() !== 'SESSION_START,GENERIC_EVENT,SESSION_END') {
+    console.error(`pack smoke (require) failed: drained=${drained} events=${events.join()}`);
+    process.exit(1);
+  }
+  console.log(`pack smoke: require() started a reporter that delivered ${events.length} events and stopped`);
+}
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
+JS
+node enabled.cjs

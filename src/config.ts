@@ -8,7 +8,12 @@ export const DEFAULT_BASE_URL = 'https://tinker.thinkingmachines.dev/services/ti
 
 /** Input of `createConfig`; every field is optional. */
 export interface ConfigInput {
-  /** The Tinker API key. Default: `TINKER_API_KEY`. Required one way or the other, even when telemetry is disabled. */
+  /**
+   * The Tinker API key. Default: `TINKER_API_KEY`. Needed by `startReporter`
+   * when telemetry is on and by `createHttpClient`, which throw without it;
+   * not needed when telemetry is disabled. An empty or blank key counts as
+   * none.
+   */
   apiKey?: string;
   /** The API's base URL, http or https. Default: `TINKER_BASE_URL`, then `DEFAULT_BASE_URL`. */
   baseUrl?: string;
@@ -18,7 +23,7 @@ export interface ConfigInput {
 
 /** A validated, frozen configuration. The API key is not enumerable, so it never shows in JSON or `util.inspect`. */
 export interface Config {
-  /** The API key, sent only as `X-API-Key`. */
+  /** The API key, sent only as `X-API-Key`; empty when none was given (see `ConfigInput.apiKey`). */
   readonly apiKey: string;
   /** The base URL, without a trailing slash. */
   readonly baseUrl: string;
@@ -31,26 +36,22 @@ export interface Config {
 const CONFIG_KEYS = ['apiKey', 'baseUrl', 'telemetryEnabled'] as const;
 
 /**
- * Validates and freezes a configuration. Throws an Error (code
- * `ERR_TINKER_TELEMETRY_MISSING_API_KEY`) naming `TINKER_API_KEY` when there
- * is no key, a TypeError for a wrong type or unknown field, and a RangeError
- * for a URL that is not http(s). It throws the same way when telemetry is
- * disabled (`telemetryEnabled: false` or `TINKER_TELEMETRY=0`): the switch is
- * read later, by `startReporter`, so a bad setup fails at once either way.
+ * Validates and freezes a configuration. Throws a TypeError for a wrong type
+ * or an unknown field, and a RangeError for a URL that is not http(s), even
+ * when telemetry is disabled, so a bad setup fails at once either way. A
+ * missing key is not an error here: whether telemetry is on is only known to
+ * `startReporter` (its `enabled` option comes last), which throws without a
+ * key when telemetry is on and returns null when it is off, as
+ * `createHttpClient` throws without one; so `TINKER_TELEMETRY=0` needs no key.
  */
 export function createConfig(input: ConfigInput = {}): Config {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidType('config input', 'an object', input);
   for (const key of Object.keys(input)) {
     if (!(CONFIG_KEYS as readonly string[]).includes(key)) throw unknownOption('createConfig', key, CONFIG_KEYS);
   }
-  const apiKey = input.apiKey ?? process.env.TINKER_API_KEY;
-  if (apiKey !== undefined && typeof apiKey !== 'string') throw invalidType('apiKey', 'a string', apiKey, true);
-  if (apiKey === undefined || apiKey.trim() === '') {
-    throw Object.assign(
-      new Error('No Tinker API key: pass `apiKey` to createConfig() or set the TINKER_API_KEY environment variable'),
-      { code: ERROR_CODES.missingApiKey },
-    );
-  }
+  const given = input.apiKey ?? process.env.TINKER_API_KEY;
+  if (given !== undefined && typeof given !== 'string') throw invalidType('apiKey', 'a string', given, true);
+  const apiKey = given === undefined || given.trim() === '' ? '' : given;
   const baseUrl = normalizeBaseUrl(input.baseUrl ?? process.env.TINKER_BASE_URL ?? DEFAULT_BASE_URL);
   const telemetryEnabled = input.telemetryEnabled;
   if (telemetryEnabled !== undefined && typeof telemetryEnabled !== 'boolean') throw invalidType('telemetryEnabled', 'a boolean', telemetryEnabled);
@@ -58,6 +59,23 @@ export function createConfig(input: ConfigInput = {}): Config {
   const config = { baseUrl, telemetryEnabled, telemetryEndpoint: `${baseUrl}/api/v1/telemetry` } as Config;
   Object.defineProperty(config, 'apiKey', { value: apiKey, enumerable: false });
   return Object.freeze(config);
+}
+
+/** Whether `config` holds a key: a string that is not empty or blank. A hand-made config may hold anything. */
+export function hasApiKey(config: { readonly apiKey: unknown }): boolean {
+  return typeof config.apiKey === 'string' && config.apiKey.trim() !== '';
+}
+
+/**
+ * The error for a missing key, code `ERR_TINKER_TELEMETRY_MISSING_API_KEY`,
+ * thrown where the key is about to be used: `where` names the caller, and
+ * `alternative` what else would do.
+ */
+export function missingApiKey(where: string, alternative = ''): Error {
+  return Object.assign(
+    new Error(`No Tinker API key for ${where}: pass \`apiKey\` to createConfig() or set the TINKER_API_KEY environment variable${alternative}`),
+    { code: ERROR_CODES.missingApiKey },
+  );
 }
 
 function normalizeBaseUrl(value: unknown): string {

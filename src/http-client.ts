@@ -10,6 +10,7 @@ import { type Got, type RequestError, got } from 'got';
 /** The request options fields read here; got hands several shapes of them to its hooks. */
 type RequestShape = { readonly method?: unknown; readonly url?: unknown };
 import { CHANNELS, isObserved, publish, type HttpRequestExceptionPayload } from './channels.js';
+import { hasApiKey, missingApiKey } from './config.js';
 import { describeNetworkError } from './transport.js';
 
 /** Options of `createHttpClient`. */
@@ -40,9 +41,15 @@ export interface HttpClientOptions {
  * read the telemetry switch: it publishes whether telemetry is on or off, so
  * with telemetry disabled no reporter forwards these messages, but other
  * subscribers (such as `attachLogger`) still hear them.
+ *
+ * Throws an Error with code `ERR_TINKER_TELEMETRY_MISSING_API_KEY` when
+ * `config.apiKey` is empty or blank: the Tinker API needs the key whether
+ * telemetry is on or off, so the client fails here rather than with a 401 on
+ * every request.
  */
 export function createHttpClient(options: HttpClientOptions): Got {
   const { config, sessionId } = options;
+  if (!hasApiKey(config)) throw missingApiKey('createHttpClient()');
   const started = new WeakMap<object, number>();
   /** Errors already published by `beforeError`; got skips that hook for an abort, which the handler then publishes. */
   const published = new WeakSet<object>();

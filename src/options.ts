@@ -11,7 +11,7 @@ import type { Transport } from './transport.js';
 import { FORWARDABLE_CHANNELS, isForwardableChannel } from './channels.js';
 import { integerInRange, invalidType, outOfRange, unknownOption } from './internal/validate.js';
 import { HANDLED_SIGNALS, type HandledSignal } from './process-hooks.js';
-import { envelopeBytes } from './wire.js';
+import { EVENT_OVERHEAD_BYTES, envelopeBytes } from './wire.js';
 
 /**
  * A pino-compatible logger: the four methods the reporter calls, and
@@ -25,7 +25,7 @@ export interface LoggerLike {
   info(obj: object, msg?: string): void;
   /** A fault inside the reporter itself, logged here instead of thrown into the caller. */
   error(obj: object, msg?: string): void;
-  /** Each retry as it is scheduled, with its attempt and delay in ms. */
+  /** Each retry as it is scheduled, with its attempt and delay in ms; a `logFatalException()` that came after the session had ended. */
   debug(obj: object, msg?: string): void;
   /** Called once, with `{ component: 'tinker-telemetry', sessionId }` by the reporter (which merges them into each record itself when `child` is missing) and `{ component }` by `attachLogger`. */
   child?(bindings: Record<string, unknown>): LoggerLike;
@@ -46,9 +46,13 @@ export interface ReporterOptions {
   events?: readonly string[];
   /** Forward diagnostics-channel events as telemetry. Default: true. */
   attachEvents?: boolean;
-  /** Milliseconds a batch may wait before it is sent; 0 disables the timer. Default: 10 000. */
+  /** Milliseconds a batch may wait before it is sent; 0 disables the timer (then `flushThreshold` must be ≤ `maxQueueSize`, or nothing would send before the queue is full). Default: 10 000. */
   flushIntervalMs?: number;
-  /** Queued events (SESSION_START included) that trigger a send at once; ≥ 1. Default: 100. */
+  /**
+   * Queued events (SESSION_START included) that trigger a send at once; ≥ 1.
+   * One above `maxQueueSize` is never reached: refused when `flushIntervalMs`
+   * is 0, warned about otherwise. Default: 100.
+   */
   flushThreshold?: number;
   /** Default deadline in ms of `stop()`, `waitUntilDrained()`, `flush({ waitDrained })` and the fatal drain; ≥ 1. Default: 30 000. */
   flushTimeoutMs?: number;
@@ -228,6 +232,8 @@ export interface ResolvedOptions {
   random: (() => number) | undefined;
   spoolDir: string | undefined;
   maxSpoolBytes: number;
+  /** Settings that are valid but have no effect, each a message for `startReporter` to log once at warn when telemetry is on. */
+  warnings: readonly string[];
 }
 
 /** Minimum of each numeric option. */
@@ -300,6 +306,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const envelope = envelopeBytes(sessionId);
   const maxBatchBytes = byteCount(options, 'maxBatchBytes', maxEventBytes + envelope, ` (maxEventBytes + ${envelope} bytes of envelope)`, MAX_BATCH_BYTES);
   const maxQueueBytes = byteCount(options, 'maxQueueBytes', maxEventBytes, ' (maxEventBytes)', Number.MAX_SAFE_INTEGER);
+  const warnings = checkSendTriggers({ ...numbers, maxQueueBytes });
 
   return {
     config: config as Config,
@@ -323,7 +330,37 @@ export function resolveOptions(input: unknown): ResolvedOptions {
     spoolDir: optionalString(options, 'spoolDir'),
     maxSpoolBytes:
       options.maxSpoolBytes === undefined ? DEFAULT_OPTIONS.maxSpoolBytes : integerInRange('maxSpoolBytes', options.maxSpoolBytes, 1, Number.MAX_SAFE_INTEGER),
+    warnings,
   };
+}
+
+/**
+ * Refuses a set of options under which the reporter never sends by itself,
+ * and returns a warning for one where an option can never take effect.
+ * Two things start a send without the host asking (by `flush()`,
+ * `logException()` or `stop()`): the flush timer, when `flushIntervalMs` is
+ * above 0, and the queue reaching `flushThreshold` events. The queue never
+ * holds more than `maxQueueSize`, so a larger threshold is never reached.
+ * Without the timer nothing would send before the queue is full, and every
+ * event after that would be dropped as `queue_full`: a RangeError names all
+ * three options. With the timer, only the timer sends: legal, but the
+ * threshold the caller chose (or left at its default) does nothing, which
+ * the warning says. The other limits cannot stop a send: `maxBatchBytes` is
+ * at least one event and its envelope, and every other bound is ≥ 1.
+ */
+function checkSendTriggers(numbers: { flushIntervalMs: number; flushThreshold: number; maxQueueSize: number; maxQueueBytes: number }): string[] {
+  const { flushIntervalMs, flushThreshold, maxQueueSize, maxQueueBytes } = numbers;
+  // Every event counts at least its fixed fields against maxQueueBytes, so the bytes bound the count too.
+  const byBytes = Math.floor(maxQueueBytes / EVENT_OVERHEAD_BYTES);
+  if (flushIntervalMs === 0 && flushThreshold > byBytes && byBytes < maxQueueSize) {
+    throw outOfRange('flushThreshold', `≤ ${byBytes} (the most events \`maxQueueBytes\` holds, at ${EVENT_OVERHEAD_BYTES} bytes each) when \`flushIntervalMs\` is 0`, flushThreshold);
+  }
+  if (flushThreshold <= maxQueueSize) return [];
+  if (flushIntervalMs === 0) throw outOfRange('flushThreshold', `≤ \`maxQueueSize\` (${maxQueueSize}) when \`flushIntervalMs\` is 0`, flushThreshold);
+  return [
+    `Telemetry option \`flushThreshold\` (${flushThreshold}) is above \`maxQueueSize\` (${maxQueueSize}), so it is never reached: ` +
+      `only the flush timer (\`flushIntervalMs\`, ${flushIntervalMs} ms) starts a send, and events logged while the queue is full are dropped as queue_full`,
+  ];
 }
 
 /** The smallest `maxEventBytes`: room for an event's fixed fields, its name and the truncation marker. */

@@ -6,11 +6,12 @@
 import { isIPv4 } from 'node:net';
 import { type Actor, type InspectionEvent, type StateValue, createActor, fromCallback } from 'xstate';
 import { type ReporterMachineEvent, type SendBatchInput, reporterMachine } from '../machines/reporter.machine.js';
-import { resolveEnabled } from './config.js';
+import { hasApiKey, missingApiKey, resolveEnabled } from './config.js';
 import { describeException, findUserError } from './exception.js';
 import { KeepAliveTimers } from './internal/timers.js';
 import { SafeLogger } from './internal/logger.js';
 import { errorSummary } from './internal/redact.js';
+import { renderValue } from './internal/validate.js';
 import { type ReporterOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type DropCounts, type DropReason, Outbox } from './outbox.js';
 import { lastSnapshotChars, toEventData } from './serialize.js';
@@ -213,9 +214,10 @@ export class TelemetryReporter implements AsyncDisposable {
    * Queues a GENERIC_EVENT named `name` with `data` (any value; a JSON-safe
    * snapshot is taken now, see `toJsonSafe`) at `severity` (default `'info'`,
    * any case). Returns true when the event was accepted; false when it was
-   * refused and counted: `invalid` (bad name or severity), `queue_full`,
-   * `queue_bytes` (it would take the queue over `maxQueueBytes`), or
-   * `after_stop` (the session has ended). Never throws.
+   * refused and counted: `invalid` (a name that is not a non-empty string, or
+   * a severity that is not one of the five, of any type, `Object.create(null)`
+   * included), `queue_full`, `queue_bytes` (it would take the queue over
+   * `maxQueueBytes`), or `after_stop` (the session has ended). Never throws.
    */
   log(name: string, data?: unknown, severity: Severity | Uppercase<Severity> = 'info'): boolean {
     try {
@@ -256,20 +258,29 @@ export class TelemetryReporter implements AsyncDisposable {
 
   /**
    * The fatal path: logs `error` as `logException()` does (default severity
-   * `'critical'`), queues SESSION_END (once), flushes, and waits until drained
-   * or `flushTimeoutMs` has passed; then logs the session id at info. Resolves
+   * `'critical'`; a severity that is not one of the five is counted `invalid`
+   * and the session ends all the same), queues SESSION_END (once), flushes,
+   * and waits until drained or `flushTimeoutMs` has passed; then logs
+   * `Telemetry session <id> ended after a fatal exception` at info. Resolves
    * true when drained in time, which is not the same as delivered: dropped
    * events count as drained (`stats()` tells them apart). Once the session
    * has ended (`stop()`, or an earlier fatal call) the exception itself is
-   * refused as `after_stop`, yet the call still resolves true when what was
-   * queued before has drained. Never rejects.
+   * refused as `after_stop`, the end is not announced again (a debug line
+   * says the call came after the end), and the call still resolves true when
+   * what was queued before has drained. Never rejects.
    */
   async logFatalException(error: unknown, severity: Severity | Uppercase<Severity> = 'critical'): Promise<boolean> {
     try {
+      // A session that had already ended did not end because of this exception, so its end is not announced again.
+      const endedBefore = this.#sessionEnded;
       this.#logException(error, severity);
       this.#endSession();
       const drained = await this.waitUntilDrained(this.#options.flushTimeoutMs);
-      this.#logger.info({ drained }, `Telemetry session ${this.sessionId} ended after a fatal exception`);
+      if (endedBefore) {
+        this.#logger.debug({ drained }, `Telemetry logFatalException() after session ${this.sessionId} had ended: the exception was refused as after_stop`);
+      } else {
+        this.#logger.info({ drained }, `Telemetry session ${this.sessionId} ended after a fatal exception`);
+      }
       return drained;
     } catch (internal) {
       return this.#internalError('logFatalException', internal);
@@ -277,9 +288,10 @@ export class TelemetryReporter implements AsyncDisposable {
   }
 
   /**
-   * Without options, starts sending what is queued and resolves true at once.
-   * With `sync`, resolves once every event accepted before the call has been
-   * sent or given up: true when all of them were delivered. With
+   * Without options, starts sending what is queued and resolves true at once,
+   * which says nothing of delivery. With `sync`, resolves once every event
+   * accepted before the call has been sent or given up: true only when all of
+   * them were delivered (a dropped or spooled one makes it false). With
    * `waitDrained`, the same, but resolves false after `flushTimeoutMs` ms.
    */
   async flush(options: FlushOptions = {}): Promise<boolean> {
@@ -297,9 +309,10 @@ export class TelemetryReporter implements AsyncDisposable {
 
   /**
    * Starts a flush and resolves true once every event accepted before the
-   * call has reached an outcome (dropped events count as drained, as in the
-   * reference SDKs; `stats()` tells them apart), or false after `timeoutMs`
-   * milliseconds (default `flushTimeoutMs`). Logging goes on meanwhile.
+   * call has reached an outcome: drained, not delivered (dropped events count
+   * as drained, as in the reference SDKs; `stats()` tells them apart), or
+   * false after `timeoutMs` milliseconds (default `flushTimeoutMs`). Logging
+   * goes on meanwhile.
    * A `timeoutMs` that is not a finite number ≥ 0 falls back to
    * `flushTimeoutMs` with a warning; one above 2³¹−1 ms (the timer maximum,
    * about 24.8 days) is capped to it.
@@ -319,7 +332,10 @@ export class TelemetryReporter implements AsyncDisposable {
    * everything, and waits until drained or `timeoutMs` (default
    * `flushTimeoutMs`) has passed. At the deadline the request in flight is
    * aborted and what was not delivered is dropped as `shutdown`. Resolves
-   * true when everything was drained in time. A `timeoutMs` that is not a
+   * true when everything was drained in time: every event has an outcome,
+   * which may be a counted drop (a 4xx, retries exhausted), so true is not
+   * delivered; `stats().deliveredCounter` against `pushCounter` says that,
+   * and `dropped` why not. A `timeoutMs` that is not a
    * finite number ≥ 0 falls back to `flushTimeoutMs` with a warning; one
    * above 2³¹−1 ms is capped to it. Idempotent: later calls return the same
    * promise, and their `timeoutMs` is ignored. Never rejects.
@@ -516,7 +532,9 @@ export class TelemetryReporter implements AsyncDisposable {
   }
 
   #refuseInvalid(what: 'severity' | 'name', value: unknown): false {
-    const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 60)) : `${String(value)} (${typeof value})`;
+    // Counted before anything else is done with the value, so the count never depends on how it renders.
+    this.#refuse('invalid');
+    const shown = shownRefused(value);
     this.#logger.warnOnce(
       `invalid:${what}:${shown}`,
       {},
@@ -524,7 +542,7 @@ export class TelemetryReporter implements AsyncDisposable {
         ? `Telemetry event refused: severity ${shown} is not one of debug, info, warning, error, critical`
         : `Telemetry event refused: the event name must be a non-empty string, got ${shown}`,
     );
-    return this.#refuse('invalid');
+    return false;
   }
 
   #internalError(where: string, error: unknown): false {
@@ -584,6 +602,23 @@ function cutName(name: string, limit: number, secret: string): string {
   return `${kept}…[truncated ${omitted} chars]`;
 }
 
+/**
+ * A refused name or severity as its warning shows it. A string is shown as
+ * JSON, cut to 60 characters; anything else as `renderValue` shows it, by
+ * kind for an object, and never through the value's own `toString` or
+ * `Symbol.toPrimitive`: those can throw (`Object.create(null)` has none),
+ * and a refusal must still be counted and warned about.
+ */
+function shownRefused(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 60));
+  try {
+    return `${renderValue(value)} (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
+  } catch {
+    // Only a revoked Proxy gets here: Array.isArray throws on one.
+    return '`[object]` (object)';
+  }
+}
+
 function forwardInspection(observer: NonNullable<ResolvedOptions['inspect']>, event: InspectionEvent): void {
   try {
     if (typeof observer === 'function') observer(event);
@@ -600,7 +635,10 @@ function forwardInspection(observer: NonNullable<ResolvedOptions['inspect']>, ev
  * telemetry is disabled (by `options.enabled`, `config.telemetryEnabled` or
  * `TINKER_TELEMETRY`, in that order). The options are validated first, so
  * bad options throw even when telemetry is disabled: a mistake shows up in
- * every environment, not only where telemetry is on. The reporter hooks into
+ * every environment, not only where telemetry is on. A missing API key is
+ * the exception: it throws an Error with code
+ * `ERR_TINKER_TELEMETRY_MISSING_API_KEY` only when telemetry is on, so a
+ * process with telemetry off needs no key. The reporter hooks into
  * the process as `drainOnExit`, `handleSignals` and `captureUncaught` ask,
  * until it has stopped.
  */
@@ -609,6 +647,8 @@ export function startReporter(options: ReporterOptions): TelemetryReporter | nul
   const logger = new SafeLogger(resolved.logger, { component: 'tinker-telemetry', sessionId: resolved.sessionId });
   const enabled = resolveEnabled(resolved.enabled, resolved.config, process.env, (message: string) => logger.warn({}, message));
   if (!enabled) return null;
+  if (!hasApiKey(resolved.config)) throw missingApiKey('startReporter() with telemetry on', ', or switch telemetry off (TINKER_TELEMETRY=0)');
+  for (const warning of resolved.warnings) logger.warn({}, warning);
   const host = cleartextHost(resolved.config.baseUrl);
   if (host !== undefined) logger.warn({ host }, `Telemetry baseUrl is plain http: the API key would travel in cleartext to ${host}; use https`);
   return new TelemetryReporter(resolved, logger);

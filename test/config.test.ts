@@ -33,15 +33,6 @@ describe('createConfig', () => {
     expect(config).toMatchObject({ apiKey: 'given', baseUrl: 'https://example.test' });
   });
 
-  it.each([undefined, '', '   '])('throws an error naming TINKER_API_KEY when the key is %j', (apiKey) => {
-    expect(() => createConfig(apiKey === undefined ? {} : { apiKey })).toThrow(/TINKER_API_KEY/);
-    try {
-      createConfig(apiKey === undefined ? {} : { apiKey });
-    } catch (error) {
-      expect((error as { code?: string }).code).toBe('ERR_TINKER_TELEMETRY_MISSING_API_KEY');
-    }
-  });
-
   it.each(['ftp://files.test', 'not a url', 'https://x.test/?q=1', 'https://x.test/#frag', 'https://user:pw@x.test'])(
     'refuses the base URL %j with a RangeError naming baseUrl',
     (baseUrl) => {

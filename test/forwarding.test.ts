@@ -121,7 +121,9 @@ describe('lifecycle channels', () => {
       sessionId: 'life',
       enabled: true,
       attachEvents: false,
-      flushIntervalMs: 0,
+      // A timer that never fires within the test, so that the queue fills before the flush: with no timer
+      // at all, a threshold above maxQueueSize is refused.
+      flushIntervalMs: 60_000,
       retryBaseDelayMs: 1,
       maxQueueSize: 2,
       transport: wire.transport,

@@ -32,7 +32,7 @@ describe('maxQueueBytes', () => {
     const each = expectedBytes('e', data, 1024);
     // SESSION_START is queued first and counts its fixed fields.
     const max = EVENT_OVERHEAD_BYTES + 3 * each;
-    const { reporter, log } = startTestReporter({ maxEventBytes: 1024, maxQueueBytes: max, flushIntervalMs: 0 });
+    const { reporter, log } = startTestReporter({ maxEventBytes: 1024, maxQueueBytes: max, flushIntervalMs: 60_000 });
     expect(reporter.stats().queueBytes).toBe(EVENT_OVERHEAD_BYTES);
     expect([1, 2, 3].map(() => reporter.log('e', data))).toEqual([true, true, true]);
     expect(reporter.stats().queueBytes).toBe(max);
@@ -47,7 +47,7 @@ describe('maxQueueBytes', () => {
   });
 
   it('counts exceptions by their fields, and refuses one that would cross the bound', async () => {
-    const { reporter } = startTestReporter({ maxEventBytes: 1024, maxQueueBytes: 1024, flushIntervalMs: 0 });
+    const { reporter } = startTestReporter({ maxEventBytes: 1024, maxQueueBytes: 1024, flushIntervalMs: 60_000 });
     const error = new Error('m'.repeat(600));
     error.stack = 's'.repeat(200);
     // Without an exception flush, the queued exception stays counted.
@@ -62,7 +62,7 @@ describe('maxQueueBytes', () => {
   it('never refuses SESSION_END: stop() queues and delivers it when the bytes are full', async () => {
     const data = { text: 'z'.repeat(800) };
     const max = EVENT_OVERHEAD_BYTES + expectedBytes('e', data, 1024);
-    const { reporter, wire } = startTestReporter({ maxEventBytes: 1024, maxQueueBytes: max, flushIntervalMs: 0 }, () => ({ kind: 'ok', status: 200 }));
+    const { reporter, wire } = startTestReporter({ maxEventBytes: 1024, maxQueueBytes: max, flushIntervalMs: 60_000 }, () => ({ kind: 'ok', status: 200 }));
     expect(reporter.log('e', data)).toBe(true);
     expect(reporter.log('e', data)).toBe(false);
     await expect(reporter.stop(1000)).resolves.toBe(true);

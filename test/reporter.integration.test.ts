@@ -174,7 +174,8 @@ describe('reporter over HTTP', () => {
   });
 
   it('refuses events past maxQueueSize and counts them', async () => {
-    const { reporter } = await withSink(undefined, { maxQueueSize: 5, flushThreshold: 100 });
+    // A timer that never fires within the test, so nothing is sent while the queue fills.
+    const { reporter } = await withSink(undefined, { maxQueueSize: 5, flushThreshold: 100, flushIntervalMs: 60_000 });
     const accepted = Array.from({ length: 10 }, (_, i) => reporter.log('e', { i })).filter(Boolean).length;
     expect(accepted).toBe(4);
     expect(reporter.stats()).toMatchObject({ queueSize: 5, dropped: { queue_full: 6 } });

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReporterOptions } from '../src/options.js';
 import { type TelemetryReporter, startReporter } from '../src/reporter.js';
-import { eventsOf, manualTransport, recordingLogger, startTestReporter, stopNow, TEST_CONFIG } from './helpers.js';
+import { eventsOf, manualTransport, recordingLogger, settle, startTestReporter, stopNow, TEST_CONFIG } from './helpers.js';
 
 const config = TEST_CONFIG;
 const bindings = { component: 'tinker-telemetry', sessionId: 'session-1' };
@@ -31,8 +31,8 @@ describe('refused events', () => {
     expect(reporter.log(null as unknown as string)).toBe(false);
     expect(reporter.stats()).toMatchObject({ pushCounter: 1, queueSize: 1, dropped: { invalid: 2 } });
     expect(warnings()).toEqual([
-      { level: 'warn', obj: bindings, msg: 'Telemetry event refused: the event name must be a non-empty string, got 7 (number)' },
-      { level: 'warn', obj: bindings, msg: 'Telemetry event refused: the event name must be a non-empty string, got null (object)' },
+      { level: 'warn', obj: bindings, msg: 'Telemetry event refused: the event name must be a non-empty string, got `7` (number)' },
+      { level: 'warn', obj: bindings, msg: 'Telemetry event refused: the event name must be a non-empty string, got `null` (null)' },
     ]);
     await stopNow(reporter);
   });
@@ -59,9 +59,78 @@ describe('refused events', () => {
     expect(reporter.log(5 as unknown as string)).toBe(false);
     expect(reporter.log('e', undefined, 5 as unknown as 'info')).toBe(false);
     expect(warnings().map((r) => r.msg)).toEqual([
-      'Telemetry event refused: the event name must be a non-empty string, got 5 (number)',
-      'Telemetry event refused: severity 5 (number) is not one of debug, info, warning, error, critical',
+      'Telemetry event refused: the event name must be a non-empty string, got `5` (number)',
+      'Telemetry event refused: severity `5` (number) is not one of debug, info, warning, error, critical',
     ]);
+    await stopNow(reporter);
+  });
+
+  /** Values that are no string, each made afresh; the hostile ones throw when turned into a string. */
+  const notStrings = [
+    { label: 'an object without a prototype', make: () => Object.create(null) as unknown, shown: '`[object]` (object)' },
+    {
+      label: 'an object whose toString throws',
+      make: () => ({
+        toString(): string {
+          throw new Error('toString called');
+        },
+      }),
+      shown: '`[object]` (object)',
+    },
+    {
+      label: 'an object whose Symbol.toPrimitive throws',
+      make: () => ({
+        [Symbol.toPrimitive](): never {
+          throw new Error('toPrimitive called');
+        },
+      }),
+      shown: '`[object]` (object)',
+    },
+    {
+      label: 'a revoked Proxy',
+      make: () => {
+        const { proxy, revoke } = Proxy.revocable({}, {});
+        revoke();
+        return proxy as unknown;
+      },
+      shown: '`[object]` (object)',
+    },
+    { label: 'an array', make: () => ['info'] as unknown, shown: '`[array]` (array)' },
+    { label: 'a function', make: () => (() => 'info') as unknown, shown: '`[function]` (function)' },
+    { label: 'a number', make: () => 7 as unknown, shown: '`7` (number)' },
+    { label: 'a symbol', make: () => Symbol('s') as unknown, shown: '`Symbol(s)` (symbol)' },
+    { label: 'null', make: () => null, shown: '`null` (null)' },
+  ];
+
+  it.each(notStrings)(
+    'counts $label as invalid in log() as a name and a severity, in logException() and logFatalException() as a severity, warning once per use',
+    async ({ make, shown }) => {
+      const { reporter, wire, log, warnings } = start({}, () => ({ kind: 'ok', status: 200 }));
+      const value = make();
+      expect(reporter.log(value as string)).toBe(false);
+      expect(reporter.log(value as string)).toBe(false);
+      expect(reporter.log('e', undefined, value as 'info')).toBe(false);
+      expect(reporter.logException(new Error('boom'), value as 'error')).toBe(false);
+      // Refused, the exception is not sent, yet the fatal path still ends the session and drains.
+      expect(await reporter.logFatalException(new Error('boom'), value as 'critical')).toBe(true);
+      expect(reporter.stats()).toMatchObject({ pushCounter: 2, deliveredCounter: 2, sessionEnded: true, dropped: { invalid: 5 } });
+      expect(eventsOf(wire.sent).map((e) => e.event)).toEqual(['SESSION_START', 'SESSION_END']);
+      expect(warnings().map((r) => r.msg)).toEqual([
+        `Telemetry event refused: the event name must be a non-empty string, got ${shown}`,
+        `Telemetry event refused: severity ${shown} is not one of debug, info, warning, error, critical`,
+      ]);
+      expect(log.records.filter((r) => r.level === 'error')).toEqual([]);
+    },
+  );
+
+  it('counts every refusal of an unprintable value, though it warns once for each use of it', async () => {
+    const { reporter, warnings } = start();
+    for (let i = 0; i < 3; i++) {
+      expect(reporter.log(Object.create(null) as string)).toBe(false);
+      expect(reporter.logException(new Error('boom'), Object.create(null) as 'error')).toBe(false);
+    }
+    expect(reporter.stats().dropped.invalid).toBe(6);
+    expect(warnings()).toHaveLength(2);
     await stopNow(reporter);
   });
 });
@@ -97,6 +166,51 @@ describe('the end of a session', () => {
       { level: 'info', obj: { ...bindings, drained: false }, msg: 'Telemetry session session-1 ended after a fatal exception' },
     ]);
     await stopNow(reporter);
+  });
+});
+
+describe('logFatalException() after the end of a session', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const lateFatal = { level: 'debug', obj: { ...bindings, drained: true }, msg: 'Telemetry logFatalException() after session session-1 had ended: the exception was refused as after_stop' };
+  const infoOrDebug = (r: { level: string }) => r.level === 'info' || r.level === 'debug';
+
+  it('does not announce an end after stop(): it refuses the exception as after_stop and says so at debug', async () => {
+    const { reporter, wire, log } = start({}, () => ({ kind: 'ok', status: 200 }));
+    expect(await reporter.stop()).toBe(true);
+    expect(await reporter.logFatalException(new Error('late'))).toBe(true);
+    expect(reporter.stats().dropped.after_stop).toBe(1);
+    expect(eventsOf(wire.sent).map((e) => e.event)).toEqual(['SESSION_START', 'SESSION_END']);
+    expect(log.records.filter(infoOrDebug)).toEqual([lateFatal]);
+  });
+
+  it('announces the end once when a second fatal exception follows the first, and the second only at debug', async () => {
+    const { reporter, log } = start({}, () => ({ kind: 'ok', status: 200 }));
+    expect(await reporter.logFatalException(new Error('first'))).toBe(true);
+    expect(await reporter.logFatalException(new Error('second'))).toBe(true);
+    expect(log.records.filter(infoOrDebug)).toEqual([
+      { level: 'info', obj: { ...bindings, drained: true }, msg: 'Telemetry session session-1 ended after a fatal exception' },
+      lateFatal,
+    ]);
+  });
+
+  it('announces the end once for two fatal exceptions at the same time: the one that ended the session', async () => {
+    const { reporter, wire, log } = start();
+    const first = reporter.logFatalException(new Error('first'));
+    const second = reporter.logFatalException(new Error('second'));
+    await settle();
+    wire.answerAll();
+    expect(await Promise.all([first, second])).toEqual([true, true]);
+    expect(reporter.stats().dropped.after_stop).toBe(1);
+    expect(log.records.filter(infoOrDebug)).toEqual([
+      { level: 'info', obj: { ...bindings, drained: true }, msg: 'Telemetry session session-1 ended after a fatal exception' },
+      lateFatal,
+    ]);
   });
 });
 

@@ -167,7 +167,8 @@ describe('TelemetryReporter', () => {
   });
 
   it('never refuses SESSION_END: at a full queue it displaces the newest event, counted as queue_full, and the bound holds', async () => {
-    const { reporter, wire } = start({ maxQueueSize: 2, flushIntervalMs: 0, flushThreshold: 10 });
+    // The flush interval never passes on the fake clock, so nothing is sent before stop().
+    const { reporter, wire } = start({ maxQueueSize: 2, flushThreshold: 10 });
     reporter.log('a');
     const stopped = reporter.stop();
     const stats = reporter.stats();
