@@ -443,13 +443,14 @@ export class TelemetryReporter implements AsyncDisposable {
     const wireSeverity = parseSeverity(severity);
     if (wireSeverity === undefined) return this.#refuseInvalid('severity', severity);
     if (this.#outbox.full) return this.#refuse('queue_full');
-    const userError = findUserError(error);
+    const secret = this.#options.config.apiKey;
+    const userError = findUserError(error, secret);
     const now = this.#timers.now();
     const index = this.#outbox.nextIndex;
     const event =
       userError !== undefined
         ? new QueuedEvent('GENERIC_EVENT', index, 'WARNING', now, 'user_error', toEventData(userError), undefined, undefined)
-        : new QueuedEvent('UNHANDLED_EXCEPTION', index, wireSeverity, now, undefined, undefined, describeException(error), undefined);
+        : new QueuedEvent('UNHANDLED_EXCEPTION', index, wireSeverity, now, undefined, undefined, describeException(error, secret), undefined);
     this.#accept(event);
     return true;
   }
