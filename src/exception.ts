@@ -8,9 +8,28 @@
  * a key that straddles a cut is replaced whole rather than left in part, and
  * a cut never reads more than the head of a huge message or stack.
  *
- * The traceback is the error's stack, then one `Caused by: …` entry for
- * each link of its `cause` chain (at most `MAX_CAUSES`). A link met again is
- * written `[Circular]` and not followed.
+ * The traceback is the error's stack, then its inner errors, then one
+ * `Caused by: …` entry for each link of its `cause` chain (at most
+ * `MAX_CAUSES`), each link followed by its own inner errors. Inner errors are
+ * the items of an array-valued `errors` property (`AggregateError`, as from
+ * `Promise.any` or a connection tried on IPv6 and IPv4): at most
+ * `MAX_INNER_ERRORS` of them, each written as `[n] <its stack>` with every
+ * line indented two spaces deeper and followed by its own inner errors and
+ * causes, then `…N more errors` for the rest:
+ *
+ * ```text
+ * AggregateError: all attempts failed
+ *     at main (app.js:3:9)
+ *   [1] TypeError: fetch failed
+ *       at fetch (node:internal/deps/undici:1:1)
+ *   Caused by: Error: connect ECONNREFUSED 127.0.0.1:443
+ *   [2] [Circular]
+ *   …7 more errors
+ * Caused by: Error: the job failed
+ * ```
+ *
+ * An error met again on its own way down (a cause or inner error that is one
+ * of the errors it is reached from) is written `[Circular]` and not followed.
  * Each entry is a stack (or, without one, `Type: message`) of at most
  * `MAX_STACK` characters; a traceback holds at most `MAX_ENTRIES` entries and
  * `MAX_TRACEBACK` characters, and ends with `…[traceback limit reached]` when
@@ -40,7 +59,9 @@ const MAX_CAUSES = 16;
 const MAX_TEXT = 4096;
 /** Characters kept of one traceback entry (a stack, or `Type: message`); a cut one ends in `…`. */
 const MAX_STACK = 8192;
-/** Entries of one traceback at most: stacks, causes and `[Circular]` lines. */
+/** Inner errors (the `errors` array of an AggregateError) written per error at most. */
+const MAX_INNER_ERRORS = 8;
+/** Entries of one traceback at most: stacks, causes, inner errors, `[Circular]` and `…N more errors` lines. */
 const MAX_ENTRIES = 64;
 /** Characters of a traceback's entries at most, indentation and newlines included; the closing marker comes on top. */
 const MAX_TRACEBACK = 65_536;
@@ -198,8 +219,10 @@ function tracebackOf(error: unknown, secret: string): string | undefined {
 
 /**
  * Writes `error` at `indent` (its entry `text` after `label`; nothing for it
- * when `text` is undefined), then each link of its cause chain. `path` holds
- * the errors it is reached from, for `[Circular]`.
+ * when `text` is undefined), its inner errors, then each link of its cause
+ * chain with theirs. `path` holds the errors it is reached from, for
+ * `[Circular]`; what this call adds to it, it takes out again, so an error
+ * shared by two branches is written in both.
  */
 function writeChain(writer: TracebackWriter, error: unknown, text: string | undefined, label: string, indent: string, path: Set<object>): void {
   const added: object[] = [];
@@ -208,10 +231,11 @@ function writeChain(writer: TracebackWriter, error: unknown, text: string | unde
   let prefix = label;
   for (let causes = 0; ; causes++) {
     if (entry !== undefined && !writer.add(indent, prefix, entry)) break;
-    // Only an object can be met again: a primitive has no cause.
+    // Only an object can be met again: a primitive has no cause and no inner errors.
     if (isObject(link)) {
       path.add(link);
       added.push(link);
+      writeInner(writer, link, indent, path);
     }
     const next = causes < MAX_CAUSES && isObject(link) ? read(link, 'cause') : undefined;
     if (next === undefined || !writer.open) break;
@@ -224,6 +248,27 @@ function writeChain(writer: TracebackWriter, error: unknown, text: string | unde
     prefix = 'Caused by: ';
   }
   for (const link of added) path.delete(link);
+}
+
+/** Writes the inner errors of `error` (an array-valued `errors`), two spaces deeper than `indent`. */
+function writeInner(writer: TracebackWriter, error: object, indent: string, path: Set<object>): void {
+  const errors = read(error, 'errors');
+  let count: number;
+  try {
+    if (!Array.isArray(errors)) return;
+    count = errors.length;
+  } catch {
+    // A revoked Proxy: Array.isArray throws.
+    return;
+  }
+  const inner = `${indent}  `;
+  for (let i = 0; i < Math.min(count, MAX_INNER_ERRORS) && writer.open; i++) {
+    const item = read(errors, String(i));
+    const label = `[${i + 1}] `;
+    if (isObject(item) && path.has(item)) writer.add(inner, label, '[Circular]');
+    else writeChain(writer, item, entryOf(item, writer.secret), label, inner, path);
+  }
+  if (count > MAX_INNER_ERRORS) writer.add(inner, '', `…${count - MAX_INNER_ERRORS} more errors`);
 }
 
 function statusOf(value: object): number | undefined {
