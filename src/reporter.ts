@@ -10,7 +10,7 @@ import { resolveEnabled } from './config.js';
 import { describeException, findUserError } from './exception.js';
 import { KeepAliveTimers } from './internal/timers.js';
 import { SafeLogger } from './internal/logger.js';
-import { errorSummary } from './internal/redact.js';
+import { errorSummary, redactCut } from './internal/redact.js';
 import { type ReporterOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type DropCounts, type DropReason, Outbox } from './outbox.js';
 import { toEventData } from './serialize.js';
@@ -482,7 +482,7 @@ export class TelemetryReporter implements AsyncDisposable {
   }
 
   #refuseInvalid(what: 'severity' | 'name', value: unknown): false {
-    const shown = typeof value === 'string' ? JSON.stringify(value.slice(0, 60)) : `${String(value)} (${typeof value})`;
+    const shown = typeof value === 'string' ? JSON.stringify(this.#shown(value)) : `${this.#shown(String(value))} (${typeof value})`;
     this.#logger.warnOnce(
       `invalid:${what}:${shown}`,
       {},
@@ -502,13 +502,22 @@ export class TelemetryReporter implements AsyncDisposable {
     if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.min(value, 2 ** 31 - 1);
     let shown: string;
     try {
-      shown = String(value);
+      shown = this.#shown(String(value));
     } catch {
       // An object without a usable toString (Object.create(null)): stop() must still not throw.
       shown = `an unprintable ${typeof value}`;
     }
     this.#logger.warnOnce(`timeout:${where}`, {}, `Telemetry ${where}(): expected a timeout in ms ≥ 0, got ${shown}; using flushTimeoutMs (${this.#options.flushTimeoutMs})`);
     return this.#options.flushTimeoutMs;
+  }
+
+  /**
+   * The first 60 characters of a value a warning quotes, the API key redacted
+   * first: a value passed by mistake may be the key, and a cut before the
+   * redaction would leave its head in the log.
+   */
+  #shown(text: string): string {
+    return redactCut(text, 60, this.#options.config.apiKey).kept;
   }
 
   /** Waits until every event accepted so far has an outcome, or `timeoutMs` has passed. */
