@@ -13,6 +13,9 @@ import { describeNetworkError } from './transport.js';
 /** The request options fields read here; got hands several shapes of them to its hooks. */
 type RequestShape = { readonly method?: unknown; readonly url?: unknown };
 
+/** got's `timeout`, in ms (see `createHttpClient`): idle time rather than a whole-request bound, so a long transfer that keeps moving is never cut. */
+const TIMEOUTS_MS = Object.freeze({ connect: 5_000, socket: 60_000 });
+
 /** Options of `createHttpClient`. */
 export interface HttpClientOptions {
   /**
@@ -46,11 +49,18 @@ export interface HttpClientOptions {
  * to redirect elsewhere, needs no key. Pass `followRedirect: false` to
  * `.extend()` to follow none.
  *
- * Everything else is got's default: up to 2 retries of idempotent methods,
- * and no timeout; pass your own through `.extend()`. The client does not
- * read the telemetry switch: it publishes whether telemetry is on or off, so
- * with telemetry disabled no reporter forwards these messages, but other
- * subscribers (such as `attachLogger`) still hear them.
+ * Timeouts: a connection must be made within 5 s, and the socket may then
+ * sit idle, nothing sent or received, for at most 60 s (got's `timeout`
+ * `{ connect: 5000, socket: 60000 }`, in ms, as in Tinker's Python SDK); a
+ * request that keeps moving is never cut off. A timeout fails the attempt
+ * with got's `TimeoutError` (published with kind `timeout`), which got
+ * retries like a network error. Override with `.extend({ timeout: { … } })`.
+ *
+ * Everything else is got's default: up to 2 retries of idempotent methods;
+ * pass your own through `.extend()`. The client does not read the telemetry
+ * switch: it publishes whether telemetry is on or off, so with telemetry
+ * disabled no reporter forwards these messages, but other subscribers (such
+ * as `attachLogger`) still hear them.
  */
 export function createHttpClient(options: HttpClientOptions): Got {
   const { config, sessionId } = options;
@@ -77,6 +87,7 @@ export function createHttpClient(options: HttpClientOptions): Got {
   return got.extend({
     prefixUrl: config.baseUrl,
     headers: { 'X-API-Key': config.apiKey },
+    timeout: TIMEOUTS_MS,
     handlers: [
       (requestOptions, next) => {
         const result = next(requestOptions);
