@@ -7,7 +7,10 @@ import { randomUUID } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import { pino } from 'pino';
 import { CHANNELS, type ChannelName } from './channels.js';
+import { redactJson, redactText } from './internal/redact.js';
+import { invalidType } from './internal/validate.js';
 import type { LoggerLike } from './options.js';
+import { toJsonSafe } from './serialize.js';
 
 /** Options of `attachLogger`. */
 export interface AttachLoggerOptions {
@@ -15,7 +18,18 @@ export interface AttachLoggerOptions {
   level?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /** Where to write, used through `child({ component: 'tinker-telemetry' })`. Default: pino on stderr at `level`. */
   logger?: LoggerLike;
+  /**
+   * The API key, replaced by `[redacted]` in every string and object key of
+   * each record, at any depth, before the logger sees it: anyone may publish
+   * on a `tinker:*` channel, and a key in a base URL or an error message
+   * would otherwise be written out. Default: `TINKER_API_KEY`, read when
+   * `attachLogger` is called; `''` redacts nothing.
+   */
+  apiKey?: string;
 }
+
+/** Levels of plain objects and arrays of a record walked; deeper ones are written `[Object]` or `[Array]`. */
+const MAX_DEPTH = 8;
 
 /** Channels whose messages are warnings: something failed or was lost. */
 const WARN_CHANNELS = new Set<string>([CHANNELS.telemetryBatchFailed, CHANNELS.telemetryEventDropped, CHANNELS.httpRequestException]);
@@ -23,12 +37,15 @@ const attached = new Map<string, () => void>();
 
 /**
  * Subscribes a logger to every `tinker:*` channel: warnings for failed
- * batches, dropped events and HTTP exceptions, info for everything else.
- * Returns an id for `detachLogger`. It works whether telemetry is on or off;
+ * batches, dropped events and HTTP exceptions, info for everything else,
+ * with `apiKey` redacted from each record. Throws a TypeError when `apiKey`
+ * is not a string. Returns an id for `detachLogger`. It works whether telemetry is on or off;
  * with it off there is no reporter, so only the HTTP, queue and future
  * channels speak.
  */
 export function attachLogger(options: AttachLoggerOptions = {}): string {
+  const secret = options.apiKey ?? process.env.TINKER_API_KEY ?? '';
+  if (typeof secret !== 'string') throw invalidType('apiKey', 'a string', secret, true);
   const base: LoggerLike = options.logger ?? pino({ level: options.level ?? 'info' }, pino.destination({ dest: 2, sync: true }));
   let logger: LoggerLike = base;
   try {
@@ -40,7 +57,8 @@ export function attachLogger(options: AttachLoggerOptions = {}): string {
   const subscriptions = (Object.values(CHANNELS) as ChannelName[]).map((channel) => {
     const listener = (message: unknown) => {
       try {
-        const record = { channel, ...(typeof message === 'object' && message !== null ? message : { message }) };
+        const fields = typeof message === 'object' && message !== null ? message : { message };
+        const record = { channel, ...(secret === '' ? fields : (redactRecord(fields, secret, []) as object)) };
         if (WARN_CHANNELS.has(channel)) logger.warn(record, channel);
         else logger.info(record, channel);
       } catch {
@@ -63,4 +81,25 @@ export function detachLogger(id: string): boolean {
   attached.delete(id);
   detach();
   return true;
+}
+
+/**
+ * A copy of `value` with `secret` redacted from every string and object key.
+ * Channel payloads are plain objects, walked here so that no string is cut
+ * before it is redacted; anything else (an Error, a class instance) is first
+ * mapped by `toJsonSafe`, as pino could not write it whole either.
+ */
+function redactRecord(value: unknown, secret: string, ancestors: object[]): unknown {
+  if (typeof value === 'string') return redactText(value, secret);
+  if (typeof value !== 'object' || value === null) return value;
+  if (ancestors.includes(value)) return '[Circular]';
+  if (ancestors.length >= MAX_DEPTH) return Array.isArray(value) ? '[Array]' : '[Object]';
+  const inner = [...ancestors, value];
+  if (Array.isArray(value)) return value.map((item: unknown) => redactRecord(item, secret, inner));
+  const prototype: unknown = Object.getPrototypeOf(value);
+  // TODO(merge): pass `secret` to toJsonSafe, so that a string it cuts at 32 768 characters is redacted first.
+  if (prototype !== Object.prototype && prototype !== null) return redactJson(toJsonSafe(value), secret);
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) out[redactText(key, secret)] = redactRecord(item, secret, inner);
+  return out;
 }

@@ -5,19 +5,23 @@
  * separate transport, so they never show up here.
  */
 import { performance } from 'node:perf_hooks';
-import { type Got, type RequestError, got } from 'got';
+import { type Got, type Headers, type RequestError, got } from 'got';
+import { CHANNELS, isObserved, publish, type HttpRequestExceptionPayload } from './channels.js';
+import { redactText } from './internal/redact.js';
+import { describeNetworkError } from './transport.js';
 
 /** The request options fields read here; got hands several shapes of them to its hooks. */
 type RequestShape = { readonly method?: unknown; readonly url?: unknown };
-import { CHANNELS, isObserved, publish, type HttpRequestExceptionPayload } from './channels.js';
 import { hasApiKey, missingApiKey } from './config.js';
-import { describeNetworkError } from './transport.js';
+
+/** got's `timeout`, in ms (see `createHttpClient`): idle time rather than a whole-request bound, so a long transfer that keeps moving is never cut. */
+const TIMEOUTS_MS = Object.freeze({ connect: 5_000, socket: 60_000 });
 
 /** Options of `createHttpClient`. */
 export interface HttpClientOptions {
   /**
    * Where to send and with which key; a `Config` from `createConfig` fits.
-   * @prop __type.apiKey Sent as `X-API-Key` on every request, and scrubbed from the `reason` of exception messages.
+   * @prop __type.apiKey Sent as `X-API-Key` on every request to the base URL's origin, and redacted from the `path` and `reason` of published messages.
    * @prop __type.baseUrl The `prefixUrl` of the client: request paths are relative to it.
    */
   config: { readonly apiKey: string; readonly baseUrl: string };
@@ -31,16 +35,33 @@ export interface HttpClientOptions {
  * (each response, any status) and `…:exception` (a request that failed: a
  * network error, a timeout, an abort through its `signal`, or an HTTP error
  * status) with the real method, path, status, duration in ms and retry
- * count. Publishing costs nothing when no one listens. With the stream API
- * (`client.stream()`) an abort publishes no exception: got reports it only
- * as the stream's `error` event, which this client does not listen to (a
- * listener would stop an unhandled `error` from crashing, as it should).
+ * count. The published `path` has the API key redacted, as it would be if
+ * the base URL held it. Publishing costs nothing when no one listens. With
+ * the stream API (`client.stream()`) an abort publishes no exception: got
+ * reports it only as the stream's `error` event, which this client does not
+ * listen to (a listener would stop an unhandled `error` from crashing, as it
+ * should).
  *
- * Everything else is got's default: up to 2 retries of idempotent methods,
- * and no timeout; pass your own through `.extend()`. The client does not
- * read the telemetry switch: it publishes whether telemetry is on or off, so
- * with telemetry disabled no reporter forwards these messages, but other
- * subscribers (such as `attachLogger`) still hear them.
+ * Redirects are followed (got's default, at most 10), but a redirect to
+ * another origin (scheme, host or port) drops `X-API-Key`, which then stays
+ * off for the rest of that request, even if a later redirect comes back:
+ * got itself drops only `authorization` and `cookie`, and the key must
+ * reach nothing but the Tinker API. A signed storage URL, the usual reason
+ * to redirect elsewhere, needs no key. Pass `followRedirect: false` to
+ * `.extend()` to follow none.
+ *
+ * Timeouts: a connection must be made within 5 s, and the socket may then
+ * sit idle, nothing sent or received, for at most 60 s (got's `timeout`
+ * `{ connect: 5000, socket: 60000 }`, in ms, as in Tinker's Python SDK); a
+ * request that keeps moving is never cut off. A timeout fails the attempt
+ * with got's `TimeoutError` (published with kind `timeout`), which got
+ * retries like a network error. Override with `.extend({ timeout: { … } })`.
+ *
+ * Everything else is got's default: up to 2 retries of idempotent methods;
+ * pass your own through `.extend()`. The client does not read the telemetry
+ * switch: it publishes whether telemetry is on or off, so with telemetry
+ * disabled no reporter forwards these messages, but other subscribers (such
+ * as `attachLogger`) still hear them.
  *
  * Throws an Error with code `ERR_TINKER_TELEMETRY_MISSING_API_KEY` when
  * `config.apiKey` is empty or blank: the Tinker API needs the key whether
@@ -50,6 +71,7 @@ export interface HttpClientOptions {
 export function createHttpClient(options: HttpClientOptions): Got {
   const { config, sessionId } = options;
   if (!hasApiKey(config)) throw missingApiKey('createHttpClient()');
+  const pathOf = (requestOptions: RequestShape) => redactPath(requestOptions, config.apiKey);
   const started = new WeakMap<object, number>();
   /** Errors already published by `beforeError`; got skips that hook for an abort, which the handler then publishes. */
   const published = new WeakSet<object>();
@@ -72,6 +94,7 @@ export function createHttpClient(options: HttpClientOptions): Got {
   return got.extend({
     prefixUrl: config.baseUrl,
     headers: { 'X-API-Key': config.apiKey },
+    timeout: TIMEOUTS_MS,
     handlers: [
       (requestOptions, next) => {
         const result = next(requestOptions);
@@ -110,6 +133,14 @@ export function createHttpClient(options: HttpClientOptions): Got {
           return response;
         },
       ],
+      beforeRedirect: [
+        (nextOptions, response) => {
+          // got drops only `authorization` and `cookie` when a redirect leaves the host (and keeps them from
+          // http to https on one host:port); what cannot be read as a URL counts as another origin.
+          const from = originOf(response.url);
+          if (from === undefined || from !== originOf(nextOptions.url)) dropApiKey(nextOptions.headers);
+        },
+      ],
       beforeError: [
         (error: RequestError) => {
           publishException(error, error.options);
@@ -124,9 +155,24 @@ function methodOf(options: RequestShape): string {
   return String(options.method).toUpperCase();
 }
 
-function pathOf(options: RequestShape): string {
+/** The path of the request, with the API key redacted. */
+function redactPath(options: RequestShape, apiKey: string): string {
   // got parses the URL when it takes the options, so it is a URL, or missing when the options were invalid.
-  return options.url instanceof URL ? options.url.pathname : '';
+  return options.url instanceof URL ? redactText(options.url.pathname, apiKey) : '';
+}
+
+/** The origin of a URL, or undefined for what is not one, which then never matches. */
+function originOf(url: unknown): string | undefined {
+  try {
+    return new URL(String(url)).origin;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes `X-API-Key`, whatever its case, from got's headers of the next hop. */
+function dropApiKey(headers: Headers): void {
+  for (const name of Object.keys(headers)) if (name.toLowerCase() === 'x-api-key') delete headers[name];
 }
 
 function kindOf(error: RequestError): HttpRequestExceptionPayload['kind'] {

@@ -17,14 +17,22 @@
  * by one `write` in a microtask, so `log()` stays a push, and the events are
  * in the file before the host's code runs again after an `await` or a
  * callback. The file is in the OS's cache, not synced: it survives the death
- * of the process, not of the machine.
+ * of the process, not of the machine. It is private to its owner (`FILE_MODE`).
  */
 import type * as nodeFs from 'node:fs';
 import { hasStringFields, isRecord, isStoredEvent } from './internal/shape.js';
 import type { QueuedEvent } from './wire.js';
 
 /** The file operations a journal uses; tests wrap them to inject faults. */
-export type JournalFs = Pick<typeof nodeFs, 'openSync' | 'writeFileSync' | 'closeSync' | 'renameSync' | 'unlinkSync'>;
+export type JournalFs = Pick<typeof nodeFs, 'openSync' | 'fchmodSync' | 'writeFileSync' | 'closeSync' | 'renameSync' | 'unlinkSync'>;
+
+/**
+ * The mode of every file the spool writes, journals included: read and
+ * write for the owner only, as a batch holds whatever the host logged.
+ * Set with `fchmod` after `open`, whose mode the umask narrows, so a file is
+ * exactly 0600 whatever the umask.
+ */
+export const FILE_MODE = 0o600;
 
 /** Options of a journal. */
 export interface JournalOptions {
@@ -68,7 +76,8 @@ export class Journal {
   static open(options: JournalOptions): Journal | undefined {
     let fd: number | undefined;
     try {
-      fd = options.fs.openSync(options.path, 'wx');
+      fd = options.fs.openSync(options.path, 'wx', FILE_MODE);
+      options.fs.fchmodSync(fd, FILE_MODE);
       options.fs.writeFileSync(fd, `${options.header}\n`);
       return new Journal(options, fd);
     } catch (error) {
@@ -162,7 +171,9 @@ export class Journal {
     for (const line of this.#live.values()) text += `${line}\n`;
     let fd: number | undefined;
     try {
-      fd = fs.openSync(temp, 'w');
+      fd = fs.openSync(temp, 'w', FILE_MODE);
+      // A temporary file left by a failed rewrite keeps its mode through open: set it.
+      fs.fchmodSync(fd, FILE_MODE);
       fs.writeFileSync(fd, text);
       fs.renameSync(temp, path);
     } catch (error) {

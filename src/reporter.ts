@@ -10,12 +10,11 @@ import { hasApiKey, missingApiKey, resolveEnabled } from './config.js';
 import { describeException, findUserError } from './exception.js';
 import { KeepAliveTimers } from './internal/timers.js';
 import { SafeLogger } from './internal/logger.js';
-import { errorSummary } from './internal/redact.js';
+import { errorSummary, redactCut, redactText } from './internal/redact.js';
 import { renderValue } from './internal/validate.js';
 import { type ReporterOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type DropCounts, type DropReason, Outbox } from './outbox.js';
 import { lastSnapshotChars, toEventData } from './serialize.js';
-import { redactCut } from './internal/redact.js';
 import { createGotTransport, type Transport } from './transport.js';
 import { type Severity, type WireSeverity, QueuedEvent, estimateEventBytes, parseSeverity } from './wire.js';
 import { systemClock } from './clock.js';
@@ -488,7 +487,7 @@ export class TelemetryReporter implements AsyncDisposable {
     if (wireSeverity === undefined) return this.#refuseInvalid('severity', severity);
     if (this.#outbox.full) return this.#refuse('queue_full');
     const { maxEventBytes, config } = this.#options;
-    const userError = findUserError(error);
+    const userError = findUserError(error, config.apiKey);
     const now = this.#timers.now();
     const index = this.#outbox.nextIndex;
     let event: QueuedEvent;
@@ -496,7 +495,7 @@ export class TelemetryReporter implements AsyncDisposable {
       const data = toEventData(userError, maxEventBytes, config.apiKey);
       event = new QueuedEvent('GENERIC_EVENT', index, 'WARNING', now, 'user_error', data, undefined, undefined, estimateEventBytes(lastSnapshotChars()));
     } else {
-      const fields = describeException(error);
+      const fields = describeException(error, config.apiKey);
       const chars = fields.error_type.length + fields.error_message.length + (fields.traceback?.length ?? 0);
       event = new QueuedEvent('UNHANDLED_EXCEPTION', index, wireSeverity, now, undefined, undefined, fields, undefined, estimateEventBytes(chars));
     }
@@ -534,7 +533,7 @@ export class TelemetryReporter implements AsyncDisposable {
   #refuseInvalid(what: 'severity' | 'name', value: unknown): false {
     // Counted before anything else is done with the value, so the count never depends on how it renders.
     this.#refuse('invalid');
-    const shown = shownRefused(value);
+    const shown = shownRefused(value, this.#options.config.apiKey);
     this.#logger.warnOnce(
       `invalid:${what}:${shown}`,
       {},
@@ -554,13 +553,22 @@ export class TelemetryReporter implements AsyncDisposable {
     if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return Math.min(value, 2 ** 31 - 1);
     let shown: string;
     try {
-      shown = String(value);
+      shown = this.#shown(String(value));
     } catch {
       // An object without a usable toString (Object.create(null)): stop() must still not throw.
       shown = `an unprintable ${typeof value}`;
     }
     this.#logger.warnOnce(`timeout:${where}`, {}, `Telemetry ${where}(): expected a timeout in ms ≥ 0, got ${shown}; using flushTimeoutMs (${this.#options.flushTimeoutMs})`);
     return this.#options.flushTimeoutMs;
+  }
+
+  /**
+   * The first 60 characters of a value a warning quotes, the API key redacted
+   * first: a value passed by mistake may be the key, and a cut before the
+   * redaction would leave its head in the log.
+   */
+  #shown(text: string): string {
+    return redactCut(text, 60, this.#options.config.apiKey).kept;
   }
 
   /** Waits until every event accepted so far has an outcome, or `timeoutMs` has passed. */
@@ -609,10 +617,11 @@ function cutName(name: string, limit: number, secret: string): string {
  * `Symbol.toPrimitive`: those can throw (`Object.create(null)` has none),
  * and a refusal must still be counted and warned about.
  */
-function shownRefused(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.slice(0, 60));
+function shownRefused(value: unknown, secret: string): string {
+  if (typeof value === 'string') return JSON.stringify(redactCut(value, 60, secret).kept);
   try {
-    return `${renderValue(value)} (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
+    // A symbol's description is shown whole, so the key is redacted from what renderValue wrote.
+    return `${redactText(renderValue(value), secret)} (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
   } catch {
     // Only a revoked Proxy gets here: Array.isArray throws on one.
     return '`[object]` (object)';

@@ -18,6 +18,10 @@
  *   `….journal.tmp` while it is rewritten, `….journal.corrupt` when it
  *   failed its checks.
  *
+ * The spool is private: a directory it makes is 0700, and every file it
+ * writes is 0600 (`FILE_MODE`), whatever the umask; a `.corrupt` rename keeps
+ * the file's mode.
+ *
  * A reporter that dies without stopping leaves its journal and the batch
  * files it claimed. The first reporter to start after it claims the journal,
  * writes the events no file holds as batches (in the dead owner's name, and
@@ -34,18 +38,36 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { SafeLogger } from './internal/logger.js';
 import { isRecord, isStoredEvent } from './internal/shape.js';
-import { Journal, parseJournal } from './journal.js';
+import { FILE_MODE, Journal, parseJournal } from './journal.js';
 import { type QueuedEvent, bodyJson } from './wire.js';
 
 /** The file operations the spool uses; tests wrap them to inject faults. */
 export type SpoolFs = Pick<
   typeof nodeFs,
-  'mkdirSync' | 'readdirSync' | 'openSync' | 'writeFileSync' | 'appendFileSync' | 'fsyncSync' | 'closeSync' | 'renameSync' | 'readFileSync' | 'unlinkSync'
+  | 'mkdirSync'
+  | 'chmodSync'
+  | 'statSync'
+  | 'readdirSync'
+  | 'openSync'
+  | 'fchmodSync'
+  | 'writeFileSync'
+  | 'appendFileSync'
+  | 'fsyncSync'
+  | 'closeSync'
+  | 'renameSync'
+  | 'readFileSync'
+  | 'unlinkSync'
 >;
+
+/** The mode of a spool directory this process creates: only its owner may list it or add files to it. */
+const DIR_MODE = 0o700;
 
 /** Options of a spool. */
 export interface SpoolOptions {
-  /** The directory; made (with its parents) when missing. */
+  /**
+   * The directory; made (with its parents) when missing, with mode 0700. One
+   * that exists is left as it is, with a warning when other users can list it.
+   */
   dir: string;
   /** Bytes the spool's files (ready and claimed) may take in all; the oldest ready files are evicted to make room. */
   maxSpoolBytes: number;
@@ -150,11 +172,47 @@ export class Spool {
     this.#dir = options.dir;
     this.#fs = options.fs ?? nodeFs;
     this.#owner = `${options.pid ?? process.pid}-${randomBytes(4).toString('hex')}`;
+    let made: string | undefined;
     try {
-      this.#fs.mkdirSync(this.#dir, { recursive: true });
+      made = this.#fs.mkdirSync(this.#dir, { recursive: true, mode: DIR_MODE });
     } catch (error) {
       this.#fail('mkdir', error);
+      return;
     }
+    if (made !== undefined) this.#chmod();
+    else this.#checkPrivate();
+  }
+
+  /** Makes the directory this process created exactly 0700: the umask narrows mkdir's mode, and may take the owner's bits. */
+  #chmod(): void {
+    try {
+      this.#fs.chmodSync(this.#dir, DIR_MODE);
+    } catch (error) {
+      this.#fail('chmod', error);
+    }
+  }
+
+  /**
+   * Warns when a directory that already existed is open to other users. It
+   * is left as it is: it may be shared on purpose, or not ours to change (a
+   * `spoolDir` of `/tmp` must not become 0700). Its files are 0600 all the
+   * same; what others could do is list them, or, given write access, add
+   * batches that this reporter would then send with its API key.
+   */
+  #checkPrivate(): void {
+    // Windows has no such bits: its modes say nothing about other users.
+    if (process.platform === 'win32') return;
+    let mode: number;
+    try {
+      mode = this.#fs.statSync(this.#dir).mode & 0o777;
+    } catch (error) {
+      this.#fail('stat', error);
+      return;
+    }
+    if ((mode & 0o077) === 0) return;
+    const shown = `0${mode.toString(8).padStart(3, '0')}`;
+    const risk = (mode & 0o022) !== 0 ? 'other users can add files to it, which would be sent with your API key' : 'other users can list its files';
+    this.#options.logger.warn({ dir: this.#dir, mode: shown }, `Telemetry spool directory ${this.#dir} is not private (mode ${shown}): ${risk}; make it 0700`);
   }
 
   /**
@@ -442,7 +500,8 @@ export class Spool {
     const temp = join(this.#dir, `${name}.tmp-${this.#owner}`);
     let fd: number | undefined;
     try {
-      fd = fs.openSync(temp, 'wx');
+      fd = fs.openSync(temp, 'wx', FILE_MODE);
+      fs.fchmodSync(fd, FILE_MODE);
       fs.writeFileSync(fd, body);
       fs.fsyncSync(fd);
       fs.closeSync(fd);

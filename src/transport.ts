@@ -5,6 +5,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { got } from 'got';
+import { redactCut } from './internal/redact.js';
 import { classifyStatus, parseRetryAfter } from './retry.js';
 
 /**
@@ -105,10 +106,14 @@ export function createGotTransport(options: GotTransportOptions): Transport {
   };
 }
 
+/** Characters of a network error's reason kept; a cut one ends in `…`. */
+const MAX_REASON = 300;
+
 /**
  * A short reason built only from the error's code, name and message. got's
  * errors carry the request options, headers included, so the error object
- * itself is never logged; the key is scrubbed from the text anyway.
+ * itself is never logged; the key is scrubbed from the text anyway, before
+ * it is cut to 300 characters, so that a key across the cut goes whole.
  */
 export function describeNetworkError(error: unknown, apiKey: string): string {
   let text: string;
@@ -119,6 +124,6 @@ export function describeNetworkError(error: unknown, apiKey: string): string {
   } catch {
     text = 'unknown network error';
   }
-  if (text.length > 300) text = `${text.slice(0, 300)}…`;
-  return apiKey.length > 0 ? text.split(apiKey).join('[redacted]') : text;
+  const { kept, omitted } = redactCut(text, MAX_REASON, apiKey);
+  return omitted > 0 ? `${kept}…` : kept;
 }

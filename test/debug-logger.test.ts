@@ -98,3 +98,73 @@ describe('attachLogger records and loggers', () => {
     expect(writes.map((w) => [w.fd, w.record.level, w.record.msg])).toEqual([[2, 40, CHANNELS.telemetryEventDropped]]);
   });
 });
+
+describe('attachLogger redaction', () => {
+  const KEY = 'tml-SECRET-attach-0123456789';
+  const ids: string[] = [];
+  afterEach(() => {
+    for (const id of ids.splice(0)) detachLogger(id);
+    vi.unstubAllEnvs();
+  });
+
+  it('replaces the apiKey in every string and object key of each record, at any depth', () => {
+    const { logger, records } = recordingLogger();
+    ids.push(attachLogger({ logger, apiKey: KEY }));
+    publish(CHANNELS.httpRequestException, { sessionId: 's', method: 'GET', path: `/k/${KEY}/v1/x`, kind: 'http', reason: `HTTP 401 for ${KEY}`, durationMs: 3 });
+    diagnostics.channel(CHANNELS.queueStateChange).publish({ [KEY]: { deep: [`a ${KEY} b`, 7, null, { deeper: KEY }] } });
+    diagnostics.channel(CHANNELS.queueStateChange).publish(`bare ${KEY}`);
+    expect(records.map((r) => r.obj)).toStrictEqual([
+      { component: 'tinker-telemetry', channel: CHANNELS.httpRequestException, sessionId: 's', method: 'GET', path: '/k/[redacted]/v1/x', kind: 'http', reason: 'HTTP 401 for [redacted]', durationMs: 3 },
+      { component: 'tinker-telemetry', channel: CHANNELS.queueStateChange, '[redacted]': { deep: ['a [redacted] b', 7, null, { deeper: '[redacted]' }] } },
+      { component: 'tinker-telemetry', channel: CHANNELS.queueStateChange, message: 'bare [redacted]' },
+    ]);
+  });
+
+  it('redacts an Error or class instance in a record through its JSON-safe form, whose own properties are kept', () => {
+    const { logger, records } = recordingLogger();
+    ids.push(attachLogger({ logger, apiKey: KEY }));
+    const error = Object.assign(new Error(`failed with ${KEY}`), { options: { headers: { 'x-api-key': KEY } } });
+    diagnostics.channel(CHANNELS.queueStateChange).publish({ error });
+    const record = records[0]!.obj as { error: { name: string; message: string; options: unknown } };
+    expect(record.error).toMatchObject({ name: 'Error', message: 'failed with [redacted]', options: { headers: { 'x-api-key': '[redacted]' } } });
+    expect(JSON.stringify(records)).not.toContain(KEY);
+  });
+
+  it('writes a cycle as [Circular] and stops 8 levels down', () => {
+    const { logger, records } = recordingLogger();
+    ids.push(attachLogger({ logger, apiKey: KEY }));
+    const cyclic: Record<string, unknown> = { name: KEY };
+    cyclic.self = cyclic;
+    let deep: Record<string, unknown> = { bottom: KEY };
+    for (let i = 0; i < 9; i++) deep = { down: deep };
+    diagnostics.channel(CHANNELS.queueStateChange).publish({ cyclic, deep });
+    const record = records[0]!.obj as { cyclic: unknown; deep: unknown };
+    expect(record.cyclic).toEqual({ name: '[redacted]', self: '[Circular]' });
+    // The record is level 1; the eighth level down from it is written as [Object].
+    let level: unknown = record.deep;
+    for (let i = 0; i < 6; i++) level = (level as { down: unknown }).down;
+    expect(level).toEqual({ down: '[Object]' });
+  });
+
+  it('reads the key from TINKER_API_KEY when no apiKey is given, and an explicit empty apiKey redacts nothing', () => {
+    vi.stubEnv('TINKER_API_KEY', KEY);
+    const fromEnv = recordingLogger();
+    const none = recordingLogger();
+    ids.push(attachLogger({ logger: fromEnv.logger }));
+    ids.push(attachLogger({ logger: none.logger, apiKey: '' }));
+    publish(CHANNELS.telemetryEventDropped, { sessionId: KEY, reason: 'shutdown', count: 1 });
+    expect(fromEnv.records.map((r) => r.obj)).toStrictEqual([{ component: 'tinker-telemetry', channel: CHANNELS.telemetryEventDropped, sessionId: '[redacted]', reason: 'shutdown', count: 1 }]);
+    expect(none.records.map((r) => r.obj)).toStrictEqual([{ component: 'tinker-telemetry', channel: CHANNELS.telemetryEventDropped, sessionId: KEY, reason: 'shutdown', count: 1 }]);
+  });
+
+  it('refuses an apiKey that is not a string, without showing it', () => {
+    let thrown: unknown;
+    try {
+      ids.push(attachLogger({ apiKey: 42 as unknown as string }));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(TypeError);
+    expect(thrown).toMatchObject({ message: 'Expected `apiKey` to be a string, got `[redacted]` (number)', code: 'ERR_TINKER_TELEMETRY_INVALID_OPTION' });
+  });
+});

@@ -104,6 +104,18 @@ describe('describeException traceback', () => {
     expect(describeException(chain(MAX_CAUSES)).traceback).toBe(expected);
     expect(describeException(chain(MAX_CAUSES + 1)).traceback).toBe(expected);
   });
+  it('stops once the entries fill 65 536 characters, the last one cut with …, and ends with the limit marker', () => {
+    const stack = (i: number) => String(i % 10).repeat(8192);
+    let link: Record<string, unknown> = { stack: stack(MAX_CAUSES) };
+    for (let i = MAX_CAUSES - 1; i >= 0; i--) link = { stack: stack(i), cause: link };
+    const traceback = describeException(link).traceback as string;
+    // 8192 for the stack, then 8203 + 1 per cause: the eighth entry gets the 8107 characters left after its label and …
+    const lines = traceback.split('\n');
+    expect(lines.map((line) => line.length)).toEqual([8192, 8203, 8203, 8203, 8203, 8203, 8203, 8119, 26]);
+    expect(lines[7]).toBe(`Caused by: ${'7'.repeat(8107)}…`);
+    expect(lines[8]).toBe('…[traceback limit reached]');
+    expect(traceback.length - lines[8]!.length - 1).toBe(65_536);
+  });
 });
 
 describe('findUserError chain', () => {

@@ -215,6 +215,34 @@ describe('createHttpClient', () => {
     expect(messages.map((m) => m.channel)).toEqual([CHANNELS.httpRequestStart, CHANNELS.httpRequestStop]);
   });
 
+  it('gives up connecting after 5 s and on a socket idle for 60 s by default, with no bound on the whole request', () => {
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl: 'http://127.0.0.1:9' }), sessionId: 'sess' });
+    const { connect, socket, request, response, read, send, lookup, secureConnect } = client.defaults.options.timeout;
+    expect({ connect, socket, request, response, read, send, lookup, secureConnect }).toEqual({
+      connect: 5000,
+      socket: 60_000,
+      request: undefined,
+      response: undefined,
+      read: undefined,
+      send: undefined,
+      lookup: undefined,
+      secureConnect: undefined,
+    });
+    expect(client.extend({ timeout: { socket: 200 } }).defaults.options.timeout).toMatchObject({ connect: 5000, socket: 200 });
+  });
+
+  it('fails a request to a server that never answers once the socket has been idle for the timeout, published as a timeout', async () => {
+    const { baseUrl } = await serve(200, () => 'hang');
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' }).extend({ timeout: { socket: 200 }, retry: { limit: 0 } });
+    await expect(client.get('v1/hang')).rejects.toThrow("Timeout awaiting 'socket' for 200ms");
+    expect(messages.find((m) => m.channel === CHANNELS.httpRequestException)?.payload).toMatchObject({
+      path: '/api/v1/hang',
+      kind: 'timeout',
+      reason: "ETIMEDOUT: Timeout awaiting 'socket' for 200ms",
+    });
+  });
+
   it("publishes a timeout exception when got's request timeout fires", async () => {
     const { baseUrl } = await serve(200, () => 'hang');
     const messages = record();

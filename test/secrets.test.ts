@@ -228,6 +228,41 @@ describe('the API key', () => {
   });
 });
 
+describe('the API key in warnings that quote a value', () => {
+  const start = () => {
+    const { logger, calls } = capturingLogger();
+    const reporter = startReporter({
+      config: createConfig({ apiKey: KEY, baseUrl: 'https://example.com' }),
+      sessionId: 's',
+      enabled: true,
+      logger,
+      transport: { send: () => Promise.resolve({ kind: 'ok', status: 200 }) },
+      drainOnExit: false,
+    })!;
+    return { reporter, warnings: () => calls.filter((call) => call.level === 'warn') };
+  };
+
+  it('is redacted whole from a refused severity, even across the 60-character cut of the quote', async () => {
+    const { reporter, warnings } = start();
+    // The key starts 10 characters before the cut: a cut before the redaction would quote `tml-SECRET`.
+    expect(reporter.log('e', undefined, `${'s'.repeat(50)}${KEY} tail` as 'info')).toBe(false);
+    expect(reporter.log('e', undefined, Symbol(KEY) as unknown as 'info')).toBe(false);
+    expect(warnings().map((call) => call.msg)).toEqual([
+      `Telemetry event refused: severity "${'s'.repeat(50)}[redacted]" is not one of debug, info, warning, error, critical`,
+      'Telemetry event refused: severity `Symbol([redacted])` (symbol) is not one of debug, info, warning, error, critical',
+    ]);
+    for (const call of warnings()) expect(call.text).not.toContain(KEY.slice(0, 8));
+    await reporter.stop();
+  });
+
+  it('is redacted from a refused timeout, which is quoted up to 60 characters', async () => {
+    const { reporter, warnings } = start();
+    await reporter.waitUntilDrained(`${KEY}${'9'.repeat(60)}` as unknown as number);
+    expect(warnings().map((call) => call.msg)).toEqual([`Telemetry waitUntilDrained(): expected a timeout in ms ≥ 0, got [redacted]${'9'.repeat(60 - KEY.length)}; using flushTimeoutMs (30000)`]);
+    await reporter.stop();
+  });
+});
+
 describe('redaction helpers', () => {
   it('redactText replaces every occurrence, and an empty secret changes nothing', () => {
     expect(redactText(`a ${KEY} b ${KEY}`, KEY)).toBe('a [redacted] b [redacted]');
@@ -239,6 +274,10 @@ describe('redaction helpers', () => {
     expect(redactJson({ [`k${KEY}`]: [KEY, 1, null, true, { x: `-${KEY}-` }] }, KEY)).toEqual({ 'k[redacted]': ['[redacted]', 1, null, true, { x: '-[redacted]-' }] });
     expect(redactJson(3, KEY)).toBe(3);
     expect(redactJson(null, KEY)).toBeNull();
+  });
+
+  it('errorSummary redacts the key from the code and the name as well as the message', () => {
+    expect(errorSummary({ code: `E_${KEY}`, name: `N_${KEY}`, message: KEY }, KEY)).toEqual({ code: 'E_[redacted]', name: 'N_[redacted]', message: '[redacted]' });
   });
 
   it('errorSummary keeps code, name, message and status of the right types only, and never reads past a throwing getter', () => {

@@ -49,7 +49,7 @@ describe('Spool writes', () => {
     expect(s.errors).toBe(0);
   });
 
-  it('writes to a temporary file, syncs it, renames it into place and syncs the directory, in that order', () => {
+  it('writes to a temporary file, sets its mode, syncs it, renames it into place and syncs the directory, in that order', () => {
     const calls: string[] = [];
     const traced = new Proxy(fs, {
       get(target, name: string) {
@@ -66,12 +66,13 @@ describe('Spool writes', () => {
     const file = s.keep(undefined, body(1), KEY_A, 1);
     expect(file).toBe(true);
     const [name] = files();
-    const temp = calls[1]!.match(/openSync\(<dir>\/(.+), wx\)/)?.[1];
+    const temp = calls[1]!.match(/openSync\(<dir>\/(.+), wx, number\)/)?.[1];
     expect(temp).toBe(`${name}.tmp-${temp!.slice(name!.length + 5)}`);
     expect(temp).toMatch(/\.batch\.tmp-4242-[0-9a-f]{8}$/);
     expect(calls).toEqual([
       'readdirSync(<dir>)',
-      `openSync(<dir>/${temp}, wx)`,
+      `openSync(<dir>/${temp}, wx, number)`,
+      'fchmodSync(number, number)',
       'writeFileSync(number, string)',
       'fsyncSync(number)',
       'closeSync(number)',

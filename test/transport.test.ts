@@ -181,6 +181,17 @@ describe('describeNetworkError', () => {
     expect(describeNetworkError(error, API_KEY)).toBe('ERR_X: key [redacted] sent as [redacted]');
   });
 
+  it('replaces a key across the 300-character cut whole, and cuts after it', () => {
+    const label = 'ECONNRESET: ';
+    const error = { code: 'ECONNRESET', message: `${'m'.repeat(300 - label.length - 5)}${API_KEY} and more` };
+    expect(describeNetworkError(error, API_KEY)).toBe(`${label}${'m'.repeat(300 - label.length - 5)}[redacted]…`);
+  });
+
+  it('redacts a key in the code or the name that labels the reason', () => {
+    expect(describeNetworkError({ code: `E_${API_KEY}`, message: 'x' }, API_KEY)).toBe('E_[redacted]: x');
+    expect(describeNetworkError({ name: `N_${API_KEY}` }, API_KEY)).toBe('N_[redacted]');
+  });
+
   it('leaves the text alone when the API key is empty', () => {
     expect(describeNetworkError({ code: 'ERR_X', message: 'no key here' }, '')).toBe('ERR_X: no key here');
   });

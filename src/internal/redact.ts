@@ -74,7 +74,7 @@ export interface ErrorSummary {
 
 /**
  * `{ code, name, message, status }` of `error`, each present only when it has
- * the expected type, the message with `secret` redacted; never the error
+ * the expected type, the strings with `secret` redacted; never the error
  * itself, whose `options`, `request` or `response` may hold the key. Never throws.
  */
 export function errorSummary(error: unknown, secret: string): ErrorSummary {
@@ -85,8 +85,8 @@ export function errorSummary(error: unknown, secret: string): ErrorSummary {
   }
   const { code, name, message } = { code: read(error, 'code'), name: read(error, 'name'), message: read(error, 'message') };
   const status = read(read(error, 'response'), 'statusCode');
-  if (typeof code === 'string') summary.code = code;
-  if (typeof name === 'string') summary.name = name;
+  if (typeof code === 'string') summary.code = redactText(code, secret);
+  if (typeof name === 'string') summary.name = redactText(name, secret);
   if (typeof message === 'string') summary.message = redactText(message, secret);
   if (typeof status === 'number') summary.status = status;
   return summary;
