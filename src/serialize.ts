@@ -15,16 +15,52 @@
  * | function | `"[Function name]"` or `"[Function anonymous]"` |
  * | Date | its ISO string; an invalid date is `"Invalid Date"` |
  * | Error | `{ name, message, stack?, cause?, …own enumerable properties }` |
- * | Map | an array of `[key, value]` pairs |
- * | Set | an array of its values |
+ * | Map | an array of `[key, value]` pairs, read from its iterator only as far as they are kept |
+ * | Set | an array of its values, read the same way |
  * | ArrayBuffer, typed array, DataView, Buffer | `"[Uint8Array(16)]"`: the type and its length |
- * | an object with a `toJSON` method | what `toJSON` returns, mapped again |
- * | any other object, class instances included | its own enumerable string-keyed properties |
+ * | an object with a `toJSON` method | what `toJSON` returns, mapped again without calling its own `toJSON` (as `JSON.stringify` does) |
+ * | any other object, class instances included | its own enumerable string-keyed properties, `__proto__` included |
  * | a cycle | `"[Circular]"` (a shared, acyclic reference is copied at each place) |
  * | deeper than `maxDepth` | `"[Object]"` or `"[Array]"` |
  * | more than `maxKeys` keys / `maxArrayLength` items | the first ones, then `"…": "N more keys"` / `"…N more items"` |
  * | a value that throws when read (getter, Proxy, `toJSON`) | `"[Unserializable: message]"` |
+ * | past the snapshot's budget | the walk stops: each array it left unfinished ends in `"…[snapshot budget exhausted]"`, each such object gets `"…": "…[snapshot budget exhausted]"`, and a string it reached is cut to the room left, with `…[truncated N chars]` |
+ *
+ * **The budget.** One snapshot visits at most `maxNodes` values (a shared
+ * reference counts at each place it is copied) and writes at most about
+ * `maxChars` of JSON: the walk counts, as it builds the copy, the UTF-16
+ * code units the copy's JSON takes (strings, keys, punctuation, and
+ * numbers, exactly up to 15 significant digits and at most 1 over beyond;
+ * escapes such as `\"` and `\u0000` count as one), and keeps back
+ * `RESERVE_CHARS` for its markers, so for any `maxChars` of 1024 or more
+ * the count stays within it. `lastSnapshotChars()` reports the count.
+ * Whatever the shape of the input (a DAG of shared references, a Map of
+ * millions of entries, a 50 MB string, a getter that returns a fresh
+ * object on each read, a `toJSON` that returns a huge array), the work is
+ * bounded by these two numbers and the per-node limits, not by the size
+ * of the input. The engine's own work on the host's objects is not:
+ * `Object.keys` of an object with a million keys, and whatever getters,
+ * `toJSON` or Proxy traps do.
+ *
+ * **Strings.** A cut string has `secret` redacted first (an API key that
+ * straddles the cut is left out whole, never in part; see `redactCut`).
+ * Strings kept whole are redacted at send time with the rest of the event.
+ * Every string of 13 code units or more is copied flat, cut or not, because
+ * V8 represents a slice as a view of its parent: a 100-character
+ * `body.slice(0, 100)` would otherwise keep the whole body alive for as
+ * long as the event is queued, which the queue's size accounting cannot
+ * see. Measured (BENCHMARKS.md, "Hostile inputs"): 200 queued events each
+ * holding a 100-character slice of its own 4 MiB string kept 800 MiB alive
+ * without the copy and none with it; the copy costs about 40 ns per string
+ * of 13 or more code units. Object keys are not copied: the engine
+ * internalizes property names, which never views a larger string.
  */
+import { int32Chars, numberChars } from './internal/json-length.js';
+import { setOwnEntry } from './internal/own-entry.js';
+import { flat, redactCut } from './internal/redact.js';
+import { BUDGET_MARKER, CUT_RESERVE, MARKER_CHARS, budget, closeArray, closeObject, hasRoom } from './internal/snapshot-budget.js';
+
+export { BUDGET_MARKER };
 
 /** A JSON value. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -46,141 +82,313 @@ export const SERIALIZE_LIMITS = Object.freeze({
   maxArrayLength: 1000,
   /** UTF-16 code units kept per string (32 768); the rest is cut, with `…[truncated N chars]`. */
   maxStringLength: 32_768,
+  /**
+   * Values visited per snapshot (50 000), a shared reference counted at each
+   * place it is copied; then the walk stops with the budget marker. More
+   * than the default budget of chars can hold (every value written takes
+   * two or more), so it stops the walk only where chars do not: properties
+   * holding undefined, or a larger `maxChars`. About 1–2 ms of walking on
+   * the machine of BENCHMARKS.md ("Hostile inputs").
+   */
+  maxNodes: 50_000,
 } as const);
 
-const { maxDepth, maxKeys, maxArrayLength, maxStringLength } = SERIALIZE_LIMITS;
-const objectToString = Object.prototype.toString;
+/** The JSON length, in UTF-16 code units, one snapshot takes at most by default (65 536): the default `maxEventBytes`. */
+export const DEFAULT_SNAPSHOT_CHARS = 65_536;
 
-/** The JSON-safe form of `value`; see the module comment for the mapping. Never throws. */
-export function toJsonSafe(value: unknown): JsonValue {
-  return convert(value, [], 0);
+const { maxDepth, maxKeys, maxArrayLength, maxStringLength, maxNodes } = SERIALIZE_LIMITS;
+const objectToString = Object.prototype.toString;
+const hasOwn = Object.prototype.hasOwnProperty;
+const dateTime = Date.prototype.getTime;
+const dateIso = Date.prototype.toISOString;
+
+/**
+ * Kept back from `maxChars` for what the walk writes once the budget has
+ * run out: a marker and a closing bracket for each level it can have open
+ * (the levels, a Map's pairs, and `toEventData`'s `{"value":…}`), and the
+ * one value being written as it ran out (a number of up to 24 code units,
+ * or a cut string's suffix): 408 code units.
+ */
+export const RESERVE_CHARS = (maxDepth + 2) * (MARKER_CHARS + 1) + CUT_RESERVE + 8;
+
+/** The JSON length of the last top-level snapshot. */
+let lastChars = 0;
+
+/**
+ * The JSON-safe form of `value`; see the module comment for the mapping and
+ * the budget: at most `maxChars` (default `DEFAULT_SNAPSHOT_CHARS`) UTF-16
+ * code units of JSON for a `maxChars` of at least 1024 (one that is not a
+ * number counts as 0, which keeps only a marker), with `secret` (default
+ * none) redacted from every string it cuts. Never throws.
+ */
+export function toJsonSafe(value: unknown, maxChars: number = DEFAULT_SNAPSHOT_CHARS, secret = ''): JsonValue {
+  return snapshot(value, maxChars, secret, false);
 }
 
 /**
  * The `event_data` of a GENERIC_EVENT: `{}` for undefined or null, the mapped
  * object for an object, and `{ value: … }` for anything that does not map to
- * an object (a string, a number, an array, a Map). Always a fresh object.
+ * an object (a string, a number, an array, a Map). Always a fresh object,
+ * within the budget of `toJsonSafe`, `{"value":…}` included.
  */
-export function toEventData(data: unknown, _maxChars?: number, _secret?: string): JsonObject {
-  let out: JsonObject;
-  if (data === undefined || data === null) out = {};
-  else {
-    const converted = toJsonSafe(data);
-    out = converted !== null && typeof converted === 'object' && !Array.isArray(converted) ? converted : { value: converted };
-  }
-  snapshotChars = JSON.stringify(out).length;
-  return out;
+export function toEventData(data: unknown, maxChars: number = DEFAULT_SNAPSHOT_CHARS, secret = ''): JsonObject {
+  return snapshot(data, maxChars, secret, true) as JsonObject;
 }
 
-let snapshotChars = 0;
-
-/** The JSON length, in UTF-16 code units, of the last snapshot `toEventData` made. */
+/**
+ * The JSON length, in UTF-16 code units, of what the most recent top-level
+ * `toJsonSafe` or `toEventData` call returned: exact but for escapes (`\"`,
+ * `\n`, `\u0000` count as one) and for numbers of 16 or 17 significant
+ * digits, counted 1 over at most. Set as that call
+ * returns, so a snapshot taken inside it (a getter that logs) does not
+ * change what it reports. 0 before the first call.
+ */
 export function lastSnapshotChars(): number {
-  return snapshotChars;
+  return lastChars;
+}
+
+function snapshot(value: unknown, maxChars: number, secret: string, asEventData: boolean): JsonValue {
+  // A snapshot taken while another is being taken (a getter that logs) sets the outer one's budget aside.
+  const { usedChars, charLimit, nodesLeft, secret: outerSecret } = budget;
+  budget.usedChars = 0;
+  budget.charLimit = (typeof maxChars === 'number' && maxChars > 0 ? maxChars : 0) - RESERVE_CHARS;
+  // The top value is the first visit.
+  budget.nodesLeft = maxNodes - 1;
+  budget.secret = typeof secret === 'string' ? secret : '';
+  try {
+    // Nothing here throws: objects are read inside a try, and primitives printed with String().
+    let out: JsonValue;
+    if (asEventData && (value === undefined || value === null)) {
+      out = {};
+      budget.usedChars = 2;
+    } else out = convert(value, [], 0);
+    if (asEventData && (out === null || typeof out !== 'object' || Array.isArray(out))) {
+      out = { value: out };
+      // {"value":…}
+      budget.usedChars += 10;
+    }
+    lastChars = budget.usedChars;
+    return out;
+  } finally {
+    budget.usedChars = usedChars;
+    budget.charLimit = charLimit;
+    budget.nodesLeft = nodesLeft;
+    budget.secret = outerSecret;
+  }
 }
 
 function convert(value: unknown, ancestors: object[], depth: number): JsonValue {
   switch (typeof value) {
     case 'string':
-      return capString(value);
+      return keepString(value);
     case 'number':
-      if (Number.isFinite(value)) return value === 0 ? 0 : value;
-      return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
+      // Most numbers are small integers: `| 0` keeps one unchanged (and makes −0 0).
+      if ((value | 0) === value) {
+        budget.usedChars += int32Chars(value);
+        return value | 0;
+      }
+      if (Number.isFinite(value)) {
+        budget.usedChars += numberChars(value);
+        return value;
+      }
+      return keepString(Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity', false);
     case 'boolean':
+      budget.usedChars += value ? 4 : 5;
       return value;
     case 'undefined':
+      budget.usedChars += 4;
       return null;
     case 'bigint':
+      // String(), unlike toString(), cannot be replaced by the host, so it cannot throw.
+      return keepString(String(value), false);
     case 'symbol':
-      return value.toString();
+      // The description is the caller's string, so the label is copied.
+      return keepString(String(value));
     case 'function':
-      return `[Function ${functionName(value)}]`;
+      return keepString(`[Function ${functionName(value)}]`);
     default:
-      if (value === null) return null;
-      return convertObject(value as object, ancestors, depth);
+      if (value === null) {
+        budget.usedChars += 4;
+        return null;
+      }
+      return convertObject(value as object, ancestors, depth, true);
   }
 }
 
-function convertObject(value: object, ancestors: object[], depth: number): JsonValue {
+function convertObject(value: object, ancestors: object[], depth: number, callToJSON: boolean): JsonValue {
   // Depth is bounded, so a linear scan of the ancestors beats a WeakSet.
-  if (ancestors.includes(value)) return '[Circular]';
+  if (ancestors.includes(value)) return keepString('[Circular]', false);
+  // What a throw leaves half-built is replaced by the Unserializable label: its count and the
+  // ancestors it pushed are taken back.
+  const usedBefore = budget.usedChars;
+  const ancestorsBefore = ancestors.length;
   try {
-    if (value instanceof Date) {
-      const time = value.getTime();
-      return Number.isNaN(time) ? 'Invalid Date' : value.toISOString();
+    // Most data is plain objects: one prototype check spares them the tests for every other kind.
+    if (Object.getPrototypeOf(value) !== Object.prototype || Array.isArray(value)) {
+      const special = convertKind(value, ancestors, depth);
+      if (special !== undefined) return special;
     }
-    if (Array.isArray(value)) {
-      if (depth >= maxDepth) return '[Array]';
-      return withAncestor(ancestors, value, () => convertItems(value, value.length, ancestors, depth));
-    }
-    if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || objectToString.call(value) === '[object SharedArrayBuffer]') {
-      return binaryLabel(value);
-    }
-    if (value instanceof Map) {
-      if (depth >= maxDepth) return '[Array]';
-      return withAncestor(ancestors, value, () => convertItems([...value.entries()], value.size, ancestors, depth));
-    }
-    if (value instanceof Set) {
-      if (depth >= maxDepth) return '[Array]';
-      return withAncestor(ancestors, value, () => convertItems([...value.values()], value.size, ancestors, depth));
-    }
-    if (value instanceof Error) {
-      if (depth >= maxDepth) return '[Object]';
-      return withAncestor(ancestors, value, () => convertError(value, ancestors, depth));
-    }
-    const toJSON = (value as { toJSON?: unknown }).toJSON;
+    const toJSON = callToJSON ? (value as { toJSON?: unknown }).toJSON : undefined;
     if (typeof toJSON === 'function') {
       const replaced: unknown = toJSON.call(value);
-      if (replaced !== value) return withAncestor(ancestors, value, () => convert(replaced, ancestors, depth));
+      if (replaced !== value) {
+        ancestors.push(value);
+        const out = typeof replaced === 'object' && replaced !== null ? convertObject(replaced, ancestors, depth, false) : convert(replaced, ancestors, depth);
+        ancestors.pop();
+        return out;
+      }
     }
-    if (depth >= maxDepth) return '[Object]';
-    return withAncestor(ancestors, value, () => convertPlain(value, ancestors, depth));
+    if (depth >= maxDepth) return keepString('[Object]', false);
+    ancestors.push(value);
+    const keys = Object.keys(value);
+    budget.usedChars++;
+    const out = writeEntries({}, 0, value, keys, ancestors, depth, false);
+    ancestors.pop();
+    return out;
   } catch (error) {
+    ancestors.length = ancestorsBefore;
+    budget.usedChars = usedBefore;
     return unserializable(error);
   }
 }
 
-function withAncestor<T>(ancestors: object[], value: object, body: () => T): T {
-  ancestors.push(value);
-  try {
-    return body();
-  } finally {
+/** A Date, array, binary data, Map, Set or Error, mapped; undefined for any other object. May throw. */
+function convertKind(value: object, ancestors: object[], depth: number): JsonValue | undefined {
+  if (value instanceof Date) {
+    const time = dateTime.call(value);
+    return keepString(Number.isNaN(time) ? 'Invalid Date' : dateIso.call(value), false);
+  }
+  if (Array.isArray(value)) {
+    if (depth >= maxDepth) return keepString('[Array]', false);
+    ancestors.push(value);
+    const out = convertArray(value, ancestors, depth);
     ancestors.pop();
+    return out;
   }
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer || objectToString.call(value) === '[object SharedArrayBuffer]') {
+    return keepString(binaryLabel(value), false);
+  }
+  if (value instanceof Map || value instanceof Set) {
+    if (depth >= maxDepth) return keepString('[Array]', false);
+    ancestors.push(value);
+    const out = convertIterated(value instanceof Map ? value.entries() : value.values(), value.size, ancestors, depth);
+    ancestors.pop();
+    return out;
+  }
+  if (value instanceof Error) {
+    if (depth >= maxDepth) return keepString('[Object]', false);
+    ancestors.push(value);
+    const out = convertError(value, ancestors, depth);
+    ancestors.pop();
+    return out;
+  }
+  return undefined;
 }
 
-function convertItems(items: ArrayLike<unknown>, total: number, ancestors: object[], depth: number): JsonValue[] {
-  const kept = Math.min(items.length, maxArrayLength);
-  const out: JsonValue[] = new Array<JsonValue>(kept);
-  for (let i = 0; i < kept; i++) out[i] = readSafely(() => convert(items[i], ancestors, depth + 1));
-  if (total > kept) out.push(`…${total - kept} more items`);
-  return out;
-}
-
-function convertPlain(value: object, ancestors: object[], depth: number): JsonObject {
-  const out: JsonObject = {};
-  const keys = Object.keys(value);
-  const kept = Math.min(keys.length, maxKeys);
+function convertArray(list: readonly unknown[], ancestors: object[], depth: number): JsonValue[] {
+  const total = list.length;
+  const kept = Math.min(total, maxArrayLength);
+  const out: JsonValue[] = [];
+  budget.usedChars++;
   for (let i = 0; i < kept; i++) {
-    const key = keys[i] as string;
-    const converted = readProperty(value, key, ancestors, depth);
-    if (converted !== undefined) out[key] = converted;
+    if (!hasRoom(1)) return closeArray(out, true);
+    out.push(readItem(list, i, ancestors, depth + 1));
+    budget.usedChars++;
   }
-  if (keys.length > kept) out['…'] = `${keys.length - kept} more keys`;
-  return out;
+  if (total > kept) addItem(out, `…${total - kept} more items`);
+  return closeArray(out, false);
+}
+
+/**
+ * The items of a Map or Set, from its own iterator, read only as far as
+ * they are kept: a Map of millions of entries is never copied whole.
+ */
+function convertIterated(iterator: Iterator<unknown>, size: number, ancestors: object[], depth: number): JsonValue[] {
+  const kept = Math.min(size, maxArrayLength);
+  const out: JsonValue[] = [];
+  budget.usedChars++;
+  let read = 0;
+  while (read < kept) {
+    if (!hasRoom(1)) return closeArray(out, true);
+    const step = iterator.next();
+    if (step.done === true) return closeArray(out, false);
+    read++;
+    out.push(readValue(step.value, ancestors, depth + 1));
+    budget.usedChars++;
+  }
+  if (size > read) addItem(out, `…${size - read} more items`);
+  return closeArray(out, false);
 }
 
 function convertError(error: Error, ancestors: object[], depth: number): JsonObject {
-  const out: JsonObject = {
-    name: readSafely(() => String(error.name)),
-    message: readSafely(() => capString(String(error.message))),
-  };
-  const stack = readSafely(() => (typeof error.stack === 'string' ? capString(error.stack) : null));
-  if (stack !== null) out.stack = stack;
-  if ('cause' in error && error.cause !== undefined) out.cause = readSafely(() => convert(error.cause, ancestors, depth + 1));
-  const rest = convertPlain(error, ancestors, depth);
-  for (const key of Object.keys(rest)) if (!(key in out)) out[key] = rest[key] as JsonValue;
-  return out;
+  const out: JsonObject = {};
+  let entries = 0;
+  budget.usedChars++;
+  for (const field of ERROR_FIELDS) {
+    const cost = field.length + 4;
+    if (!hasRoom(cost)) return closeObject(out, entries, true);
+    budget.usedChars += cost;
+    const converted = readErrorField(error, field, ancestors, depth);
+    if (converted === undefined) budget.usedChars -= cost;
+    else {
+      out[field] = converted;
+      entries++;
+    }
+  }
+  return writeEntries(out, entries, error, Object.keys(error), ancestors, depth, true);
+}
+
+const ERROR_FIELDS = ['name', 'message', 'stack', 'cause'] as const;
+
+/** An Error's own field: name and message always, stack when a string, cause when not undefined. */
+function readErrorField(error: Error, field: (typeof ERROR_FIELDS)[number], ancestors: object[], depth: number): JsonValue | undefined {
+  try {
+    switch (field) {
+      case 'name':
+        return keepString(String(error.name));
+      case 'message':
+        return keepString(String(error.message));
+      case 'stack': {
+        const stack: unknown = error.stack;
+        return typeof stack === 'string' ? keepString(stack) : undefined;
+      }
+      case 'cause':
+        return 'cause' in error && error.cause !== undefined ? convert(error.cause, ancestors, depth + 1) : undefined;
+    }
+  } catch (thrown) {
+    return unserializable(thrown);
+  }
+}
+
+/**
+ * Adds to `out`, which has `entries` entries, the properties of `source`
+ * named by `keys`, at most `maxKeys` of them, while the budget lasts. With
+ * `skipWritten`, a key `out` already has is left as it is (an Error's name,
+ * message, stack and cause).
+ */
+function writeEntries(out: JsonObject, entries: number, source: object, keys: readonly string[], ancestors: object[], depth: number, skipWritten: boolean): JsonObject {
+  const kept = Math.min(keys.length, maxKeys);
+  for (let i = 0; i < kept; i++) {
+    const key = keys[i] as string;
+    if (skipWritten && hasOwn.call(out, key)) continue;
+    // The key, its quotes and colon, and the comma or closing brace after the value.
+    const cost = key.length + 4;
+    if (!hasRoom(cost)) return closeObject(out, entries, true);
+    budget.usedChars += cost;
+    const converted = readProperty(source, key, ancestors, depth);
+    if (converted === undefined) budget.usedChars -= cost;
+    else {
+      setOwnEntry(out, key, converted);
+      entries++;
+    }
+  }
+  if (keys.length > kept) {
+    // `"…":` and the closing brace.
+    budget.usedChars += 5;
+    out['…'] = keepString(`${keys.length - kept} more keys`, false);
+    entries++;
+  }
+  return closeObject(out, entries, false);
 }
 
 /** Reads and maps one property; undefined (and a property holding undefined) is left out. */
@@ -194,12 +402,47 @@ function readProperty(value: object, key: string, ancestors: object[], depth: nu
   }
 }
 
-function readSafely(read: () => JsonValue): JsonValue {
+function readItem(list: readonly unknown[], index: number, ancestors: object[], depth: number): JsonValue {
   try {
-    return read();
+    return convert(list[index], ancestors, depth);
   } catch (error) {
     return unserializable(error);
   }
+}
+
+function readValue(value: unknown, ancestors: object[], depth: number): JsonValue {
+  try {
+    return convert(value, ancestors, depth);
+  } catch (error) {
+    return unserializable(error);
+  }
+}
+
+/** Adds a summary item (`…N more items`) and the comma or bracket after it. */
+function addItem(out: JsonValue[], text: string): void {
+  out.push(keepString(text, false));
+  budget.usedChars++;
+}
+
+/**
+ * `text` as the snapshot keeps it, counted: whole when it fits in
+ * `maxStringLength` and in the budget, else cut to the smaller of the two
+ * with `budget.secret` redacted first, ending in `…[truncated N chars]`. A flat
+ * copy (see the module comment), unless `copy` is false: a text made here
+ * from numbers and fixed words, which views nothing of the caller's.
+ */
+function keepString(text: string, copy = true): string {
+  // The room left for the string's contents, its quotes aside.
+  const room = budget.charLimit - budget.usedChars - 2;
+  if (text.length <= maxStringLength && text.length <= room) {
+    budget.usedChars += text.length + 2;
+    return copy ? flat(text) : text;
+  }
+  const limit = room >= maxStringLength ? maxStringLength : Math.max(0, room - CUT_RESERVE);
+  const { kept, omitted } = redactCut(text, limit, budget.secret);
+  const out = omitted === 0 ? kept : `${kept}…[truncated ${omitted} chars]`;
+  budget.usedChars += out.length + 2;
+  return out;
 }
 
 function unserializable(error: unknown): string {
@@ -209,11 +452,7 @@ function unserializable(error: unknown): string {
   } catch {
     message = 'unreadable error';
   }
-  return `[Unserializable: ${message.length > 200 ? `${message.slice(0, 200)}…` : message}]`;
-}
-
-function capString(text: string): string {
-  return text.length > maxStringLength ? `${text.slice(0, maxStringLength)}…[truncated ${text.length - maxStringLength} chars]` : text;
+  return keepString(`[Unserializable: ${message.length > 200 ? `${message.slice(0, 200)}…` : message}]`);
 }
 
 function functionName(fn: unknown): string {

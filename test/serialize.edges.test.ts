@@ -65,7 +65,8 @@ describe('toJsonSafe strings', () => {
   it('cuts an Error message and stack like any other string', () => {
     const error = new Error('m'.repeat(maxStringLength + 2));
     error.stack = 's'.repeat(maxStringLength + 3);
-    const out = toJsonSafe(error) as Record<string, unknown>;
+    // A budget that holds both cut strings, so only the per-string limit cuts them.
+    const out = toJsonSafe(error, 3 * maxStringLength) as Record<string, unknown>;
     expect(out.message).toBe(`${'m'.repeat(maxStringLength)}…[truncated 2 chars]`);
     expect(out.stack).toBe(`${'s'.repeat(maxStringLength)}…[truncated 3 chars]`);
   });

@@ -4,6 +4,7 @@
  * headers included, so an error is only ever described by a plain summary.
  */
 import type { JsonValue } from '../serialize.js';
+import { setOwnEntry } from './own-entry.js';
 
 /** What stands in for the key wherever it would have appeared. */
 export const REDACTED = '[redacted]';
@@ -60,7 +61,7 @@ export function redactJson(value: JsonValue, secret: string): JsonValue {
   if (typeof value !== 'object' || value === null) return value;
   if (Array.isArray(value)) return value.map((item) => redactJson(item, secret));
   const out: Record<string, JsonValue> = {};
-  for (const [key, item] of Object.entries(value)) out[redactText(key, secret)] = redactJson(item, secret);
+  for (const [key, item] of Object.entries(value)) setOwnEntry(out, redactText(key, secret), redactJson(item, secret));
   return out;
 }
 

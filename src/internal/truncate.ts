@@ -4,6 +4,7 @@
  * carries the same content. Runs only for events over the cap.
  */
 import type { JsonObject, JsonValue } from '../serialize.js';
+import { setOwnEntry } from './own-entry.js';
 
 /** The key of the marker that says what was cut from an `event_data`. */
 export const MARKER_KEY = '…';
@@ -66,7 +67,7 @@ export function capEventData(data: JsonObject, budget: number, originalBytes: nu
     const key = keys[kept] as string;
     const entry = jsonBytes(key) + jsonBytes(data[key] as JsonValue) + 2;
     if (used + entry > budget) break;
-    out[key] = data[key] as JsonValue;
+    setOwnEntry(out, key, data[key] as JsonValue);
     used += entry;
   }
   const next = keys[kept];
@@ -74,7 +75,7 @@ export function capEventData(data: JsonObject, budget: number, originalBytes: nu
     const value = data[next];
     const shortened = typeof value === 'string' ? cutString(value, budget - used - jsonBytes(next) - 2) : '';
     if (shortened !== '') {
-      out[next] = shortened;
+      setOwnEntry(out, next, shortened);
       kept++;
     }
   }
