@@ -7,12 +7,12 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createConfig } from '../src/config.js';
-import type { Clock } from '../src/clock.js';
-import { SafeLogger } from '../src/internal/logger.js';
+import type { Clock } from '../src/core/clock.js';
+import { SafeLogger } from '../src/host/logger.js';
 import { resolveOptions, type ReporterOptions } from '../src/options.js';
 import { type ReporterInternals, TelemetryReporter } from '../src/reporter.js';
-import type { SendResult, TelemetryRequest, Transport } from '../src/transport.js';
-import type { WireBody } from '../src/wire.js';
+import type { SendResult, TelemetryRequest, Transport } from '../src/core/ports.js';
+import type { WireBody } from '../src/core/wire.js';
 
 /** Lets every pending promise callback run: one turn of the event loop, no waiting on time. */
 export const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

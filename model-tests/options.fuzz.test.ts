@@ -6,7 +6,7 @@
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FORWARDABLE_CHANNELS } from '../src/channels.js';
+import { FORWARDABLE_CHANNELS } from '../src/host/channels.js';
 import { createConfig, startReporter } from '../src/index.js';
 import type { ReporterOptions } from '../src/options.js';
 

@@ -1,10 +1,10 @@
 /** Property tests of the pure parts: serialization into the wire schema, backoff, Retry-After, formatting. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_RETRY_AFTER_MS, backoffDelayMs, parseRetryAfter, retryDelayMs } from '../src/retry.js';
-import { toEventData } from '../src/serialize.js';
-import { QueuedEvent, formatDuration, parseSeverity, platformName, serializeBatch } from '../src/wire.js';
-import { describeException } from '../src/exception.js';
+import { MAX_RETRY_AFTER_MS, backoffDelayMs, parseRetryAfter, retryDelayMs } from '../src/core/retry.js';
+import { toEventData } from '../src/core/serialize.js';
+import { QueuedEvent, formatDuration, parseSeverity, platformName, serializeBatch } from '../src/core/wire.js';
+import { describeException } from '../src/core/exception.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 const options = { seed, numRuns: 500 };

@@ -7,9 +7,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { describeException, findUserError } from '../src/exception.js';
-import { redactCut } from '../src/internal/redact.js';
-import { describeNetworkError } from '../src/transport.js';
+import { describeException, findUserError } from '../src/core/exception.js';
+import { redactCut } from '../src/core/redact.js';
+import { describeNetworkError } from '../src/io/transport.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 console.log(`fast-check seed: ${seed} (set FC_SEED to replay)`);

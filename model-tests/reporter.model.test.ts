@@ -7,9 +7,9 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Outbox } from '../src/outbox.js';
+import { Outbox } from '../src/core/outbox.js';
 import type { ReporterInternals, TelemetryReporter } from '../src/reporter.js';
-import { QueuedEvent } from '../src/wire.js';
+import { QueuedEvent } from '../src/core/wire.js';
 import { ANSWERS, type Answer, type Bounds, RUN_BOUNDS, SimulatedClock, type TestServer, httpServer, makeReporter, memoryServer, settle } from './harness.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);

@@ -1,7 +1,7 @@
 /**
  * Where the reporter sends and with which key, and whether telemetry is on.
  */
-import { ERROR_CODES, invalidType, outOfRange, unknownOption } from './internal/validate.js';
+import { invalidType, outOfRange, unknownOption } from './core/validate.js';
 
 /** The Tinker production endpoint's base: `https://tinker.thinkingmachines.dev/services/tinker-prod`. */
 export const DEFAULT_BASE_URL = 'https://tinker.thinkingmachines.dev/services/tinker-prod';
@@ -59,23 +59,6 @@ export function createConfig(input: ConfigInput = {}): Config {
   const config = { baseUrl, telemetryEnabled, telemetryEndpoint: `${baseUrl}/api/v1/telemetry` } as Config;
   Object.defineProperty(config, 'apiKey', { value: apiKey, enumerable: false });
   return Object.freeze(config);
-}
-
-/** Whether `config` holds a key: a string that is not empty or blank. A hand-made config may hold anything. */
-export function hasApiKey(config: { readonly apiKey: unknown }): boolean {
-  return typeof config.apiKey === 'string' && config.apiKey.trim() !== '';
-}
-
-/**
- * The error for a missing key, code `ERR_TINKER_TELEMETRY_MISSING_API_KEY`,
- * thrown where the key is about to be used: `where` names the caller, and
- * `alternative` what else would do.
- */
-export function missingApiKey(where: string, alternative = ''): Error {
-  return Object.assign(
-    new Error(`No Tinker API key for ${where}: pass \`apiKey\` to createConfig() or set the TINKER_API_KEY environment variable${alternative}`),
-    { code: ERROR_CODES.missingApiKey },
-  );
 }
 
 function normalizeBaseUrl(value: unknown): string {

@@ -5,12 +5,12 @@
 export { createConfig, DEFAULT_BASE_URL } from './config.js';
 export { startReporter } from './reporter.js';
 export { DEFAULT_OPTIONS } from './options.js';
-export { DROP_REASONS } from './outbox.js';
-export { toJsonSafe, SERIALIZE_LIMITS } from './serialize.js';
-export { systemClock } from './clock.js';
-export { asyncCapture, captureExceptions, captured, instrumentClient } from './capture.js';
-export { createHttpClient } from './http-client.js';
-export { attachLogger, detachLogger } from './debug-logger.js';
+export { DROP_REASONS } from './core/outbox.js';
+export { toJsonSafe, SERIALIZE_LIMITS } from './core/serialize.js';
+export { systemClock } from './core/clock.js';
+export { asyncCapture, captureExceptions, captured, instrumentClient } from './host/capture.js';
+export { createHttpClient } from './host/http-client.js';
+export { attachLogger, detachLogger } from './host/debug-logger.js';
 export {
   CHANNELS,
   DEFAULT_FORWARDED_CHANNELS,
@@ -26,20 +26,20 @@ export {
   publishHttpRequestStart,
   publishHttpRequestStop,
   publishQueueStateChange,
-} from './channels.js';
+} from './host/channels.js';
 
 export type { Config, ConfigInput } from './config.js';
 export type { FlushOptions, ReporterStats, TelemetryReporter } from './reporter.js';
-export type { InspectObserver, LoggerLike, ReporterOptions } from './options.js';
-export type { HandledSignal } from './process-hooks.js';
-export type { DropCounts, DropReason, SpoolDropReason } from './outbox.js';
-export type { JsonObject, JsonValue } from './serialize.js';
-export type { Severity } from './wire.js';
-export type { SendResult, TelemetryRequest, Transport } from './transport.js';
-export type { Clock } from './clock.js';
-export type { CaptureOptions, CaptureReporter, CapturedOptions } from './capture.js';
-export type { HttpClientOptions } from './http-client.js';
-export type { AttachLoggerOptions } from './debug-logger.js';
+export type { InspectObserver, ReporterOptions } from './options.js';
+export type { HandledSignal } from './host/process-hooks.js';
+export type { DropCounts, DropReason, SpoolDropReason } from './core/outbox.js';
+export type { JsonObject, JsonValue } from './core/serialize.js';
+export type { Severity } from './core/wire.js';
+export type { LoggerLike, SendResult, TelemetryRequest, Transport } from './core/ports.js';
+export type { Clock } from './core/clock.js';
+export type { CaptureOptions, CaptureReporter, CapturedOptions } from './host/capture.js';
+export type { HttpClientOptions } from './host/http-client.js';
+export type { AttachLoggerOptions } from './host/debug-logger.js';
 export type {
   ChannelName,
   ChannelPayloads,
@@ -52,4 +52,4 @@ export type {
   TelemetryBatchSentPayload,
   TelemetryEventDroppedPayload,
   TelemetryStatePayload,
-} from './channels.js';
+} from './host/channels.js';

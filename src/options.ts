@@ -5,31 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { InspectionEvent, Observer } from 'xstate';
-import type { Clock } from './clock.js';
+import type { Clock } from './core/clock.js';
 import type { Config } from './config.js';
-import type { Transport } from './transport.js';
-import { FORWARDABLE_CHANNELS, isForwardableChannel } from './channels.js';
-import { integerInRange, invalidType, outOfRange, unknownOption } from './internal/validate.js';
-import { HANDLED_SIGNALS, type HandledSignal } from './process-hooks.js';
-import { EVENT_OVERHEAD_BYTES, envelopeBytes } from './wire.js';
-
-/**
- * A pino-compatible logger: the four methods the reporter calls, and
- * optionally `child`. A method that throws is ignored, so a broken logger
- * never breaks telemetry.
- */
-export interface LoggerLike {
-  /** Something was lost or misconfigured: refused or dropped events, failed batches, a bad `TINKER_TELEMETRY`. */
-  warn(obj: object, msg?: string): void;
-  /** Routine news: the end of a session after a fatal exception, and `attachLogger`'s channel messages. */
-  info(obj: object, msg?: string): void;
-  /** A fault inside the reporter itself, logged here instead of thrown into the caller. */
-  error(obj: object, msg?: string): void;
-  /** Each retry as it is scheduled, with its attempt and delay in ms; a `logFatalException()` that came after the session had ended. */
-  debug(obj: object, msg?: string): void;
-  /** Called once, with `{ component: 'tinker-telemetry', sessionId }` by the reporter (which merges them into each record itself when `child` is missing) and `{ component }` by `attachLogger`. */
-  child?(bindings: Record<string, unknown>): LoggerLike;
-}
+import type { LoggerLike, Transport } from './core/ports.js';
+import { FORWARDABLE_CHANNELS, isForwardableChannel } from './host/channels.js';
+import { integerInRange, invalidType, outOfRange, unknownOption } from './core/validate.js';
+import { HANDLED_SIGNALS, type HandledSignal } from './host/process-hooks.js';
+import { EVENT_OVERHEAD_BYTES, envelopeBytes } from './core/wire.js';
 
 /** An XState inspection observer: a function, or an observer with `next`. */
 export type InspectObserver = ((event: InspectionEvent) => void) | Partial<Observer<InspectionEvent>>;

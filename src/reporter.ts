@@ -6,22 +6,24 @@
 import { isIPv4 } from 'node:net';
 import { type Actor, type InspectionEvent, type StateValue, createActor, fromCallback } from 'xstate';
 import { type ReporterMachineEvent, type SendBatchInput, reporterMachine } from '../machines/reporter.machine.js';
-import { hasApiKey, missingApiKey, resolveEnabled } from './config.js';
-import { describeException, findUserError } from './exception.js';
-import { KeepAliveTimers } from './internal/timers.js';
-import { SafeLogger } from './internal/logger.js';
-import { errorSummary, redactCut, redactText } from './internal/redact.js';
-import { renderValue } from './internal/validate.js';
+import { resolveEnabled } from './config.js';
+import { hasApiKey, missingApiKey } from './core/validate.js';
+import { describeException, findUserError } from './core/exception.js';
+import { KeepAliveTimers } from './core/timers.js';
+import { SafeLogger } from './host/logger.js';
+import { errorSummary, redactCut, redactText } from './core/redact.js';
+import { renderValue } from './core/validate.js';
 import { type ReporterOptions, type ResolvedOptions, resolveOptions } from './options.js';
-import { type DropCounts, type DropReason, Outbox } from './outbox.js';
-import { lastSnapshotChars, toEventData } from './serialize.js';
-import { createGotTransport, type Transport } from './transport.js';
-import { type Severity, type WireSeverity, QueuedEvent, estimateEventBytes, parseSeverity } from './wire.js';
-import { systemClock } from './clock.js';
-import { SDK_VERSION } from './version.js';
-import { LifecycleSignals } from './internal/lifecycle.js';
-import { processHooks } from './process-hooks.js';
-import { Spool } from './spool.js';
+import { type DropCounts, type DropReason, Outbox } from './core/outbox.js';
+import { lastSnapshotChars, toEventData } from './core/serialize.js';
+import type { Transport } from './core/ports.js';
+import { createGotTransport } from './io/transport.js';
+import { type Severity, type WireSeverity, QueuedEvent, estimateEventBytes, parseSeverity } from './core/wire.js';
+import { systemClock } from './core/clock.js';
+import { SDK_VERSION } from './core/version.js';
+import { LifecycleSignals } from './host/lifecycle.js';
+import { processHooks } from './host/process-hooks.js';
+import { Spool } from './io/spool.js';
 
 /** Options of `reporter.flush()`. */
 export interface FlushOptions {

@@ -1,4 +1,4 @@
-import type { CaptureReporter } from '../src/capture.js';
+import type { CaptureReporter } from '../src/host/capture.js';
 
 /** A reporter that records what it is given; the fatal drain finishes when the test says so. */
 export function fakeReporter() {

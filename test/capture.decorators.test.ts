@@ -1,6 +1,6 @@
 /** The `@captured` decorator, compiled by TypeScript (see vitest.config.ts). */
 import { describe, expect, it } from 'vitest';
-import { type CaptureReporter, captured } from '../src/capture.js';
+import { type CaptureReporter, captured } from '../src/host/capture.js';
 import { fakeReporter } from './capture-helpers.js';
 
 describe('@captured', () => {

@@ -1,6 +1,6 @@
 /** What `captureExceptions` hands back: values as they are, thenables as promises. */
 import { describe, expect, it } from 'vitest';
-import { type CaptureReporter, captureExceptions, instrumentClient } from '../src/capture.js';
+import { type CaptureReporter, captureExceptions, instrumentClient } from '../src/host/capture.js';
 import { fakeReporter } from './capture-helpers.js';
 
 describe('captureExceptions return values', () => {

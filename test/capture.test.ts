@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { type CaptureReporter, asyncCapture, captureExceptions, instrumentClient } from '../src/capture.js';
+import { type CaptureReporter, asyncCapture, captureExceptions, instrumentClient } from '../src/host/capture.js';
 import { fakeReporter } from './capture-helpers.js';
 
 describe('captureExceptions', () => {

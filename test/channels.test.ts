@@ -13,7 +13,7 @@ import {
   publishQueueStateChange,
   toForwardedEvent,
   type ForwardedEvent,
-} from '../src/channels.js';
+} from '../src/host/channels.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createConfig } from '../src/config.js';
-import { createHttpClient } from '../src/http-client.js';
+import { createHttpClient } from '../src/host/http-client.js';
 import { startReporter } from '../src/reporter.js';
 import { manualTransport, recordingLogger } from './helpers.js';
 

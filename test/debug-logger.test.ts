@@ -1,8 +1,8 @@
 import diagnostics from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CHANNELS, publish } from '../src/channels.js';
-import { attachLogger, detachLogger } from '../src/debug-logger.js';
+import { CHANNELS, publish } from '../src/host/channels.js';
+import { attachLogger, detachLogger } from '../src/host/debug-logger.js';
 import { type LogRecord, recordingLogger } from './helpers.js';
 
 describe('attachLogger', () => {

@@ -6,7 +6,7 @@
 import { type IncomingMessage, type Server, createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { WireBody, WireEvent } from '../src/wire.js';
+import type { WireBody, WireEvent } from '../src/core/wire.js';
 import { type Running, killAll, runScript } from './child.js';
 
 const API_KEY = 'examples-test-key';

@@ -1,6 +1,6 @@
 /** The inner errors of an AggregateError (or any value with an `errors` array) in the traceback: numbered, indented, bounded and safe from cycles. */
 import { describe, expect, it } from 'vitest';
-import { describeException } from '../src/exception.js';
+import { describeException } from '../src/core/exception.js';
 
 /** Inner errors written per error. */
 const MAX_INNER_ERRORS = 8;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeException, findUserError } from '../src/exception.js';
+import { describeException, findUserError } from '../src/core/exception.js';
 
 /** Characters of a message or body string that are kept. */
 const MAX_TEXT = 4096;

@@ -4,7 +4,7 @@
  * replaced whole instead of leaving its head behind.
  */
 import { describe, expect, it } from 'vitest';
-import { describeException, findUserError } from '../src/exception.js';
+import { describeException, findUserError } from '../src/core/exception.js';
 
 const KEY = 'tml-SECRET-0123456789abcdef';
 /** Characters kept of a message, a type or a body string. */

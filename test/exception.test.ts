@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeException, findUserError } from '../src/exception.js';
+import { describeException, findUserError } from '../src/core/exception.js';
 
 class QuotaError extends Error {}
 

@@ -4,9 +4,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Sink, startSink } from '../demo/sink.js';
-import { CHANNELS, HTTP_CHANNELS, TELEMETRY_CHANNELS, publishFuture, publishQueueStateChange } from '../src/channels.js';
+import { CHANNELS, HTTP_CHANNELS, TELEMETRY_CHANNELS, publishFuture, publishQueueStateChange } from '../src/host/channels.js';
 import { createConfig } from '../src/config.js';
-import { createHttpClient } from '../src/http-client.js';
+import { createHttpClient } from '../src/host/http-client.js';
 import type { ReporterOptions } from '../src/options.js';
 import { type TelemetryReporter, startReporter } from '../src/reporter.js';
 import { manualTransport, recordingLogger } from './helpers.js';
@@ -149,7 +149,7 @@ describe('lifecycle channels', () => {
 
 describe('capture with a real reporter', () => {
   it('delivers the exception and SESSION_END before a fatal async failure rejects', async () => {
-    const { captureExceptions } = await import('../src/capture.js');
+    const { captureExceptions } = await import('../src/host/capture.js');
     sink = await startSink();
     const reporter = reporterFor('fatal-capture', { attachEvents: false });
     const error = new Error('training diverged');

@@ -3,8 +3,8 @@ import { vi } from 'vitest';
 import { createConfig } from '../src/config.js';
 import type { ReporterOptions } from '../src/options.js';
 import { type TelemetryReporter, startReporter } from '../src/reporter.js';
-import type { SendResult, TelemetryRequest, Transport } from '../src/transport.js';
-import type { WireBody } from '../src/wire.js';
+import type { SendResult, TelemetryRequest, Transport } from '../src/core/ports.js';
+import type { WireBody } from '../src/core/wire.js';
 
 /** The config every reporter test uses: a test key (searched for in logs by the secrecy tests) and a port nothing listens on. */
 export const TEST_CONFIG = createConfig({ apiKey: 'sk-test-0123456789abcdef', baseUrl: 'http://127.0.0.1:9' });

@@ -1,8 +1,8 @@
 import diagnostics from 'node:diagnostics_channel';
 import { TimeoutError } from 'got';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CHANNELS, type HttpRequestExceptionPayload } from '../src/channels.js';
-import { createHttpClient } from '../src/http-client.js';
+import { CHANNELS, type HttpRequestExceptionPayload } from '../src/host/channels.js';
+import { createHttpClient } from '../src/host/http-client.js';
 
 const API_KEY = 'sk-kinds-secret';
 const cleanups: (() => void)[] = [];

@@ -8,9 +8,9 @@ import diagnostics from 'node:diagnostics_channel';
 import { type IncomingHttpHeaders, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HTTP_CHANNELS } from '../src/channels.js';
+import { HTTP_CHANNELS } from '../src/host/channels.js';
 import { createConfig } from '../src/config.js';
-import { createHttpClient } from '../src/http-client.js';
+import { createHttpClient } from '../src/host/http-client.js';
 
 const KEY = 'tml-SECRET-redirect-0123456789';
 

@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CHANNELS, HTTP_CHANNELS } from '../src/channels.js';
+import { CHANNELS, HTTP_CHANNELS } from '../src/host/channels.js';
 import { createConfig } from '../src/config.js';
-import { createHttpClient } from '../src/http-client.js';
+import { createHttpClient } from '../src/host/http-client.js';
 
 const API_KEY = 'sk-http-client-secret';
 let server: Server | undefined;

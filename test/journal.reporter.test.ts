@@ -9,11 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createConfig } from '../src/config.js';
-import { parseJournal } from '../src/journal.js';
+import { parseJournal } from '../src/io/journal.js';
 import type { ReporterOptions } from '../src/options.js';
 import { type TelemetryReporter, startReporter } from '../src/reporter.js';
-import type { SendResult, Transport } from '../src/transport.js';
-import { type WireBody, envelopeJson } from '../src/wire.js';
+import type { SendResult, Transport } from '../src/core/ports.js';
+import { type WireBody, envelopeJson } from '../src/core/wire.js';
 import { recordingLogger } from './helpers.js';
 
 const config = createConfig({ apiKey: 'sk-test-0123456789abcdef', baseUrl: 'http://127.0.0.1:9' });

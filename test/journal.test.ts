@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Journal, type JournalFs, type JournalOptions, parseJournal } from '../src/journal.js';
-import { QueuedEvent } from '../src/wire.js';
+import { Journal, type JournalFs, type JournalOptions, parseJournal } from '../src/io/journal.js';
+import { QueuedEvent } from '../src/core/wire.js';
 
 const HEADER = '{"session_id":"s-1","platform":"unix/linux","sdk_version":"0.1.0","process_uuid":"p"}';
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { int32Chars, numberChars } from '../src/internal/json-length.js';
+import { int32Chars, numberChars } from '../src/core/json-length.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 console.log(`json-length FC_SEED=${seed}`);

@@ -1,11 +1,11 @@
 /** What the reporter says about itself: its channel messages and its warnings, one signal at a time. */
 import diagnostics from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CHANNELS, TELEMETRY_CHANNELS, publishHttpRequestStart, publishQueueStateChange } from '../src/channels.js';
-import { LifecycleSignals, stateName } from '../src/internal/lifecycle.js';
-import { SafeLogger } from '../src/internal/logger.js';
+import { CHANNELS, TELEMETRY_CHANNELS, publishHttpRequestStart, publishQueueStateChange } from '../src/host/channels.js';
+import { LifecycleSignals, stateName } from '../src/host/lifecycle.js';
+import { SafeLogger } from '../src/host/logger.js';
 import type { ResolvedOptions } from '../src/options.js';
-import type { LastSend } from '../src/outbox.js';
+import type { LastSend } from '../src/core/outbox.js';
 import { recordingLogger } from './helpers.js';
 
 const SESSION = 'life-session';

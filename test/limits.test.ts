@@ -4,13 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createConfig } from '../src/config.js';
-import { LISTED_KEY_BYTES, MARKER_RESERVE, capEventData, cutString, jsonBytes } from '../src/internal/truncate.js';
+import { LISTED_KEY_BYTES, MARKER_RESERVE, capEventData, cutString, jsonBytes } from '../src/core/truncate.js';
 import { DEFAULT_OPTIONS, resolveOptions } from '../src/options.js';
-import { Outbox } from '../src/outbox.js';
-import { RingQueue } from '../src/queue.js';
+import { Outbox } from '../src/core/outbox.js';
+import { RingQueue } from '../src/core/queue.js';
 import { startReporter } from '../src/reporter.js';
-import type { JsonObject } from '../src/serialize.js';
-import { QueuedEvent, encodeEvent, envelopeBytes, secretOf, serializeBatch } from '../src/wire.js';
+import type { JsonObject } from '../src/core/serialize.js';
+import { QueuedEvent, encodeEvent, envelopeBytes, secretOf, serializeBatch } from '../src/core/wire.js';
 import { manualTransport } from './helpers.js';
 
 const bytes = (text: string) => Buffer.byteLength(text);

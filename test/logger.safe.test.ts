@@ -1,8 +1,8 @@
 /** The reporter's own logger: bindings, levels, once-only warnings, a default on stderr, and never a throw. */
 import fs from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SafeLogger } from '../src/internal/logger.js';
-import type { LoggerLike } from '../src/options.js';
+import { SafeLogger } from '../src/host/logger.js';
+import type { LoggerLike } from '../src/core/ports.js';
 
 const BINDINGS = { component: 'tinker-telemetry', sessionId: 's-1' };
 

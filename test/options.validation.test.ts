@@ -3,7 +3,7 @@
  * expected and what it got, with the error class and code of its kind.
  */
 import { describe, expect, it } from 'vitest';
-import { FORWARDABLE_CHANNELS } from '../src/channels.js';
+import { FORWARDABLE_CHANNELS } from '../src/host/channels.js';
 import { createConfig } from '../src/config.js';
 import { resolveOptions } from '../src/options.js';
 

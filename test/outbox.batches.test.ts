@@ -5,11 +5,11 @@
  * sees it.
  */
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../src/clock.js';
-import { type DropReason, type LastSend, Outbox } from '../src/outbox.js';
-import type { Spool, SpooledBatch } from '../src/spool.js';
-import type { SendResult, Transport } from '../src/transport.js';
-import { QueuedEvent } from '../src/wire.js';
+import type { Clock } from '../src/core/clock.js';
+import { type DropReason, type LastSend, Outbox } from '../src/core/outbox.js';
+import type { SpoolPort as Spool, SpooledBatch } from '../src/core/ports.js';
+import type { SendResult, Transport } from '../src/core/ports.js';
+import { QueuedEvent } from '../src/core/wire.js';
 
 const ok: SendResult = { kind: 'ok', status: 200 };
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { setOwnEntry } from '../src/internal/own-entry.js';
-import { redactJson } from '../src/internal/redact.js';
-import { capEventData, jsonBytes } from '../src/internal/truncate.js';
-import type { JsonObject, JsonValue } from '../src/serialize.js';
+import { setOwnEntry } from '../src/core/own-entry.js';
+import { redactJson } from '../src/core/redact.js';
+import { capEventData, jsonBytes } from '../src/core/truncate.js';
+import type { JsonObject, JsonValue } from '../src/core/serialize.js';
 
 /** `{"__proto__": {"x": 1}, "a": 2}` as JSON.parse makes it: `__proto__` an own data property. */
 const parsed = () => JSON.parse('{"__proto__":{"x":1},"a":2}') as JsonObject;

@@ -20,7 +20,7 @@ import {
   ProcessHooks,
   type Reraise,
   nodeReraise,
-} from '../src/process-hooks.js';
+} from '../src/host/process-hooks.js';
 import { type TelemetryReporter, startReporter } from '../src/reporter.js';
 import { type Running, killAll, runScript } from './child.js';
 import { manualTransport, recordingLogger, settle } from './helpers.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RingQueue } from '../src/queue.js';
+import { RingQueue } from '../src/core/queue.js';
 
 describe('RingQueue', () => {
   it('keeps FIFO order across wrap-around', () => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { WireBody } from '../src/wire.js';
+import type { WireBody } from '../src/core/wire.js';
 import { killAll, runScript } from './child.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flat, redactCut } from '../src/internal/redact.js';
+import { flat, redactCut } from '../src/core/redact.js';
 
 const KEY = 'tml-0123456789abcdefghijklmnop';
 

@@ -5,9 +5,9 @@
  */
 import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Clock } from '../src/clock.js';
-import { lastSnapshotChars, toEventData } from '../src/serialize.js';
-import { EVENT_OVERHEAD_BYTES, estimateEventBytes, type WireBody } from '../src/wire.js';
+import type { Clock } from '../src/core/clock.js';
+import { lastSnapshotChars, toEventData } from '../src/core/serialize.js';
+import { EVENT_OVERHEAD_BYTES, estimateEventBytes, type WireBody } from '../src/core/wire.js';
 import { killAll, runScript } from './child.js';
 import { TEST_CONFIG, eventsOf, startTestReporter, stopNow } from './helpers.js';
 

@@ -5,7 +5,7 @@
  * `stats()` tell the two apart, as the README shows.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { SendResult } from '../src/transport.js';
+import type { SendResult } from '../src/core/ports.js';
 import { startTestReporter } from './helpers.js';
 
 const ok: SendResult = { kind: 'ok', status: 200 };

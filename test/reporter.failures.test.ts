@@ -5,8 +5,8 @@
  * session, counting what was left as `shutdown`.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Clock } from '../src/clock.js';
-import { SafeLogger } from '../src/internal/logger.js';
+import type { Clock } from '../src/core/clock.js';
+import { SafeLogger } from '../src/host/logger.js';
 import { type ReporterOptions, resolveOptions } from '../src/options.js';
 import { type FlushOptions, TelemetryReporter, startReporter } from '../src/reporter.js';
 import { manualTransport, recordingLogger, settle, TEST_CONFIG, testOptions } from './helpers.js';

@@ -4,7 +4,7 @@
  * and the deadline timers they leave behind (none).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Clock } from '../src/clock.js';
+import type { Clock } from '../src/core/clock.js';
 import type { ReporterOptions } from '../src/options.js';
 import type { FlushOptions, TelemetryReporter } from '../src/reporter.js';
 import { manualTransport, settle, startTestReporter, stopNow, TEST_CONFIG } from './helpers.js';

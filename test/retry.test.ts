@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_RETRY_AFTER_MS, backoffDelayMs, classifyStatus, parseRetryAfter, retryDelayMs } from '../src/retry.js';
+import { MAX_RETRY_AFTER_MS, backoffDelayMs, classifyStatus, parseRetryAfter, retryDelayMs } from '../src/core/retry.js';
 
 describe('retry policy', () => {
   it.each([

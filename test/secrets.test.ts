@@ -8,15 +8,15 @@ import { type IncomingHttpHeaders, createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CHANNELS } from '../src/channels.js';
+import { CHANNELS } from '../src/host/channels.js';
 import { createConfig } from '../src/config.js';
-import { attachLogger, detachLogger } from '../src/debug-logger.js';
-import { createHttpClient } from '../src/http-client.js';
-import { SafeLogger } from '../src/internal/logger.js';
-import { REDACTED, errorSummary, redactJson, redactText } from '../src/internal/redact.js';
+import { attachLogger, detachLogger } from '../src/host/debug-logger.js';
+import { createHttpClient } from '../src/host/http-client.js';
+import { SafeLogger } from '../src/host/logger.js';
+import { REDACTED, errorSummary, redactJson, redactText } from '../src/core/redact.js';
 import { resolveOptions } from '../src/options.js';
 import { TelemetryReporter, startReporter } from '../src/reporter.js';
-import type { LoggerLike } from '../src/options.js';
+import type { LoggerLike } from '../src/core/ports.js';
 
 const KEY = 'tml-SECRET-7f3a9c1e5b2d4f6a8c0e';
 

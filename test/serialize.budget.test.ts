@@ -5,9 +5,9 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { REDACTED } from '../src/internal/redact.js';
-import { CUT_RESERVE } from '../src/internal/snapshot-budget.js';
-import { BUDGET_MARKER, DEFAULT_SNAPSHOT_CHARS, type JsonValue, RESERVE_CHARS, SERIALIZE_LIMITS, lastSnapshotChars, toEventData, toJsonSafe } from '../src/serialize.js';
+import { REDACTED } from '../src/core/redact.js';
+import { CUT_RESERVE } from '../src/core/snapshot-budget.js';
+import { BUDGET_MARKER, DEFAULT_SNAPSHOT_CHARS, type JsonValue, RESERVE_CHARS, SERIALIZE_LIMITS, lastSnapshotChars, toEventData, toJsonSafe } from '../src/core/serialize.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 console.log(`serialize.budget FC_SEED=${seed}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SERIALIZE_LIMITS, toEventData, toJsonSafe } from '../src/serialize.js';
+import { SERIALIZE_LIMITS, toEventData, toJsonSafe } from '../src/core/serialize.js';
 
 const { maxDepth, maxStringLength } = SERIALIZE_LIMITS;
 

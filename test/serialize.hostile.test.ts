@@ -6,9 +6,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { REDACTED } from '../src/internal/redact.js';
-import { BUDGET_MARKER, DEFAULT_SNAPSHOT_CHARS, type JsonObject, type JsonValue, RESERVE_CHARS, SERIALIZE_LIMITS, lastSnapshotChars, toEventData, toJsonSafe } from '../src/serialize.js';
-import type { WireBody } from '../src/wire.js';
+import { REDACTED } from '../src/core/redact.js';
+import { BUDGET_MARKER, DEFAULT_SNAPSHOT_CHARS, type JsonObject, type JsonValue, RESERVE_CHARS, SERIALIZE_LIMITS, lastSnapshotChars, toEventData, toJsonSafe } from '../src/core/serialize.js';
+import type { WireBody } from '../src/core/wire.js';
 import { TEST_CONFIG, eventsOf, startTestReporter, stopNow } from './helpers.js';
 
 const { maxArrayLength, maxDepth, maxKeys, maxNodes, maxStringLength } = SERIALIZE_LIMITS;

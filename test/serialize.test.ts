@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SERIALIZE_LIMITS, toEventData, toJsonSafe } from '../src/serialize.js';
+import { SERIALIZE_LIMITS, toEventData, toJsonSafe } from '../src/core/serialize.js';
 
 const seed = Number(process.env.FC_SEED ?? 42);
 

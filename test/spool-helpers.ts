@@ -1,6 +1,6 @@
 /** What the spool tests share: stored bodies, idempotency keys, and a spool on a test directory that owns pid 4242. */
-import { SafeLogger } from '../src/internal/logger.js';
-import type { SpoolOptions } from '../src/spool.js';
+import { SafeLogger } from '../src/host/logger.js';
+import type { SpoolOptions } from '../src/io/spool.js';
 import type { recordingLogger } from './helpers.js';
 
 export const KEY_A = '11111111-1111-4111-8111-111111111111';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createConfig, startReporter } from '../src/index.js';
 import type { TelemetryReporter } from '../src/reporter.js';
-import type { WireBody } from '../src/wire.js';
+import type { WireBody } from '../src/core/wire.js';
 import { killAll, runScript } from './child.js';
 import { recordingLogger } from './helpers.js';
 

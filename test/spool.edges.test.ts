@@ -4,8 +4,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SafeLogger } from '../src/internal/logger.js';
-import { Spool, type SpoolFs, type SpoolOptions, parseSpooledBatch, processAlive } from '../src/spool.js';
+import { SafeLogger } from '../src/host/logger.js';
+import { Spool, type SpoolFs, type SpoolOptions, parseSpooledBatch, processAlive } from '../src/io/spool.js';
 import { recordingLogger } from './helpers.js';
 import { KEY_A, KEY_B, KEY_C, KEY_D, storedBody, testSpoolOptions } from './spool-helpers.js';
 

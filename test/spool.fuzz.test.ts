@@ -13,8 +13,8 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createConfig } from '../src/config.js';
 import { type TelemetryReporter, startReporter } from '../src/reporter.js';
-import type { Transport } from '../src/transport.js';
-import type { WireBody } from '../src/wire.js';
+import type { Transport } from '../src/core/ports.js';
+import type { WireBody } from '../src/core/wire.js';
 import { recordingLogger } from './helpers.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);

@@ -8,9 +8,9 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, write
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Journal } from '../src/journal.js';
-import { Spool } from '../src/spool.js';
-import { QueuedEvent, encodeEvent } from '../src/wire.js';
+import { Journal } from '../src/io/journal.js';
+import { Spool } from '../src/io/spool.js';
+import { QueuedEvent, encodeEvent } from '../src/core/wire.js';
 import { recordingLogger } from './helpers.js';
 import { KEY_A, KEY_B, storedBody, testSpoolOptions } from './spool-helpers.js';
 

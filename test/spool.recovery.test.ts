@@ -8,9 +8,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SafeLogger } from '../src/internal/logger.js';
-import { Spool, type SpoolFs, type SpoolOptions } from '../src/spool.js';
-import type { WireBody } from '../src/wire.js';
+import { SafeLogger } from '../src/host/logger.js';
+import { Spool, type SpoolFs, type SpoolOptions } from '../src/io/spool.js';
+import type { WireBody } from '../src/core/wire.js';
 import { recordingLogger } from './helpers.js';
 
 const ME = 4242;

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
-import { CHANNELS } from '../src/channels.js';
+import { CHANNELS } from '../src/host/channels.js';
 import { createConfig } from '../src/config.js';
 import { DEFAULT_OPTIONS } from '../src/options.js';
-import { DROP_REASONS } from '../src/outbox.js';
+import { DROP_REASONS } from '../src/core/outbox.js';
 import { type ReporterStats, type TelemetryReporter, startReporter } from '../src/reporter.js';
 import type { ReporterOptions } from '../src/options.js';
-import type { SendResult, TelemetryRequest, Transport } from '../src/transport.js';
-import type { WireBody } from '../src/wire.js';
+import type { SendResult, TelemetryRequest, Transport } from '../src/core/ports.js';
+import type { WireBody } from '../src/core/wire.js';
 import { recordingLogger } from './helpers.js';
 
 const config = createConfig({ apiKey: 'sk-test-0123456789abcdef', baseUrl: 'http://127.0.0.1:9' });

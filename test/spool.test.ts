@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Spool, type SpoolFs, type SpoolOptions, parseSpooledBatch, processAlive } from '../src/spool.js';
+import { Spool, type SpoolFs, type SpoolOptions, parseSpooledBatch, processAlive } from '../src/io/spool.js';
 import { recordingLogger } from './helpers.js';
 import { KEY_A, KEY_B, KEY_C, storedBody, testSpoolOptions } from './spool-helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { Clock } from '../src/clock.js';
-import { KeepAliveTimers } from '../src/internal/timers.js';
+import type { Clock } from '../src/core/clock.js';
+import { KeepAliveTimers } from '../src/core/timers.js';
 
 function fakeHandles() {
   const handles: { refd: boolean; fn: () => void; cleared: boolean }[] = [];

@@ -1,7 +1,8 @@
 import { type AgentOptions, createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { type Transport, createGotTransport } from '../src/transport.js';
+import type { Transport } from '../src/core/ports.js';
+import { createGotTransport } from '../src/io/transport.js';
 
 // A self-signed certificate for 127.0.0.1, valid until 2126, made for this test only.
 const KEY = `-----BEGIN PRIVATE KEY-----

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Transport, createGotTransport, describeNetworkError } from '../src/transport.js';
+import type { Transport } from '../src/core/ports.js';
+import { createGotTransport, describeNetworkError } from '../src/io/transport.js';
 
 const API_KEY = 'sk-transport-secret-42';
 let server: Server | undefined;

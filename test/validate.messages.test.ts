@@ -3,7 +3,7 @@
  * how its type is named, and which known option an unknown one is close to.
  */
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES, integerInRange, invalidType, outOfRange, renderValue, unknownOption } from '../src/internal/validate.js';
+import { ERROR_CODES, integerInRange, invalidType, outOfRange, renderValue, unknownOption } from '../src/core/validate.js';
 
 describe('renderValue', () => {
   it('quotes a string as JSON and shows it in full up to 60 characters', () => {

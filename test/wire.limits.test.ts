@@ -1,6 +1,6 @@
 /** encodeEvent under maxEventBytes at the exact edge, and on events that lack a name. */
 import { describe, expect, it } from 'vitest';
-import { QueuedEvent, encodeEvent } from '../src/wire.js';
+import { QueuedEvent, encodeEvent } from '../src/core/wire.js';
 
 const bytes = (text: string) => Buffer.byteLength(text);
 const exception = (type: string, message: string, traceback: string) =>

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { QueuedEvent, formatDuration, parseSeverity, platformName, processUuid, serializeBatch, toWireEvent } from '../src/wire.js';
-import { SDK_VERSION } from '../src/version.js';
+import { QueuedEvent, formatDuration, parseSeverity, platformName, processUuid, serializeBatch, toWireEvent } from '../src/core/wire.js';
+import { SDK_VERSION } from '../src/core/version.js';
 
 describe('wire format', () => {
   it('formats durations as H:MM:SS with microseconds only when there are any', () => {

@@ -1,50 +1,13 @@
 /**
- * The I/O port: one function that POSTs a batch and says what came of it,
- * as a value, never as a thrown error. The default implementation uses got.
+ * The default `Transport` (the port is in `../core/ports.ts`): got, with a
+ * keep-alive agent, turning every answer and every error into a `SendResult`.
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { got } from 'got';
-import { redactCut } from './internal/redact.js';
-import { classifyStatus, parseRetryAfter } from './retry.js';
-
-/**
- * What one POST came to, as a value: `kind` names the outcome and decides
- * what the reporter does next; `status` is the HTTP status of the response.
- */
-export type SendResult =
-  /** A 2xx: the batch is delivered, whatever the body says; `status` is that 2xx. */
-  | { kind: 'ok'; status: number }
-  /**
-   * A network error, a timeout, an abort, 408, 429 or 5xx: retried up to
-   * `maxRetries` times. `status` is absent when no response came;
-   * `retryAfterMs` is the parsed Retry-After in ms, capped at 60 s, and wins
-   * over a shorter backoff; `reason` is a short text for logs and the
-   * `batch:failed` channel (e.g. `HTTP 503`), without secrets.
-   */
-  | { kind: 'retryable'; status?: number; retryAfterMs?: number; reason: string }
-  /** Any other 4xx (and 1xx/3xx), given in `status`: the batch is dropped as `rejected`, never retried. */
-  | { kind: 'rejected'; status: number }
-  /** 413 (`status`): the batch is split in halves, or dropped as `rejected` when it holds one event. */
-  | { kind: 'too_large'; status: number };
-
-/** One POST of a batch. */
-export interface TelemetryRequest {
-  /** The JSON text of the body, already serialized. */
-  body: string;
-  /** The same for every retry of a batch, so the server can deduplicate. */
-  idempotencyKey: string;
-  /** Aborted at the stop deadline. */
-  signal: AbortSignal;
-}
-
-/** The port the reporter sends through. Supply your own with the `transport` option. */
-export interface Transport {
-  /** Sends one batch. Should never reject; a rejection is treated as a retryable network error. */
-  send(request: TelemetryRequest): Promise<SendResult>;
-  /** Releases sockets; called once when the reporter stops. Optional. */
-  close?(): void;
-}
+import { redactCut } from '../core/redact.js';
+import type { SendResult, Transport } from '../core/ports.js';
+import { classifyStatus, parseRetryAfter } from '../core/retry.js';
 
 /** Options of the got transport. */
 export interface GotTransportOptions {

@@ -10,13 +10,11 @@
  * drain waiters reason with plain counters.
  */
 import { randomUUID } from 'node:crypto';
-import type { FailureKind, ReporterMachineEvent } from '../machines/reporter.machine.js';
+import type { FailureKind, ReporterMachineEvent } from '../../machines/reporter.machine.js';
 import type { Clock } from './clock.js';
 import { RingQueue } from './queue.js';
 import { retryDelayMs } from './retry.js';
-import type { Journal } from './journal.js';
-import type { Spool } from './spool.js';
-import type { SendResult, Transport } from './transport.js';
+import type { JournalPort, SendResult, SpoolPort, Transport } from './ports.js';
 import { type BodyMeta, type QueuedEvent, bodyJson, encodeEvent, envelopeBytes, envelopeJson, secretOf, serializeBatch } from './wire.js';
 
 /**
@@ -117,7 +115,7 @@ export interface OutboxOptions {
   random: () => number;
   hooks: OutboxHooks;
   /** Where undeliverable batches are kept, and earlier ones resent from. Default: none. */
-  spool?: Spool | undefined;
+  spool?: SpoolPort | undefined;
 }
 
 export class Outbox {
@@ -133,7 +131,7 @@ export class Outbox {
   readonly #envelopeBytes: number;
   readonly #meta: BodyMeta;
   /** With a spool: every accepted event until it is delivered, dropped or in a spool file, for recovery after a crash. */
-  readonly #journal: Journal | undefined;
+  readonly #journal: JournalPort | undefined;
   /** `options.random`, made safe: a number in [0, 1) whatever it returns or throws. */
   readonly #random: () => number;
 

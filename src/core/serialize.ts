@@ -55,10 +55,10 @@
  * of 13 or more code units. Object keys are not copied: the engine
  * internalizes property names, which never views a larger string.
  */
-import { int32Chars, numberChars } from './internal/json-length.js';
-import { setOwnEntry } from './internal/own-entry.js';
-import { flat, redactCut } from './internal/redact.js';
-import { BUDGET_MARKER, CUT_RESERVE, MARKER_CHARS, budget, closeArray, closeObject, hasRoom } from './internal/snapshot-budget.js';
+import { int32Chars, numberChars } from './json-length.js';
+import { setOwnEntry } from './own-entry.js';
+import { flat, redactCut } from './redact.js';
+import { BUDGET_MARKER, CUT_RESERVE, MARKER_CHARS, budget, closeArray, closeObject, hasRoom } from './snapshot-budget.js';
 
 export { BUDGET_MARKER };
 

@@ -88,3 +88,20 @@ function editDistance(a: string, b: string): number {
   }
   return previous[b.length] ?? 3;
 }
+
+/** Whether `config` holds a key: a string that is not empty or blank. A hand-made config may hold anything. */
+export function hasApiKey(config: { readonly apiKey: unknown }): boolean {
+  return typeof config.apiKey === 'string' && config.apiKey.trim() !== '';
+}
+
+/**
+ * The error for a missing key, code `ERR_TINKER_TELEMETRY_MISSING_API_KEY`,
+ * thrown where the key is about to be used: `where` names the caller, and
+ * `alternative` what else would do.
+ */
+export function missingApiKey(where: string, alternative = ''): Error {
+  return Object.assign(
+    new Error(`No Tinker API key for ${where}: pass \`apiKey\` to createConfig() or set the TINKER_API_KEY environment variable${alternative}`),
+    { code: ERROR_CODES.missingApiKey },
+  );
+}

@@ -35,7 +35,7 @@
  * `MAX_TRACEBACK` characters, and ends with `…[traceback limit reached]` when
  * something was left out for that reason.
  */
-import { redactCut, redactJson } from './internal/redact.js';
+import { redactCut, redactJson } from './redact.js';
 import { type JsonValue, toJsonSafe } from './serialize.js';
 
 /** The UNHANDLED_EXCEPTION fields. `traceback` is absent, never null, when there is no stack. */

@@ -4,10 +4,9 @@
  * session. Kept apart from the reporter so the reporter reads as the API.
  */
 import type { StateValue } from 'xstate';
-import { CHANNELS, DEFAULT_FORWARDED_CHANNELS, attachForwarder, isObserved, publish } from '../channels.js';
-import type { DropReason, LastSend, SpoolDropReason } from '../outbox.js';
-import type { ResolvedOptions } from '../options.js';
-import type { SafeLogger } from './logger.js';
+import { CHANNELS, DEFAULT_FORWARDED_CHANNELS, attachForwarder, isObserved, publish } from './channels.js';
+import type { DropReason, LastSend, SpoolDropReason } from '../core/outbox.js';
+import type { Log } from '../core/ports.js';
 
 /** `{ draining: 'sending' }` → `draining.sending`. */
 export function stateName(value: StateValue): string {
@@ -16,16 +15,23 @@ export function stateName(value: StateValue): string {
   return child === undefined ? key : `${key}.${stateName(child)}`;
 }
 
+/** The reporter options that decide what is forwarded (see `ReporterOptions`). */
+export interface ForwardingOptions {
+  readonly attachEvents: boolean;
+  readonly handlerId: string;
+  readonly events: readonly string[] | undefined;
+}
+
 export class LifecycleSignals {
   readonly #sessionId: string;
-  readonly #logger: SafeLogger;
+  readonly #logger: Log;
   #state = '';
   #detach: (() => void) | undefined;
   /** pushCounter when the last queue-full warning was logged: one warning per episode. */
   #queueFullWarnedAt = -1;
   #queueBytesWarnedAt = -1;
 
-  constructor(sessionId: string, logger: SafeLogger) {
+  constructor(sessionId: string, logger: Log) {
     this.#sessionId = sessionId;
     this.#logger = logger;
   }
@@ -112,8 +118,8 @@ export class LifecycleSignals {
     this.#failed(last, true);
   }
 
-  /** Starts forwarding the configured channels of this session into `log`. */
-  attachForwarding(options: ResolvedOptions, log: (name: string, data: unknown, severity: 'info' | 'error') => boolean): void {
+  /** Starts forwarding the configured channels of this session into `log`; nothing unless `attachEvents`. */
+  attachForwarding(options: ForwardingOptions, log: (name: string, data: unknown, severity: 'info' | 'error') => boolean): void {
     if (!options.attachEvents) return;
     const detach = attachForwarder({
       handlerId: options.handlerId,

@@ -36,10 +36,10 @@
 import * as nodeFs from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import type { SafeLogger } from './internal/logger.js';
-import { isRecord, isStoredEvent } from './internal/shape.js';
+import type { Log, SpoolPort, SpooledBatch } from '../core/ports.js';
+import { isRecord, isStoredEvent } from './shape.js';
 import { FILE_MODE, Journal, parseJournal } from './journal.js';
-import { type QueuedEvent, bodyJson } from './wire.js';
+import { type QueuedEvent, bodyJson } from '../core/wire.js';
 
 /** The file operations the spool uses; tests wrap them to inject faults. */
 export type SpoolFs = Pick<
@@ -71,7 +71,7 @@ export interface SpoolOptions {
   dir: string;
   /** Bytes the spool's files (ready and claimed) may take in all; the oldest ready files are evicted to make room. */
   maxSpoolBytes: number;
-  logger: SafeLogger;
+  logger: Log;
   /** Epoch milliseconds, for file names. */
   now(): number;
   /** Files were evicted to make room; `events` is how many events they held. */
@@ -89,15 +89,6 @@ export interface SpoolOptions {
 }
 
 /** A spooled batch claimed for resending. */
-export interface SpooledBatch {
-  /** The claimed file's name in the directory. */
-  file: string;
-  /** The exact body to send. */
-  body: string;
-  idempotencyKey: string;
-  /** Events in the body. */
-  events: number;
-}
 
 const BATCH_NAME = /^\d{15}-\d{9}-([0-9a-f-]{36})-(\d+)-(\d+)\.batch$/;
 const SIZED_NAME = /^\d{15}-\d{9}-[0-9a-f-]{36}-(\d+)-(\d+)\.batch(\.claimed-\d+-[0-9a-f]+)?$/;
@@ -151,7 +142,7 @@ function bodyProblem(value: unknown, events: number): string | undefined {
 }
 
 /** A directory of undelivered batches, shared safely by any number of reporters and processes on one host. */
-export class Spool {
+export class Spool implements SpoolPort {
   readonly #dir: string;
   readonly #options: SpoolOptions;
   readonly #fs: SpoolFs;

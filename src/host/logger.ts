@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import type { LoggerLike } from '../options.js';
+import type { Log, LoggerLike } from '../core/ports.js';
 
 type Level = 'warn' | 'info' | 'error' | 'debug';
 
@@ -14,7 +14,7 @@ function getDefaultLogger(): LoggerLike {
  * A logger that never throws into the reporter: telemetry must not become a
  * fault of the host, not even through a broken logger.
  */
-export class SafeLogger {
+export class SafeLogger implements Log {
   readonly #sink: LoggerLike;
   readonly #said = new Set<string>();
   /** The bindings, merged into each record when the logger has no `child`. */

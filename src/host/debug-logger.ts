@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 import { pino } from 'pino';
 import { CHANNELS, type ChannelName } from './channels.js';
-import { redactJson, redactText } from './internal/redact.js';
-import { invalidType } from './internal/validate.js';
-import type { LoggerLike } from './options.js';
-import { toJsonSafe } from './serialize.js';
+import { redactJson, redactText } from '../core/redact.js';
+import { invalidType } from '../core/validate.js';
+import type { LoggerLike } from '../core/ports.js';
+import { toJsonSafe } from '../core/serialize.js';
 
 /** Options of `attachLogger`. */
 export interface AttachLoggerOptions {

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ExceptionFields } from './exception.js';
-import { redactJson, redactText } from './internal/redact.js';
-import { MARKER_RESERVE, capEventData, cutString, jsonBytes } from './internal/truncate.js';
+import { redactJson, redactText } from './redact.js';
+import { MARKER_RESERVE, capEventData, cutString, jsonBytes } from './truncate.js';
 import type { JsonObject } from './serialize.js';
 import { SDK_VERSION } from './version.js';
 

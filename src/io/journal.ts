@@ -20,8 +20,9 @@
  * of the process, not of the machine. It is private to its owner (`FILE_MODE`).
  */
 import type * as nodeFs from 'node:fs';
-import { hasStringFields, isRecord, isStoredEvent } from './internal/shape.js';
-import type { QueuedEvent } from './wire.js';
+import type { JournalPort } from '../core/ports.js';
+import { hasStringFields, isRecord, isStoredEvent } from './shape.js';
+import type { QueuedEvent } from '../core/wire.js';
 
 /** The file operations a journal uses; tests wrap them to inject faults. */
 export type JournalFs = Pick<typeof nodeFs, 'openSync' | 'fchmodSync' | 'writeFileSync' | 'closeSync' | 'renameSync' | 'unlinkSync'>;
@@ -56,7 +57,7 @@ const COMPACT_BYTES = 1024 * 1024;
  * `onError` and turns the journal off (the events are still sent; only the
  * protection against a crash is lost).
  */
-export class Journal {
+export class Journal implements JournalPort {
   readonly #options: JournalOptions;
   #fd: number | undefined;
   /** Events and acknowledgements not yet written, in order. */

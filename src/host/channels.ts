@@ -9,7 +9,7 @@
  * never forwarded (that would loop).
  */
 import diagnostics, { type Channel } from 'node:diagnostics_channel';
-import type { DropReason, SpoolDropReason } from './outbox.js';
+import type { DropReason, SpoolDropReason } from '../core/outbox.js';
 
 /**
  * The channel names, by key; frozen.

@@ -7,12 +7,12 @@
 import { performance } from 'node:perf_hooks';
 import { type Got, type Headers, type RequestError, got } from 'got';
 import { CHANNELS, isObserved, publish, type HttpRequestExceptionPayload } from './channels.js';
-import { redactText } from './internal/redact.js';
-import { describeNetworkError } from './transport.js';
+import { redactText } from '../core/redact.js';
+import { describeNetworkError } from '../io/transport.js';
 
 /** The request options fields read here; got hands several shapes of them to its hooks. */
 type RequestShape = { readonly method?: unknown; readonly url?: unknown };
-import { hasApiKey, missingApiKey } from './config.js';
+import { hasApiKey, missingApiKey } from '../core/validate.js';
 
 /** got's `timeout`, in ms (see `createHttpClient`): idle time rather than a whole-request bound, so a long transfer that keeps moving is never cut. */
 const TIMEOUTS_MS = Object.freeze({ connect: 5_000, socket: 60_000 });

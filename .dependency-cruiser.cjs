@@ -1,0 +1,80 @@
+/**
+ * The layers of the source tree, enforced by `npm run lint:deps`: each may
+ * import only the ones below it.
+ *
+ *   src/*.ts (reporter, options, config, index)  the façade
+ *   src/host/   ties into the host process: channels, capture, the HTTP client, process hooks, logging
+ *   src/io/     touches the network or the disk: the got transport, the spool, the journal
+ *   src/core/   pure logic: events, snapshots, the outbox's accounting, retry, redaction, ports
+ *   machines/   the pure XState machines
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'An import cycle means a type or a function lives in the wrong file: move it down to the lowest layer that owns it.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'no-orphans',
+      severity: 'error',
+      comment: 'Every file under src/ is reached from the public entry point, or it is dead code.',
+      from: { orphan: true, path: '^src/' },
+      to: {},
+    },
+    {
+      name: 'machines-import-only-xstate',
+      severity: 'error',
+      comment: 'machines/ holds pure machines: their effects are supplied by src/ through .provide().',
+      from: { path: '^machines/' },
+      to: { pathNot: ['^machines/', '^node_modules/xstate/'] },
+    },
+    {
+      name: 'core-is-pure',
+      severity: 'error',
+      comment: 'src/core/ does no I/O: what needs the disk, the network, a channel or a logger takes it through a port (src/core/ports.ts) that a layer above supplies.',
+      from: { path: '^src/core/' },
+      to: {
+        path: ['^fs$', '^http$', '^https$', '^net$', '^diagnostics_channel$', '^node_modules/(got|pino)/', '^src/(io|host)/', '^src/[^/]+\\.ts$'],
+      },
+    },
+    {
+      name: 'core-imports-only-core-and-machines',
+      severity: 'error',
+      comment: 'src/core/ stands on machines/ (for the machine\'s event types) and itself alone.',
+      from: { path: '^src/core/' },
+      to: { path: '^(src|machines)/', pathNot: ['^src/core/', '^machines/'] },
+    },
+    {
+      name: 'io-stands-on-core',
+      severity: 'error',
+      comment: 'src/io/ may use src/core/ and nothing above it.',
+      from: { path: '^src/io/' },
+      to: { path: '^src/(host/|[^/]+\\.ts$)' },
+    },
+    {
+      name: 'host-stands-on-io-and-core',
+      severity: 'error',
+      comment: 'src/host/ may use src/io/ and src/core/, never the façade.',
+      from: { path: '^src/host/' },
+      to: { path: '^src/[^/]+\\.ts$' },
+    },
+    {
+      name: 'nothing-reaches-back-into-tests-or-tools',
+      severity: 'error',
+      from: { path: '^(src|machines)/' },
+      to: { path: '^(test|model-tests|bench|scripts|demo|examples|e2e)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    includeOnly: '^(src|machines|node_modules/(xstate|got|pino)/)',
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default', 'types'], extensions: ['.ts', '.js'] },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
