@@ -53,8 +53,8 @@ function runDemo(args: string[]): DemoRun {
   children.add(child);
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('close', (code, signal) => {
       children.delete(child);
@@ -66,7 +66,7 @@ function runDemo(args: string[]): DemoRun {
       const match = /^inspector: http:\/\/localhost:(\d+)$/m.exec(stdout);
       if (match) resolve(Number(match[1]));
     };
-    child.stdout!.on('data', look);
+    child.stdout.on('data', look);
     void exit.then(({ code }) => reject(new Error(`the demo exited (${code}) before printing the inspector's address\nstdout:\n${stdout}\nstderr:\n${stderr}`)));
   });
   // A run that is expected to fail never asks for the port.
@@ -104,7 +104,7 @@ async function runWithClient(args: string[], options: { closeOnEnded: boolean })
     const ended = new Promise<void>((resolve, reject) => {
       client.on('error', reject);
       client.on('message', (data) => {
-        const message = JSON.parse(data.toString('utf8')) as InspectionMessage;
+        const message = JSON.parse((data as Buffer).toString('utf8')) as InspectionMessage;
         messages.push(message);
         if (isRootSnapshot(message) && message.snapshot?.value === 'ended') {
           if (options.closeOnEnded) client.close();

@@ -62,8 +62,8 @@ function runDemo(args: string[]): DemoRun {
   const child = spawn(process.execPath, ['--import', 'tsx', 'demo/demo.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   const url = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the demo printed no "live view:" line within ${URL_TIMEOUT_MS} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`)), URL_TIMEOUT_MS);
@@ -74,7 +74,7 @@ function runDemo(args: string[]): DemoRun {
         resolve(match[1]!);
       }
     };
-    child.stdout!.on('data', look);
+    child.stdout.on('data', look);
     void exit.then(({ code }) => {
       clearTimeout(timer);
       reject(new Error(`the demo exited (${code}) before printing its live view's address\nstdout:\n${stdout}\nstderr:\n${stderr}`));

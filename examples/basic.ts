@@ -51,7 +51,7 @@ if (reporter === null) {
 
   const stats = reporter.stats();
   console.log('stats():', JSON.stringify(stats));
-  console.log(`accepted ${stats.pushCounter}, delivered ${stats.deliveredCounter}, state ${String(stats.state)}`);
+  console.log(`accepted ${stats.pushCounter}, delivered ${stats.deliveredCounter}, state ${JSON.stringify(stats.state)}`);
   if (sink) console.log(`the sink received ${sink.batches.length} batch(es), ${sink.batches.flatMap((b) => b.body.events).length} events`);
   await sink?.close();
   // A non-zero status tells a script that something was lost.

@@ -258,6 +258,6 @@ export function makeReporter(server: TestServer, clock: SimulatedClock, bounds: 
     logger: { warn() {}, info() {}, error() {}, debug() {} },
     ...bounds,
     ...server.reporterOptions(),
-  } as ReporterOptions);
+  });
   return new TelemetryReporter(options, new SafeLogger(options.logger, {}), internals);
 }

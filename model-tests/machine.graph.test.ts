@@ -159,7 +159,7 @@ describe('bounded model check of the lifecycle machine', () => {
       reporterMachine.implementations as never,
     ) as unknown as Machine;
     const planted = modelMachine(SMALL_BOUNDS);
-    const broken = withDeadEdge.provide({ guards: planted.implementations.guards } as never);
+    const broken = withDeadEdge.provide({ guards: planted.implementations.guards });
     const small = { ...SMALL_BOUNDS, maxLogs: 2 };
     expect(uncovered(broken, explore(broken, small).taken)).toEqual(['reporter.idle --THRESHOLD--> reporter.sending']);
   });
@@ -199,7 +199,7 @@ describe('bounded model check of the lifecycle machine', () => {
 
 describe('planted machine bugs are caught by the model check', () => {
   const small: Bounds = { ...SMALL_BOUNDS, maxLogs: 3 };
-  const plant = (guards: Record<string, (...args: never[]) => boolean>) => modelMachine(small).provide({ guards } as never);
+  const plant = (guards: Record<string, (...args: never[]) => boolean>) => modelMachine(small).provide({ guards });
 
   it('catches retrying without a bound', () => {
     const broken = plant({ canRetry: ({ event }: { event: { type: string; kind?: string } }) => event.type === 'FAIL' && event.kind === 'retryable' });

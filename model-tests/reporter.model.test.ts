@@ -204,7 +204,7 @@ const commands = [
     { weight: 6, arbitrary: fc.constant(new LogCommand(true)) },
     { weight: 1, arbitrary: fc.constant(new LogCommand(false)) },
     { weight: 1, arbitrary: fc.boolean().map((user) => new LogExceptionCommand(user)) },
-    { weight: 1, arbitrary: fc.constantFrom('async', 'sync', 'waitDrained').map((v) => new FlushCommand(v as 'async' | 'sync' | 'waitDrained')) },
+    { weight: 1, arbitrary: fc.constantFrom('async', 'sync', 'waitDrained').map((v) => new FlushCommand(v)) },
     { weight: 1, arbitrary: fc.constantFrom(10, 500, 3000).map((t) => new WaitCommand(t)) },
     { weight: 4, arbitrary: fc.constantFrom(1, 99, 100, 250, 1000, 2000, 5000).map((ms) => new AdvanceCommand(ms)) },
     { weight: 6, arbitrary: fc.constantFrom(...ANSWERS).map((a) => new AnswerCommand(a)) },

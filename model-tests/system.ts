@@ -258,7 +258,7 @@ export function systemLogic(
       let next = snapshot;
       for (const [after, actions] of micro) {
         for (const action of actions) {
-          apply(w, action as { type: string; params?: unknown });
+          apply(w, action);
           // A raise without a delay is processed in the same macrostep: record what it takes too.
           const raised = (action as { type: string; params?: { event?: EventObject; delay?: number } }).params;
           if (action.type === 'xstate.raise' && raised?.delay === undefined && raised?.event !== undefined) {

@@ -42,11 +42,11 @@ export function runScript(script: string, options: { env?: NodeJS.ProcessEnv; ti
   let out = '';
   let err = '';
   const watchers = new Set<() => void>();
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     out += chunk;
     for (const check of watchers) check();
   });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const output = () => `\n--- stdout ---\n${out}\n--- stderr ---\n${err}`;
 
   const exited = new Promise<Exit>((resolve, reject) => {

@@ -40,7 +40,7 @@ describe('attachLogger records and loggers', () => {
       const text = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
       for (const line of text.split('\n').filter(Boolean)) writes.push({ fd, record: JSON.parse(line) as Record<string, unknown> });
       return Buffer.byteLength(text);
-    }) as typeof fs.writeSync);
+    }));
     return writes;
   }
 

@@ -32,7 +32,7 @@ function tracedFs(fail: (operation: string, path?: string) => boolean = () => fa
       const fd = fs.openSync(p, flags);
       openFds.add(fd);
       return fd;
-    }) as typeof fs.openSync,
+    }),
     closeSync: (fd: number) => {
       if (!openFds.delete(fd)) badCloses.push(fd);
       fs.closeSync(fd);

@@ -109,7 +109,7 @@ describe('SafeLogger', () => {
       const text = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
       writes.push({ fd, text });
       return Buffer.byteLength(text);
-    }) as typeof fs.writeSync);
+    }));
     const safe = new SafeLogger(undefined, BINDINGS);
     safe.info({}, 'routine news');
     safe.debug({}, 'retry detail');

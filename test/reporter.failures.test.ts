@@ -9,9 +9,8 @@ import type { Clock } from '../src/core/clock.js';
 import { SafeLogger } from '../src/host/logger.js';
 import { type ReporterOptions, resolveOptions } from '../src/options.js';
 import { type FlushOptions, TelemetryReporter, startReporter } from '../src/reporter.js';
-import { manualTransport, recordingLogger, settle, TEST_CONFIG, testOptions } from './helpers.js';
+import { manualTransport, recordingLogger, settle, testOptions } from './helpers.js';
 
-const config = TEST_CONFIG;
 const ok = { kind: 'ok', status: 200 } as const;
 
 /** The real clock, except that `now()` throws while `broken` runs its callback. */

@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReporterOptions } from '../src/options.js';
-import { type TelemetryReporter, startReporter } from '../src/reporter.js';
+import { startReporter } from '../src/reporter.js';
 import { eventsOf, manualTransport, recordingLogger, settle, startTestReporter, stopNow, TEST_CONFIG } from './helpers.js';
 
 const config = TEST_CONFIG;

@@ -6,10 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReporterOptions } from '../src/options.js';
-import type { TelemetryReporter } from '../src/reporter.js';
-import { eventsOf, settle, startTestReporter, stopNow, TEST_CONFIG } from './helpers.js';
+import { eventsOf, settle, startTestReporter, stopNow } from './helpers.js';
 
-const config = TEST_CONFIG;
 const ok = { kind: 'ok', status: 200 } as const;
 
 function start(overrides: Partial<ReporterOptions> = {}) {

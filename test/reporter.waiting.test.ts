@@ -7,9 +7,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../src/core/clock.js';
 import type { ReporterOptions } from '../src/options.js';
 import type { FlushOptions, TelemetryReporter } from '../src/reporter.js';
-import { manualTransport, settle, startTestReporter, stopNow, TEST_CONFIG } from './helpers.js';
+import { manualTransport, settle, startTestReporter, stopNow } from './helpers.js';
 
-const config = TEST_CONFIG;
 const ok = { kind: 'ok', status: 200 } as const;
 const TIMER_MAX_MS = 2 ** 31 - 1;
 

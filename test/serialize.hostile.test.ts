@@ -8,7 +8,6 @@ import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { REDACTED } from '../src/core/redact.js';
 import { BUDGET_MARKER, DEFAULT_SNAPSHOT_CHARS, type JsonObject, type JsonValue, RESERVE_CHARS, SERIALIZE_LIMITS, lastSnapshotChars, toEventData, toJsonSafe } from '../src/core/serialize.js';
-import type { WireBody } from '../src/core/wire.js';
 import { TEST_CONFIG, eventsOf, startTestReporter, stopNow } from './helpers.js';
 
 const { maxArrayLength, maxDepth, maxKeys, maxNodes, maxStringLength } = SERIALIZE_LIMITS;
@@ -257,7 +256,7 @@ describe('__proto__ keys', () => {
       const { reporter, wire } = startTestReporter(overrides, () => ({ kind: 'ok', status: 200 }));
       log(reporter);
       await stopNow(reporter);
-      return eventsOf(wire.sent as WireBody[]).filter((event) => event.event === 'GENERIC_EVENT') as unknown as Record<string, unknown>[];
+      return eventsOf(wire.sent).filter((event) => event.event === 'GENERIC_EVENT') as unknown as Record<string, unknown>[];
     }
 
     it('reaches the body as sent, as redacted and as cut to maxEventBytes', async () => {
@@ -291,7 +290,7 @@ describe('a hostile event sent by a reporter', () => {
     expect(reporter.log('fanout', { rows: Array<string[]>(1000).fill(row) })).toBe(true);
     expect(reporter.log('after', { ok: true })).toBe(true);
     await stopNow(reporter);
-    const events = eventsOf(wire.sent as WireBody[]).filter((event) => event.event === 'GENERIC_EVENT') as unknown as Record<string, unknown>[];
+    const events = eventsOf(wire.sent).filter((event) => event.event === 'GENERIC_EVENT') as unknown as Record<string, unknown>[];
     expect(events.map((event) => event.event_name)).toEqual(['fanout', 'after']);
     expect(Buffer.byteLength(JSON.stringify(events[0]))).toBeLessThanOrEqual(65_536);
     expect(reporter.stats()).toMatchObject({ deliveredCounter: 4, queueSize: 0, inFlight: 0 });

@@ -74,7 +74,7 @@ function within<T>(promise: Promise<T>, what: string): Promise<T> {
       },
       (error: unknown) => {
         clearTimeout(timer);
-        reject(error as Error);
+        reject(error);
       },
     );
   });

@@ -188,7 +188,7 @@ describe('Spool failures without a code', () => {
         writeFileSync: () => {
           throw thrown;
         },
-      } as SpoolFs,
+      },
     });
     expect(s.keep(undefined, body(1), KEY_A, 1)).toBe(false);
     expect(s.errors).toBe(1);
@@ -204,7 +204,7 @@ describe('Spool failures without a code', () => {
         writeFileSync: () => {
           throw Object.assign(new Error('full'), { code: 'ENOSPC' });
         },
-      } as SpoolFs,
+      },
     });
     s.keep(undefined, body(1), KEY_A, 1);
     s.keep(undefined, body(1), KEY_B, 1);
@@ -220,7 +220,7 @@ describe('Spool failures name their operation', () => {
       [operation]: () => {
         throw Object.assign(new Error(`${code}: injected`), { code });
       },
-    }) as SpoolFs;
+    });
   const warning = (operation: string, code: string) => ({
     level: 'warn',
     obj: { dir, operation, code },

@@ -273,7 +273,7 @@ describe('recovering a crashed reporter', () => {
       journal([0, 1, 2, 3]);
       claimed([0]);
       let opens = 0;
-      const failing = { ...fs, openSync: ((p: fs.PathLike, flags: fs.OpenMode) => (String(p).includes('.tmp-') && ++opens === 2 ? (() => { throw eio(); })() : fs.openSync(p, flags))) as typeof fs.openSync } as SpoolFs;
+      const failing = { ...fs, openSync: ((p: fs.PathLike, flags: fs.OpenMode) => (String(p).includes('.tmp-') && ++opens === 2 ? (() => { throw eio(); })() : fs.openSync(p, flags))) } as SpoolFs;
       const s = spool({ maxBatchSize: 2, fs: failing });
       expect(s.errors).toBe(1);
       expect(s.recovered).toBe(0);
@@ -306,7 +306,7 @@ describe('recovering a crashed reporter', () => {
 
     it('leaves the journal claimed when it cannot be read', () => {
       journal([0]);
-      const failing = { ...fs, readFileSync: (() => { throw eio(); }) as typeof fs.readFileSync } as SpoolFs;
+      const failing = { ...fs, readFileSync: (() => { throw eio(); }) } as SpoolFs;
       const s = spool({ fs: failing });
       expect(s.errors).toBe(1);
       expect(files()).toEqual([expect.stringMatching(new RegExp(`^${OWNER}\\.journal\\.claimed-${ME}-`)) as string]);
@@ -326,7 +326,7 @@ describe('recovering a crashed reporter', () => {
   });
 
   it('counts and logs once a journal it cannot open, and goes on without one', () => {
-    const failing = { ...fs, openSync: ((p: fs.PathLike, flags: fs.OpenMode) => (String(p).endsWith('.journal') ? (() => { throw Object.assign(new Error('EACCES'), { code: 'EACCES' }); })() : fs.openSync(p, flags))) as typeof fs.openSync } as SpoolFs;
+    const failing = { ...fs, openSync: ((p: fs.PathLike, flags: fs.OpenMode) => (String(p).endsWith('.journal') ? (() => { throw Object.assign(new Error('EACCES'), { code: 'EACCES' }); })() : fs.openSync(p, flags))) } as SpoolFs;
     const s = spool({ fs: failing });
     expect(s.openJournal(HEADER, () => line(0))).toBeUndefined();
     expect(s.openJournal(HEADER, () => line(0))).toBeUndefined();

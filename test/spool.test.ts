@@ -150,7 +150,7 @@ describe('Spool replay', () => {
   });
 
   it('knows a live process from a dead one', () => {
-    const exited = spawnSync(process.execPath, ['-e', '']).pid!;
+    const exited = spawnSync(process.execPath, ['-e', '']).pid;
     expect(processAlive(process.pid)).toBe(true);
     expect(processAlive(exited)).toBe(false);
     const text = body(1);
@@ -305,7 +305,7 @@ describe('Spool I/O errors', () => {
         if (left-- > 0) throw Object.assign(new Error(`${code}: injected`), { code });
         return (fs[operation] as (...a: unknown[]) => unknown)(...args);
       },
-    } as SpoolFs;
+    };
   }
 
   it('counts a failed write, logs it once, and leaves no temporary file', () => {

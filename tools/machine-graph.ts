@@ -227,5 +227,6 @@ function describe(value: unknown): string {
   if (value === null) return '`null`';
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'object') return `an object with keys ${Object.keys(value).slice(0, 5).join(', ') || '(none)'}`;
-  return `\`${String(value)}\` (${typeof value})`;
+  const primitive = value as string | number | boolean | bigint | symbol | undefined;
+  return `\`${String(primitive)}\` (${typeof value})`;
 }

@@ -128,7 +128,8 @@ function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value !== 'object') return typeof value;
   try {
-    const name: unknown = Object.getPrototypeOf(value)?.constructor?.name;
+    const prototype = Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null;
+    const name = prototype?.constructor?.name;
     if (typeof name === 'string' && name.length > 0) return name;
   } catch {
     // A hostile Proxy: fall through to `name`.
@@ -144,6 +145,8 @@ function typeName(value: unknown): string {
  */
 function messageOf(value: unknown, secret: string): string {
   try {
+    // Any value can be an Error's message; String() is how one is read (a throwing toString is caught below).
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string
     if (value instanceof Error) return String(read(value, 'message') ?? '');
     if (isObject(value) && typeof value !== 'function') {
       const message = read(value, 'message');

@@ -311,7 +311,7 @@ export function attachForwarder(options: {
   handlerId: string;
   channels: readonly string[];
   sessionId: string;
-  onEvent(event: ForwardedEvent): void;
+  onEvent: (event: ForwardedEvent) => void;
 }): (() => void) | null {
   const { handlerId, channels, sessionId, onEvent } = options;
   for (const name of channels) {

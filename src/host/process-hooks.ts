@@ -68,6 +68,8 @@ export const nodeReraise: Reraise = {
   rejection(reason) {
     // A new unhandled rejection, so Node's `--unhandled-rejections` mode
     // decides (the default, `throw`, prints it and exits with code 1).
+    // The host's own rejection reason, whatever it is, handed back unchanged.
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors
     return Promise.reject(reason);
   },
 };
