@@ -34,7 +34,7 @@
  *   shutdown + displaced` with an empty queue and nothing in flight, and
  *   `flushCounter = pushCounter`. `displaced` is 1 when the queue was full at
  *   `stop()`: SESSION_END then pushes out the newest event, which `log()` had
- *   accepted, and counts it as `queue_full` (documented in the README).
+ *   accepted, and counts it as `queue_full` (documented in docs/reporter.md).
  *   Every call returned a boolean; the calls that returned true are
  *   `pushCounter − 2` (SESSION_START and SESSION_END are the reporter's own),
  *   and those that returned false are `queue_full − displaced + invalid +

@@ -2,7 +2,7 @@
  * What `true` means: `stop()` and `waitUntilDrained()` resolve true when
  * drained (every event has an outcome, a counted drop included), not when
  * delivered; only `flush({ sync: true })` says delivered; and the counters of
- * `stats()` tell the two apart, as the README shows.
+ * `stats()` tell the two apart, as docs/reporter.md shows.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SendResult } from '../src/core/ports.js';
