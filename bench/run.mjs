@@ -4,7 +4,7 @@
  * and ratios to tinker-telemetry, as markdown tables.
  *
  * `--quick` shrinks every size (for a smoke run); the published numbers come
- * from a full run.
+ * from a full run. Section 7 runs `hostile.mjs` in a child of its own.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -192,6 +192,11 @@ section(`6. The cost of spoolDir (every accepted event journaled, every batch wr
   '',
   'ns/call is the time inside `log()`; the journal writes in a microtask after it, so its cost shows in events/s.',
 ]);
+
+// ---- 7. hostile inputs --------------------------------------------------------
+// In a process of its own: the shapes take hundreds of MiB, and a full GC runs before each timed call.
+const hostile = execFileSync(process.execPath, ['--expose-gc', `${here}hostile.mjs`, ...(quick ? ['--quick'] : [])], { encoding: 'utf8', maxBuffer: 1 << 20 });
+section('7. Hostile inputs: one `log()` of data whose snapshot used to grow with it, ours only', [hostile.trim()]);
 
 report.push(`Total bench time: ${fmt((performance.now() - started) / 1000)} s.`);
 writeFileSync(`${here}results.md`, report.join('\n'));
