@@ -8,7 +8,9 @@
  * the snapshot's JSON size.
  *
  * What the host's own objects cost the engine is timed apart, since no
- * snapshot can avoid it: listing the keys of the million-key object.
+ * snapshot can avoid it: listing the keys of the million-key object. Last,
+ * the heap that slices of large strings keep alive, kept as given and as
+ * snapshots.
  *
  * Usage: node --expose-gc bench/hostile.mjs [--quick] (after `npm run build`);
  * `npm run bench` runs it in a child process of its own. Prints markdown.
@@ -134,6 +136,25 @@ for (const [name, build] of shapes) {
   gc();
 }
 
-console.log([...lines, '', ...engine, '', `${REPETITIONS} timed calls per shape, each after a full GC; the input is built once, untimed. Node.js ${process.version}.`].join('\n'));
+/**
+ * Heap kept alive by 200 events, each holding a 100-char slice of a 4 MiB
+ * string of its own (a preview of a response body): as the slices themselves
+ * (what a snapshot that kept strings as given would hold), and as snapshots.
+ */
+function retainedMiB(keep) {
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  const kept = [];
+  for (let i = 0; i < 200; i++) kept.push(keep(`${i}`.padEnd(4 * 2 ** 20, 'p').slice(0, 100)));
+  gc();
+  const grown = process.memoryUsage().heapUsed - before;
+  if (kept.length !== 200) throw new Error('lost an event');
+  return (grown / 2 ** 20).toFixed(1);
+}
+const memory = [
+  `- Heap kept alive by 200 events each holding a 100-char slice of its own 4 MiB string: ${retainedMiB((slice) => ({ preview: slice }))} MiB with the slices kept as given, ${retainedMiB((slice) => toEventData({ preview: slice }))} MiB as snapshots (each string of 13 chars or more copied flat).`,
+];
+
+console.log([...lines, '', ...engine, ...memory, '', `${REPETITIONS} timed calls per shape, each after a full GC; the input is built once, untimed. Node.js ${process.version}.`].join('\n'));
 await reporter.stop(10);
 process.exit(0);
