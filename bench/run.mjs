@@ -4,7 +4,7 @@
  * and ratios to tinker-telemetry, as markdown tables.
  *
  * `--quick` shrinks every size (for a smoke run); the published numbers come
- * from a full run.
+ * from a full run. Section 7 runs `hostile.mjs` in a child of its own.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -193,7 +193,12 @@ section(`6. The cost of spoolDir (every accepted event journaled, every batch wr
   'ns/call is the time inside `log()`; the journal writes in a microtask after it, so its cost shows in events/s.',
 ]);
 
-// ---- 7. memory bounded by bytes ---------------------------------------------
+// ---- 7. hostile inputs --------------------------------------------------------
+// In a process of its own: the shapes take hundreds of MiB, and a full GC runs before each timed call.
+const hostile = execFileSync(process.execPath, ['--expose-gc', `${here}hostile.mjs`, ...(quick ? ['--quick'] : [])], { encoding: 'utf8', maxBuffer: 1 << 20 });
+section('7. Hostile inputs: one `log()` of data whose snapshot used to grow with it, ours only', [hostile.trim()]);
+
+// ---- 8. memory bounded by bytes ---------------------------------------------
 const bigEvents = size(10_000, 1000);
 const bigRun = (make, logging) =>
   JSON.parse(execFileSync(process.execPath, [`${here}big-events.mjs`, String(bigEvents), '1', make, logging], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim().split('\n').at(-1));
@@ -211,7 +216,7 @@ for (const make of ['repeat', 'buffer']) {
     `| \`${make}\` | ${fmt(median(peaks))} | ${spread(peaks)} | ${fmt(median(hostPeaks))} | ${fmt(median(on.map((r) => r.heapAtEndMiB)))} | ${fmt(median(on.map((r) => r.accepted)))} | ${fmt(median(on.map((r) => r.dropped.queue_bytes ?? 0)))} |`,
   );
 }
-section(`7. Memory bounded by bytes: ${fmt(bigEvents)} events, each carrying a fresh 1 MiB string, dead sink, ours only`, [
+section(`8. Memory bounded by bytes: ${fmt(bigEvents)} events, each carrying a fresh 1 MiB string, dead sink, ours only`, [
   '| strings made by | peak RSS MiB (median) | spread | the host alone, strings made but not logged | heap at the end MiB | accepted | refused as queue_bytes |',
   '|---|---|---|---|---|---|---|',
   ...bigRows,
