@@ -12,7 +12,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.mjs', 'bench/*.mjs', 'scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
       globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setImmediate: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly', AbortController: 'readonly', queueMicrotask: 'readonly', structuredClone: 'readonly', performance: 'readonly', globalThis: 'readonly' },
     },
     rules: {
@@ -40,7 +40,7 @@ export default tseslint.config(
   },
   {
     // Tests reach into values of unknown shape (parsed bodies, mock calls) on purpose; the assertions are the type check there.
-    files: ['test/**/*.ts', 'model-tests/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.mjs', 'scripts/**/*.mjs'],
+    files: ['test/**/*.ts', 'model-tests/**/*.ts', 'e2e/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
@@ -53,6 +53,11 @@ export default tseslint.config(
       // Spies and method references are checked for identity, never called unbound.
       '@typescript-eslint/unbound-method': 'off',
     },
+  },
+  {
+    // Plain ES modules outside the TypeScript project (bench, scripts, tools, configs): the JavaScript rules, untyped.
+    files: ['**/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
   },
   {
     // The live view's page script runs in the browser, untyped: the plain JavaScript rules, with the browser's globals.

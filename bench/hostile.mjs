@@ -17,7 +17,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createConfig, startReporter } from '../dist/src/index.js';
-import { lastSnapshotChars, toEventData } from '../dist/src/serialize.js';
+import { lastSnapshotChars, toEventData } from '../dist/src/core/serialize.js';
 
 const quick = process.argv.includes('--quick');
 const REPETITIONS = quick ? 3 : 9;

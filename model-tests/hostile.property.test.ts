@@ -12,7 +12,7 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TelemetryReporter } from '../src/reporter.js';
-import type { WireBody } from '../src/wire.js';
+import type { WireBody } from '../src/core/wire.js';
 import { startTestReporter, stopNow } from '../test/helpers.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);

@@ -3,7 +3,7 @@
  * channel payloads and event bodies. got's errors carry the request options,
  * headers included, so an error is only ever described by a plain summary.
  */
-import type { JsonValue } from './serialize.js';
+import type { JsonValue } from './json.js';
 import { setOwnEntry } from './own-entry.js';
 
 /** What stands in for the key wherever it would have appeared. */

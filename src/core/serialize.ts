@@ -55,6 +55,7 @@
  * of 13 or more code units. Object keys are not copied: the engine
  * internalizes property names, which never views a larger string.
  */
+import type { JsonObject, JsonValue } from './json.js';
 import { int32Chars, numberChars } from './json-length.js';
 import { setOwnEntry } from './own-entry.js';
 import { flat, redactCut } from './redact.js';
@@ -62,11 +63,7 @@ import { BUDGET_MARKER, CUT_RESERVE, MARKER_CHARS, budget, closeArray, closeObje
 
 export { BUDGET_MARKER };
 
-/** A JSON value. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
-
-/** A JSON object. */
-export type JsonObject = { [key: string]: JsonValue };
+export type { JsonObject, JsonValue } from './json.js';
 
 /**
  * The limits of the mapping: fixed, not options, because they bound the work
@@ -98,10 +95,14 @@ export const SERIALIZE_LIMITS = Object.freeze({
 export const DEFAULT_SNAPSHOT_CHARS = 65_536;
 
 const { maxDepth, maxKeys, maxArrayLength, maxStringLength, maxNodes } = SERIALIZE_LIMITS;
+// Taken unbound on purpose and only ever run with `.call(value)`: the snapshot uses the built-ins, not
+// what a subclass or the value itself may put in their place.
+/* eslint-disable @typescript-eslint/unbound-method */
 const objectToString = Object.prototype.toString;
 const hasOwn = Object.prototype.hasOwnProperty;
 const dateTime = Date.prototype.getTime;
 const dateIso = Date.prototype.toISOString;
+/* eslint-enable @typescript-eslint/unbound-method */
 
 /**
  * Kept back from `maxChars` for what the walk writes once the budget has

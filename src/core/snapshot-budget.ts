@@ -5,7 +5,7 @@
  * nothing for it; each top-level snapshot saves and restores it, so a
  * snapshot taken inside another (a getter that logs) has a budget of its own.
  */
-import type { JsonObject, JsonValue } from './serialize.js';
+import type { JsonObject, JsonValue } from './json.js';
 
 /** What ends an array, and is the value of an object's `"…"` key, when the snapshot's budget stopped its walk there. */
 export const BUDGET_MARKER = '…[snapshot budget exhausted]';

@@ -3,7 +3,7 @@
  * input always gives the same output, so every retry and every split half
  * carries the same content. Runs only for events over the cap.
  */
-import type { JsonObject, JsonValue } from './serialize.js';
+import type { JsonObject, JsonValue } from './json.js';
 import { setOwnEntry } from './own-entry.js';
 
 /** The key of the marker that says what was cut from an `event_data`. */

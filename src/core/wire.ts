@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { ExceptionFields } from './exception.js';
 import { redactJson, redactText } from './redact.js';
 import { MARKER_RESERVE, capEventData, cutString, jsonBytes } from './truncate.js';
-import type { JsonObject } from './serialize.js';
+import type { JsonObject } from './json.js';
 import { SDK_VERSION } from './version.js';
 
 /** The four event types the server accepts. */
