@@ -35,7 +35,8 @@ module.exports = {
     {
       name: 'core-is-pure',
       severity: 'error',
-      comment: 'src/core/ does no I/O: what needs the disk, the network, a channel or a logger takes it through a port (src/core/ports.ts) that a layer above supplies.',
+      comment:
+        'src/core/ does no I/O: what needs the disk, the network, a channel or a logger takes it through a port (src/core/ports.ts) that a layer above supplies.',
       from: { path: '^src/core/' },
       to: {
         path: ['^fs$', '^http$', '^https$', '^net$', '^diagnostics_channel$', '^node_modules/(got|pino)/', '^src/(io|host)/', '^src/[^/]+\\.ts$'],
@@ -44,7 +45,7 @@ module.exports = {
     {
       name: 'core-imports-only-core-and-machines',
       severity: 'error',
-      comment: 'src/core/ stands on machines/ (for the machine\'s event types) and itself alone.',
+      comment: "src/core/ stands on machines/ (for the machine's event types) and itself alone.",
       from: { path: '^src/core/' },
       to: { path: '^(src|machines)/', pathNot: ['^src/core/', '^machines/'] },
     },

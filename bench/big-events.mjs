@@ -49,7 +49,8 @@ let accepted = 0;
 let peakSampledRss = 0;
 for (; done < events; done++) {
   // A fresh flat string each time, as a request body or a file read would be.
-  const text = make === 'buffer' ? Buffer.alloc(mib * 2 ** 20, 97 + (done % 26)).toString('latin1') : String.fromCharCode(97 + (done % 26)).repeat(mib * 2 ** 20);
+  const text =
+    make === 'buffer' ? Buffer.alloc(mib * 2 ** 20, 97 + (done % 26)).toString('latin1') : String.fromCharCode(97 + (done % 26)).repeat(mib * 2 ** 20);
   if (logging && reporter.log('big.event', { i: done, text })) accepted++;
   if (done % 100 === 99) {
     // Lets the reporter try to send (and fail) between chunks, as a live service would.

@@ -33,7 +33,7 @@ let sinkBase;
 async function produce(calls, chunk, { onChunk, pace } = {}) {
   let busyNs = 0n;
   if (pace) sinkBase ??= await sinkCount();
-  for (let i = 0; i < calls; ) {
+  for (let i = 0; i < calls;) {
     const end = Math.min(calls, i + chunk);
     const started = process.hrtime.bigint();
     for (; i < end; i++) client.call(i);

@@ -12,7 +12,16 @@ const silent = { warn() {}, info() {}, error() {}, debug() {} };
 export const clients = {
   async 'tinker-telemetry'(url, flushIntervalMs, extra = {}) {
     const { createConfig, startReporter } = await import('../dist/src/index.js');
-    const settings = { maxBatchSize: 100, flushThreshold: 100, maxQueueSize: 10_000, flushIntervalMs, httpTimeoutMs: 5000, maxRetries: 3, inFlight: 1, compression: 'none' };
+    const settings = {
+      maxBatchSize: 100,
+      flushThreshold: 100,
+      maxQueueSize: 10_000,
+      flushIntervalMs,
+      httpTimeoutMs: 5000,
+      maxRetries: 3,
+      inFlight: 1,
+      compression: 'none',
+    };
     const reporter = startReporter({
       config: createConfig({ apiKey: 'bench-key', baseUrl: url }),
       sessionId: 'bench',
@@ -41,7 +50,15 @@ export const clients = {
 
   async 'posthog-node'(url, flushIntervalMs) {
     const { PostHog } = await import('posthog-node');
-    const settings = { flushAt: 100, maxBatchSize: 100, maxQueueSize: 10_000, flushInterval: flushIntervalMs, requestTimeout: 5000, fetchRetryCount: 3, disableCompression: true };
+    const settings = {
+      flushAt: 100,
+      maxBatchSize: 100,
+      maxQueueSize: 10_000,
+      flushInterval: flushIntervalMs,
+      requestTimeout: 5000,
+      fetchRetryCount: 3,
+      disableCompression: true,
+    };
     const client = new PostHog('bench-key', { host: url, ...settings, disableGeoip: true });
     return {
       settings,
@@ -53,8 +70,24 @@ export const clients = {
 
   async '@segment/analytics-node'(url, flushIntervalMs) {
     const { Analytics } = await import('@segment/analytics-node');
-    const settings = { flushAt: 100, maxEventsInBatch: 100, flushInterval: flushIntervalMs, httpRequestTimeout: 5000, maxRetries: 3, queue: 'unbounded (no setting)', compression: 'none (no setting)' };
-    const client = new Analytics({ writeKey: 'bench-key', host: url, flushAt: 100, maxEventsInBatch: 100, flushInterval: flushIntervalMs, httpRequestTimeout: 5000, maxRetries: 3 });
+    const settings = {
+      flushAt: 100,
+      maxEventsInBatch: 100,
+      flushInterval: flushIntervalMs,
+      httpRequestTimeout: 5000,
+      maxRetries: 3,
+      queue: 'unbounded (no setting)',
+      compression: 'none (no setting)',
+    };
+    const client = new Analytics({
+      writeKey: 'bench-key',
+      host: url,
+      flushAt: 100,
+      maxEventsInBatch: 100,
+      flushInterval: flushIntervalMs,
+      httpRequestTimeout: 5000,
+      maxRetries: 3,
+    });
     client.on('error', () => undefined);
     return {
       settings,
@@ -67,11 +100,26 @@ export const clients = {
   async 'otel BatchLogRecordProcessor'(url, flushIntervalMs) {
     const { LoggerProvider, BatchLogRecordProcessor } = await import('@opentelemetry/sdk-logs');
     const { OTLPLogExporter } = await import('@opentelemetry/exporter-logs-otlp-http');
-    const settings = { maxExportBatchSize: 100, maxQueueSize: 10_000, scheduledDelayMillis: flushIntervalMs, exportTimeoutMillis: 5000, concurrencyLimit: 1, compression: 'none', exporter: 'OTLP/HTTP JSON' };
+    const settings = {
+      maxExportBatchSize: 100,
+      maxQueueSize: 10_000,
+      scheduledDelayMillis: flushIntervalMs,
+      exportTimeoutMillis: 5000,
+      concurrencyLimit: 1,
+      compression: 'none',
+      exporter: 'OTLP/HTTP JSON',
+    };
     // concurrencyLimit 1: one export in flight, as every other client here (its default is 30).
     const exporter = new OTLPLogExporter({ url: `${url}/v1/logs`, compression: 'none', timeoutMillis: 5000, concurrencyLimit: 1 });
     const provider = new LoggerProvider({
-      processors: [new BatchLogRecordProcessor(exporter, { maxExportBatchSize: 100, maxQueueSize: 10_000, scheduledDelayMillis: flushIntervalMs, exportTimeoutMillis: 5000 })],
+      processors: [
+        new BatchLogRecordProcessor(exporter, {
+          maxExportBatchSize: 100,
+          maxQueueSize: 10_000,
+          scheduledDelayMillis: flushIntervalMs,
+          exportTimeoutMillis: 5000,
+        }),
+      ],
     });
     const logger = provider.getLogger('bench');
     return {

@@ -51,7 +51,7 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 async function measure(call) {
   let busy = 0;
-  for (let i = 0; i < CALLS; ) {
+  for (let i = 0; i < CALLS;) {
     const end = i + CHUNK;
     const started = performance.now();
     for (; i < end; i++) call(i);

@@ -107,10 +107,7 @@ function time(fn) {
 for (let i = 0; i < 5000; i++) reporter.log('warm-up', { i, ok: true, tag: 'steady' });
 await reporter.flush({ sync: true });
 
-const lines = [
-  `| shape | one log(), median ms | spread (min–max) ms | snapshot JSON chars | within ${TARGET_MS} ms |`,
-  '|---|---|---|---|---|',
-];
+const lines = [`| shape | one log(), median ms | spread (min–max) ms | snapshot JSON chars | within ${TARGET_MS} ms |`, '|---|---|---|---|---|'];
 const engine = [];
 for (const [name, build] of shapes) {
   let input = build();
@@ -121,15 +118,21 @@ for (const [name, build] of shapes) {
   if (!accepted) throw new Error(`log() refused the ${name}: ${JSON.stringify(reporter.stats().dropped)}`);
   toEventData(input);
   const chars = lastSnapshotChars();
-  lines.push(`| ${name} | ${ms(median(samples))} | ${ms(Math.min(...samples))}–${ms(Math.max(...samples))} | ${chars.toLocaleString('en-US')} | ${median(samples) <= TARGET_MS ? 'yes' : '**no**'} |`);
+  lines.push(
+    `| ${name} | ${ms(median(samples))} | ${ms(Math.min(...samples))}–${ms(Math.max(...samples))} | ${chars.toLocaleString('en-US')} | ${median(samples) <= TARGET_MS ? 'yes' : '**no**'} |`,
+  );
   if (name.startsWith('string of')) {
     // The reporter is to pass its API key, to be redacted before the cut: redactCut then searches the rest of the string for it.
     const withKey = time(() => toEventData(input, 65_536, 'bench-hostile-key'));
-    engine.push(`- The string of 50,000,000 chars through \`toEventData(data, 65536, apiKey)\`, as the reporter is to call it, redacting before the cut: median ${ms(median(withKey))} ms (${ms(Math.min(...withKey))}–${ms(Math.max(...withKey))}).`);
+    engine.push(
+      `- The string of 50,000,000 chars through \`toEventData(data, 65536, apiKey)\`, as the reporter is to call it, redacting before the cut: median ${ms(median(withKey))} ms (${ms(Math.min(...withKey))}–${ms(Math.max(...withKey))}).`,
+    );
   }
   if (name.startsWith('object of')) {
     const keys = time(() => Object.keys(input));
-    engine.push(`- \`Object.keys\` of the object of 1,000,000 keys alone (the engine listing the host's keys, which any walk of it needs): median ${ms(median(keys))} ms (${ms(Math.min(...keys))}–${ms(Math.max(...keys))}).`);
+    engine.push(
+      `- \`Object.keys\` of the object of 1,000,000 keys alone (the engine listing the host's keys, which any walk of it needs): median ${ms(median(keys))} ms (${ms(Math.min(...keys))}–${ms(Math.max(...keys))}).`,
+    );
   }
   input = undefined;
   await reporter.flush({ sync: true });
@@ -155,6 +158,15 @@ const memory = [
   `- Heap kept alive by 200 events each holding a 100-char slice of its own 4 MiB string: ${retainedMiB((slice) => ({ preview: slice }))} MiB with the slices kept as given, ${retainedMiB((slice) => toEventData({ preview: slice }))} MiB as snapshots (each string of 13 chars or more copied flat).`,
 ];
 
-console.log([...lines, '', ...engine, ...memory, '', `${REPETITIONS} timed calls per shape, each after a full GC; the input is built once, untimed. Node.js ${process.version}.`].join('\n'));
+console.log(
+  [
+    ...lines,
+    '',
+    ...engine,
+    ...memory,
+    '',
+    `${REPETITIONS} timed calls per shape, each after a full GC; the input is built once, untimed. Node.js ${process.version}.`,
+  ].join('\n'),
+);
 await reporter.stop(10);
 process.exit(0);

@@ -53,7 +53,9 @@ const deadUrl = await (async () => {
 function runChild(job, { timeoutMs = 600_000 } = {}) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [`${here}child.mjs`, JSON.stringify({ flushIntervalMs: FLUSH_INTERVAL_MS, countUrl: `${sinkUrl}/count`, ...job })], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [`${here}child.mjs`, JSON.stringify({ flushIntervalMs: FLUSH_INTERVAL_MS, countUrl: `${sinkUrl}/count`, ...job })], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let text = '';
     let errors = '';
     child.stdout.on('data', (d) => (text += d));
@@ -74,7 +76,8 @@ const median = (xs) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
-const fmt = (x, digits = 0) => (x === undefined || Number.isNaN(x) ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (x, digits = 0) =>
+  x === undefined || Number.isNaN(x) ? '–' : x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const spread = (xs, digits) => `${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)}`;
 
 const report = [];
@@ -106,7 +109,9 @@ function table(results, metric, unit, { digits = 0, higherIsBetter = false } = {
     const m = median(values);
     const ratio = higherIsBetter ? ourMedian / m : m / ourMedian;
     const lost = results[client].map((r) => (r.dropped ?? 0) + Math.max(0, (r.expected ?? 0) - (r.delivered ?? 0)));
-    lines.push(`| ${client} | ${fmt(m, digits)} | ${spread(values, digits)} | ${client === ours ? '1.00' : `${fmt(ratio, 2)}× ${higherIsBetter ? 'ours faster' : 'theirs slower'}`} | ${fmt(median(lost))} |`);
+    lines.push(
+      `| ${client} | ${fmt(m, digits)} | ${spread(values, digits)} | ${client === ours ? '1.00' : `${fmt(ratio, 2)}× ${higherIsBetter ? 'ours faster' : 'theirs slower'}`} | ${fmt(median(lost))} |`,
+    );
   }
   return lines;
 }
@@ -138,9 +143,10 @@ section(`1. Hot path: ns per call over ${fmt(calls)} calls (after ${fmt(warmup)}
   'Settings:',
   ...names.map((n) => `- ${n}: \`${JSON.stringify(steady[n][0].settings)}\``),
 ]);
-section(`2. Throughput: events per second delivered end to end, counted at the sink, ${fmt(calls)} events from the first call to the last event acknowledged (same runs)`, [
-  ...table(steady, (r) => calls / ((r.lastAt - r.startedAtMs) / 1000), 'events/s', { higherIsBetter: true }),
-]);
+section(
+  `2. Throughput: events per second delivered end to end, counted at the sink, ${fmt(calls)} events from the first call to the last event acknowledged (same runs)`,
+  [...table(steady, (r) => calls / ((r.lastAt - r.startedAtMs) / 1000), 'events/s', { higherIsBetter: true })],
+);
 
 // ---- 3. memory --------------------------------------------------------------
 const memCalls = size(10_000_000, 200_000);
@@ -156,7 +162,10 @@ for (const [label, url] of [
     '|---|---|---|---|---|---|',
     ...names.map((n) => {
       const r = mem[n][0];
-      const made = r.callsDone < memCalls ? `${fmt(r.callsDone)} (stopped at ${r.peakRssMb >= 4096 ? '4 GiB RSS' : `the ${MEMORY_LIMIT_MS / 1000} s limit`})` : fmt(r.callsDone);
+      const made =
+        r.callsDone < memCalls
+          ? `${fmt(r.callsDone)} (stopped at ${r.peakRssMb >= 4096 ? '4 GiB RSS' : `the ${MEMORY_LIMIT_MS / 1000} s limit`})`
+          : fmt(r.callsDone);
       return `| ${n} | ${made} | ${fmt(r.peakRssMb, 1)} | ${fmt(r.peakHeapMb, 1)} | ${fmt((r.at1M?.heapUsed ?? NaN) / 2 ** 20, 1)} | ${fmt((r.atEnd?.heapUsed ?? NaN) / 2 ** 20, 1)} |`;
     }),
   ]);
@@ -201,7 +210,12 @@ section('7. Hostile inputs: one `log()` of data whose snapshot used to grow with
 // ---- 8. memory bounded by bytes ---------------------------------------------
 const bigEvents = size(10_000, 1000);
 const bigRun = (make, logging) =>
-  JSON.parse(execFileSync(process.execPath, [`${here}big-events.mjs`, String(bigEvents), '1', make, logging], { encoding: 'utf8', maxBuffer: 1 << 20 }).trim().split('\n').at(-1));
+  JSON.parse(
+    execFileSync(process.execPath, [`${here}big-events.mjs`, String(bigEvents), '1', make, logging], { encoding: 'utf8', maxBuffer: 1 << 20 })
+      .trim()
+      .split('\n')
+      .at(-1),
+  );
 const bigRows = [];
 for (const make of ['repeat', 'buffer']) {
   const on = [];

@@ -86,7 +86,9 @@ async function main(): Promise<number> {
       return 2;
     }
     process.stdout.write(`inspector: ${inspector.pageUrl}\n`);
-    say(`           (the Stately inspector page, fed by the relay on ${inspector.socketUrl}, which listens on every interface; the page loads its UI from stately.ai)`);
+    say(
+      `           (the Stately inspector page, fed by the relay on ${inspector.socketUrl}, which listens on every interface; the page loads its UI from stately.ai)`,
+    );
   }
 
   let faulty = false;
@@ -264,7 +266,9 @@ async function main(): Promise<number> {
       'summary',
       `  accepted   ${stats.pushCounter}`,
       `  delivered  ${stats.deliveredCounter}${held}`,
-      `  dropped    ${Object.entries(stats.dropped).map(([reason, n]) => `${reason}=${n}`).join(' ')}`,
+      `  dropped    ${Object.entries(stats.dropped)
+        .map(([reason, n]) => `${reason}=${n}`)
+        .join(' ')}`,
       `  delivered + dropped after acceptance = ${stats.deliveredCounter + droppedAfter} ${balanced ? '= accepted ✓' : '≠ accepted ✗'}`,
       `  drained before the deadline: ${drained}`,
       '',

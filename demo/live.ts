@@ -219,7 +219,16 @@ export async function startLiveView(options: LiveViewOptions): Promise<LiveView>
   const onSent = (message: unknown) => {
     if (!ours(message)) return;
     const m = message as TelemetryBatchSentPayload;
-    onBatch({ atMs: Date.now(), size: m.size, attempt: m.attempt, durationMs: m.durationMs, outcome: String(m.status), ok: true, next: undefined, delayMs: undefined });
+    onBatch({
+      atMs: Date.now(),
+      size: m.size,
+      attempt: m.attempt,
+      durationMs: m.durationMs,
+      outcome: String(m.status),
+      ok: true,
+      next: undefined,
+      delayMs: undefined,
+    });
   };
   const onFailed = (message: unknown) => {
     if (!ours(message)) return;

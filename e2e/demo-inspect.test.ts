@@ -67,7 +67,9 @@ function runDemo(args: string[]): DemoRun {
       if (match) resolve(Number(match[1]));
     };
     child.stdout.on('data', look);
-    void exit.then(({ code }) => reject(new Error(`the demo exited (${code}) before printing the inspector's address\nstdout:\n${stdout}\nstderr:\n${stderr}`)));
+    void exit.then(({ code }) =>
+      reject(new Error(`the demo exited (${code}) before printing the inspector's address\nstdout:\n${stdout}\nstderr:\n${stderr}`)),
+    );
   });
   // A run that is expected to fail never asks for the port.
   port.catch(() => undefined);

@@ -66,7 +66,10 @@ function runDemo(args: string[]): DemoRun {
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   const url = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the demo printed no "live view:" line within ${URL_TIMEOUT_MS} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`)), URL_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`the demo printed no "live view:" line within ${URL_TIMEOUT_MS} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`)),
+      URL_TIMEOUT_MS,
+    );
     const look = () => {
       const match = /^live view: (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(stdout);
       if (match) {

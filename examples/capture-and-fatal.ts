@@ -120,7 +120,10 @@ async function run(reporter: TelemetryReporter): Promise<boolean> {
   const batchesAtReturn = sent.length;
   unsubscribe(CHANNELS.telemetryBatchSent, onSent);
   console.log(`  logFatalException() → ${drained}; ${batchesAtReturn} batch(es) accepted by the server while it waited`);
-  check(`every accepted event had been delivered when it resolved (${atReturn.deliveredCounter} of ${atReturn.pushCounter})`, drained && atReturn.deliveredCounter === atReturn.pushCounter);
+  check(
+    `every accepted event had been delivered when it resolved (${atReturn.deliveredCounter} of ${atReturn.pushCounter})`,
+    drained && atReturn.deliveredCounter === atReturn.pushCounter,
+  );
   check('nothing was left queued or in flight', atReturn.queueSize === 0 && atReturn.inFlight === 0);
   // The refusal is counted as `after_stop` and warned about once on stderr by the reporter's logger.
   check('the session has ended: log() is now refused', atReturn.sessionEnded && !reporter.log('after.fatal'));

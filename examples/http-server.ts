@@ -22,7 +22,8 @@ import { createConfig, startReporter, type Severity } from '../src/index.js';
 import { startSink } from '../demo/sink.js';
 
 const port = Number(process.env.PORT ?? 0);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new RangeError(`PORT must be an integer from 0 to 65535, got ${JSON.stringify(process.env.PORT)}`);
+if (!Number.isInteger(port) || port < 0 || port > 65_535)
+  throw new RangeError(`PORT must be an integer from 0 to 65535, got ${JSON.stringify(process.env.PORT)}`);
 
 // An empty TINKER_BASE_URL counts as unset, so `TINKER_BASE_URL= npx tsx …` still runs offline.
 const sink = process.env.TINKER_BASE_URL ? undefined : await startSink();

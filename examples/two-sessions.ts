@@ -32,7 +32,9 @@ if (training === null || evaluation === null) {
 } else {
   console.log(`sessions ${training.sessionId} and ${evaluation.sessionId} started`);
   const show = (label: string, s: ReporterStats) =>
-    console.log(`  ${label.padEnd(10)} accepted ${s.pushCounter}, delivered ${s.deliveredCounter}, queued ${s.queueSize}, state ${JSON.stringify(s.state)}, ended ${s.sessionEnded}`);
+    console.log(
+      `  ${label.padEnd(10)} accepted ${s.pushCounter}, delivered ${s.deliveredCounter}, queued ${s.queueSize}, state ${JSON.stringify(s.state)}, ended ${s.sessionEnded}`,
+    );
 
   for (let step = 1; step <= 3; step++) training.log('train.step', { step, loss: 1 / step });
   for (let batch = 1; batch <= 5; batch++) evaluation.log('eval.batch', { batch, accuracy: 0.8 + batch / 100 });
@@ -50,7 +52,9 @@ if (training === null || evaluation === null) {
   // Refused and counted as `after_stop` (the reporter's logger warns once on stderr); the other session is unaffected.
   const refused = !training.log('train.step', { step: 4 });
   const stillLogging = evaluation.log('eval.done', { batches: 5 });
-  console.log(`\nstopped training (drained ${trainingDrained}); training.log() now ${refused ? 'refused' : 'accepted'}, evaluation.log() still ${stillLogging ? 'accepted' : 'refused'}`);
+  console.log(
+    `\nstopped training (drained ${trainingDrained}); training.log() now ${refused ? 'refused' : 'accepted'}, evaluation.log() still ${stillLogging ? 'accepted' : 'refused'}`,
+  );
   show('training', training.stats());
   show('evaluation', evaluation.stats());
 

@@ -177,7 +177,12 @@ export const reporterMachine = setup({
           // is still waiting (the batch in flight is not "pending").
           { guard: and(['isStopping', 'hasPending']), target: 'draining', actions: ['deliverBatch', 'resetAttempt'] },
           { guard: 'isStopping', target: 'ended', actions: ['deliverBatch', 'resetAttempt'] },
-          { guard: and(['hasPending', or(['flushRequested', 'atThreshold', 'splitPending'])]), target: 'sending', reenter: true, actions: ['deliverBatch', 'resetAttempt'] },
+          {
+            guard: and(['hasPending', or(['flushRequested', 'atThreshold', 'splitPending'])]),
+            target: 'sending',
+            reenter: true,
+            actions: ['deliverBatch', 'resetAttempt'],
+          },
           { guard: 'hasPending', target: 'batching', actions: ['deliverBatch', 'resetAttempt'] },
           { target: 'idle', actions: ['deliverBatch', 'resetAttempt', 'clearFlushRequested'] },
         ],
@@ -186,7 +191,12 @@ export const reporterMachine = setup({
           { guard: 'canSplit', target: 'sending', reenter: true, actions: ['splitBatch', 'resetAttempt'] },
           { guard: and(['isStopping', 'hasPending']), target: 'draining', actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt'] },
           { guard: 'isStopping', target: 'ended', actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt'] },
-          { guard: and(['hasPending', or(['flushRequested', 'atThreshold', 'splitPending'])]), target: 'sending', reenter: true, actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt'] },
+          {
+            guard: and(['hasPending', or(['flushRequested', 'atThreshold', 'splitPending'])]),
+            target: 'sending',
+            reenter: true,
+            actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt'],
+          },
           { guard: 'hasPending', target: 'batching', actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt'] },
           { target: 'idle', actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt', 'clearFlushRequested'] },
         ],

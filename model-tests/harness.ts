@@ -98,7 +98,14 @@ export function memoryServer(): TestServer {
   let acceptAll = false;
   const transport: Transport = {
     send(request: TelemetryRequest) {
-      const received: ReceivedRequest = { body: JSON.parse(request.body) as WireBody, idempotencyKey: request.idempotencyKey, kept: false, answered: false, open: true, aborted: false };
+      const received: ReceivedRequest = {
+        body: JSON.parse(request.body) as WireBody,
+        idempotencyKey: request.idempotencyKey,
+        kept: false,
+        answered: false,
+        open: true,
+        aborted: false,
+      };
       requests.push(received);
       if (acceptAll) {
         received.kept = received.answered = true;
@@ -171,7 +178,14 @@ export async function httpServer(): Promise<TestServer> {
     let text = '';
     req.on('data', (chunk: Buffer) => (text += chunk.toString()));
     req.on('end', () => {
-      const received: ReceivedRequest = { body: JSON.parse(text) as WireBody, idempotencyKey: String(req.headers['x-idempotency-key']), kept: false, answered: false, open: true, aborted: false };
+      const received: ReceivedRequest = {
+        body: JSON.parse(text) as WireBody,
+        idempotencyKey: String(req.headers['x-idempotency-key']),
+        kept: false,
+        answered: false,
+        open: true,
+        aborted: false,
+      };
       requests.push(received);
       res.on('close', () => {
         if (received.open) received.aborted = true;

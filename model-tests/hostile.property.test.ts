@@ -24,7 +24,16 @@ const MAX_BATCH_BYTES = 8192;
 /** One parent that slices are taken from: as long as a large response body. */
 const PARENT = Array.from({ length: 20_000 }, (_, i) => `line ${i} of a large body;`).join('');
 
-const leaf = fc.oneof(fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.string({ maxLength: 20 }), fc.bigInt(), fc.constant(Symbol('s')));
+const leaf = fc.oneof(
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.string({ maxLength: 20 }),
+  fc.bigInt(),
+  fc.constant(Symbol('s')),
+);
 
 /** The same object or array at every place of a wide, deep DAG. */
 const dag = fc.tuple(leaf, fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 40 }), fc.boolean()).map(([bottom, depth, width, asObject]) => {
@@ -56,7 +65,12 @@ const thrower = (message: string) => () => {
 };
 
 const throwing = fc.constantFrom<() => unknown>(
-  () => ({ get boom() { return thrower('getter')(); }, fine: 1 }),
+  () => ({
+    get boom() {
+      return thrower('getter')();
+    },
+    fine: 1,
+  }),
   () => ({ toJSON: thrower('toJSON') }),
   () => ({ toJSON: () => ({ toJSON: thrower('second toJSON') }) }),
   () => new Proxy({}, { ownKeys: thrower('ownKeys') }),
@@ -70,30 +84,48 @@ const throwing = fc.constantFrom<() => unknown>(
   },
   () => {
     // A getter that returns a fresh object, itself with such a getter, on every read.
-    const fresh = (): object => ({ get next() { return fresh(); } });
+    const fresh = (): object => ({
+      get next() {
+        return fresh();
+      },
+    });
     return fresh();
   },
   () => Object.defineProperty(new Error('message'), 'name', { get: thrower('name') }),
   () => new Map<unknown, unknown>([[1, 2]]).set('self', new Proxy({}, { ownKeys: thrower('in a Map') })),
 );
 
-const aggregate = fc.tuple(fc.array(fc.string({ maxLength: 30 }), { maxLength: 5 }), fc.boolean(), fc.option(fc.integer({ min: 400, max: 599 }))).map(([messages, cyclic, status]) => {
-  const error = new AggregateError(
-    messages.map((m) => new Error(m)),
-    'several failed',
-  );
-  if (cyclic) Object.assign(error, { cause: error });
-  if (status !== null) Object.assign(error, { status });
-  return error;
-});
+const aggregate = fc
+  .tuple(fc.array(fc.string({ maxLength: 30 }), { maxLength: 5 }), fc.boolean(), fc.option(fc.integer({ min: 400, max: 599 })))
+  .map(([messages, cyclic, status]) => {
+    const error = new AggregateError(
+      messages.map((m) => new Error(m)),
+      'several failed',
+    );
+    if (cyclic) Object.assign(error, { cause: error });
+    if (status !== null) Object.assign(error, { status });
+    return error;
+  });
 
-const protoKeys = fc.tuple(fc.jsonValue({ maxDepth: 2 }), fc.jsonValue({ maxDepth: 2 })).map(([inner, other]) => JSON.parse(`{"__proto__":${JSON.stringify(inner)},"other":${JSON.stringify(other)}}`) as unknown);
+const protoKeys = fc
+  .tuple(fc.jsonValue({ maxDepth: 2 }), fc.jsonValue({ maxDepth: 2 }))
+  .map(([inner, other]) => JSON.parse(`{"__proto__":${JSON.stringify(inner)},"other":${JSON.stringify(other)}}`) as unknown);
 
 /** A value as a function that makes it: fast-check inspects what it generates, and a revoked Proxy throws at any look. */
 type Make = () => unknown;
 const made = (arbitrary: fc.Arbitrary<unknown>): fc.Arbitrary<Make> => arbitrary.map((value) => () => value);
 
-const hostileData = fc.oneof(made(leaf), made(dag), made(wideCollection), made(longString), made(deep), throwing, made(aggregate), made(protoKeys), fc.constant(() => undefined));
+const hostileData = fc.oneof(
+  made(leaf),
+  made(dag),
+  made(wideCollection),
+  made(longString),
+  made(deep),
+  throwing,
+  made(aggregate),
+  made(protoKeys),
+  fc.constant(() => undefined),
+);
 
 const validName = fc.string({ minLength: 1, maxLength: 40 });
 /** Names and severities that are not strings, including ones that cannot even be turned into one. */

@@ -64,8 +64,16 @@ function explore(machine: Machine, bounds: Bounds): Exploration {
  * it ends through the server's answers alone, without needing the deadline.
  */
 function liveness(adjacency: AdjacencyMap<SystemState, ModelEvent>): string[] {
-  const canEnd = backwardsFrom(adjacency, (s) => stateName(s.machine.value) === 'ended', () => true);
-  const drainsAlone = backwardsFrom(adjacency, (s) => stateName(s.machine.value) === 'ended', (event) => event.type !== 'deadline');
+  const canEnd = backwardsFrom(
+    adjacency,
+    (s) => stateName(s.machine.value) === 'ended',
+    () => true,
+  );
+  const drainsAlone = backwardsFrom(
+    adjacency,
+    (s) => stateName(s.machine.value) === 'ended',
+    (event) => event.type !== 'deadline',
+  );
   const found: string[] = [];
   for (const [key, { state }] of entries(adjacency)) {
     if (!canEnd.has(key)) found.push(`cannot end from ${key}`);
@@ -87,7 +95,11 @@ function backwardsFrom(
       predecessors.set(target, [...(predecessors.get(target) ?? []), key]);
     }
   }
-  const reached = new Set(entries(adjacency).filter(([, { state }]) => goal(state)).map(([key]) => key));
+  const reached = new Set(
+    entries(adjacency)
+      .filter(([, { state }]) => goal(state))
+      .map(([key]) => key),
+  );
   const frontier = [...reached];
   while (frontier.length > 0) {
     for (const previous of predecessors.get(frontier.pop()!) ?? []) {
@@ -107,7 +119,8 @@ function entries(adjacency: AdjacencyMap<SystemState, ModelEvent>): [string, Adj
 function staticEdges(machine: Machine) {
   const edges: { id: string; label: string; transition: AnyTransitionDefinition }[] = [];
   const walk = (node: ReturnType<typeof toDirectedGraph>) => {
-    for (const edge of node.edges) edges.push({ id: `${edge.source.id} --${edge.label.text}--> ${edge.target.id}`, label: edge.label.text, transition: edge.transition });
+    for (const edge of node.edges)
+      edges.push({ id: `${edge.source.id} --${edge.label.text}--> ${edge.target.id}`, label: edge.label.text, transition: edge.transition });
     node.children.forEach(walk);
   };
   walk(toDirectedGraph(machine));
@@ -167,7 +180,11 @@ describe('bounded model check of the lifecycle machine', () => {
   it('gives a shortest path to every reachable state, each step of which keeps the invariants', () => {
     const small: Bounds = { ...SMALL_BOUNDS, maxLogs: 2 };
     const logic = systemLogic(modelMachine(small), small);
-    const paths = getShortestPaths(logic, { events: (s) => enabledEvents(s, small), serializeState: stateKey, serializeEvent: (e) => JSON.stringify(e) as never });
+    const paths = getShortestPaths(logic, {
+      events: (s) => enabledEvents(s, small),
+      serializeState: stateKey,
+      serializeEvent: (e) => JSON.stringify(e) as never,
+    });
     expect(paths.length).toBeGreaterThan(100);
     for (const path of paths) {
       let previous: SystemState | undefined;

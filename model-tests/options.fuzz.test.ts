@@ -132,7 +132,14 @@ const VALID: Record<string, fc.Arbitrary<unknown>> = {
     { send: async () => Promise.reject(new Error('down')) },
     { send: throwing },
   ),
-  random: fc.constantFrom<unknown>(() => Number.NaN, () => 1, () => -5, () => Number.POSITIVE_INFINITY, throwing, Math.random),
+  random: fc.constantFrom<unknown>(
+    () => Number.NaN,
+    () => 1,
+    () => -5,
+    () => Number.POSITIVE_INFINITY,
+    throwing,
+    Math.random,
+  ),
 };
 
 /** True for values that would hook the process: any array naming a signal, or `true`. */
@@ -144,8 +151,14 @@ const override = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...Object.keys(VALID)).chain((key) => fc.tuple(fc.constant(key), VALID[key]!)) },
   fc.tuple(fc.constantFrom<string>(...FREE_KEYS), anyValue),
   fc.tuple(fc.constantFrom<string>(...UNKNOWN_KEYS), anyValue),
-  fc.tuple(fc.constant('spoolDir'), anyValue.filter((v) => typeof v !== 'string')),
-  fc.tuple(fc.constantFrom('handleSignals', 'captureUncaught'), anyValue.filter((v) => !hooksProcess(v))),
+  fc.tuple(
+    fc.constant('spoolDir'),
+    anyValue.filter((v) => typeof v !== 'string'),
+  ),
+  fc.tuple(
+    fc.constantFrom('handleSignals', 'captureUncaught'),
+    anyValue.filter((v) => !hooksProcess(v)),
+  ),
 );
 const overrides = fc.uniqueArray(override, { minLength: 1, maxLength: 3, selector: ([key]) => key });
 

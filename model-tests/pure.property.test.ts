@@ -43,9 +43,33 @@ function assertWireSchema(body: unknown): void {
 }
 
 const hostile = fc.oneof(
-  fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true, withBoxedValues: true, withSparseArray: true }),
-  fc.constant(new Proxy({}, { ownKeys: () => { throw new Error('hostile'); } })),
-  fc.constant((() => { const a: Record<string, unknown> = {}; a.a = a; return a; })()),
+  fc.anything({
+    withBigInt: true,
+    withDate: true,
+    withMap: true,
+    withSet: true,
+    withTypedArray: true,
+    withNullPrototype: true,
+    withBoxedValues: true,
+    withSparseArray: true,
+  }),
+  fc.constant(
+    new Proxy(
+      {},
+      {
+        ownKeys: () => {
+          throw new Error('hostile');
+        },
+      },
+    ),
+  ),
+  fc.constant(
+    (() => {
+      const a: Record<string, unknown> = {};
+      a.a = a;
+      return a;
+    })(),
+  ),
   fc.constant(() => undefined),
   fc.constant(Symbol('s')),
 );
@@ -59,7 +83,10 @@ describe('serialization into the wire schema', () => {
             ? new QueuedEvent('UNHANDLED_EXCEPTION', index, 'ERROR', ts, undefined, undefined, describeException(value), undefined)
             : new QueuedEvent('GENERIC_EVENT', index, 'INFO', ts, 'name', toEventData(value), undefined, undefined),
         );
-        const text = serializeBatch({ sessionId: 's' }, [new QueuedEvent('SESSION_END', items.length, 'INFO', 0, undefined, undefined, undefined, 1), ...events]);
+        const text = serializeBatch({ sessionId: 's' }, [
+          new QueuedEvent('SESSION_END', items.length, 'INFO', 0, undefined, undefined, undefined, 1),
+          ...events,
+        ]);
         assertWireSchema(JSON.parse(text));
       }),
       options,
@@ -70,23 +97,33 @@ describe('serialization into the wire schema', () => {
 describe('retry policy', () => {
   it('keeps the backoff of retry n within base·2^(n−1) and 10% above it', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 10_000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (retry, base, r) => {
-        const delay = backoffDelayMs(retry, base, () => r);
-        const floor = base * 2 ** (retry - 1);
-        expect(delay).toBeGreaterThanOrEqual(Math.floor(floor));
-        expect(delay).toBeLessThanOrEqual(Math.ceil(floor * 1.1));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 0, max: 10_000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (retry, base, r) => {
+          const delay = backoffDelayMs(retry, base, () => r);
+          const floor = base * 2 ** (retry - 1);
+          expect(delay).toBeGreaterThanOrEqual(Math.floor(floor));
+          expect(delay).toBeLessThanOrEqual(Math.ceil(floor * 1.1));
+        },
+      ),
       options,
     );
   });
 
   it('never waits less than the backoff, and a Retry-After only up to 60 s above it', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 5000 }), fc.option(fc.integer({ min: 0, max: MAX_RETRY_AFTER_MS })), (retry, base, after) => {
-        const backoff = backoffDelayMs(retry, base, () => 0);
-        const delay = retryDelayMs(retry, base, after ?? undefined, () => 0);
-        expect(delay).toBe(Math.max(backoff, after ?? 0));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 5000 }),
+        fc.option(fc.integer({ min: 0, max: MAX_RETRY_AFTER_MS })),
+        (retry, base, after) => {
+          const backoff = backoffDelayMs(retry, base, () => 0);
+          const delay = retryDelayMs(retry, base, after ?? undefined, () => 0);
+          expect(delay).toBe(Math.max(backoff, after ?? 0));
+        },
+      ),
       options,
     );
   });

@@ -20,11 +20,7 @@ const keyArb = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ0
 /** Text around the key: no capitals or digits, so it can never hold a fragment of the key. */
 const fillerArb = fc.string({ unit: fc.constantFrom(...'abcdefghijknopqrsuvwxyz :/[]{}"\\\n\t…é', '😀'), minLength: 1, maxLength: 16 });
 /** Where the key starts: anywhere, and often just before one of the cuts (300, 4096, 8192, 32 768). */
-const offsetArb = fc.oneof(
-  fc.nat(70_000),
-  fc.nat(64),
-  ...[300, 4096, 8192, 32_768].map((cut) => fc.integer({ min: cut - 48, max: cut + 4 })),
-);
+const offsetArb = fc.oneof(fc.nat(70_000), fc.nat(64), ...[300, 4096, 8192, 32_768].map((cut) => fc.integer({ min: cut - 48, max: cut + 4 })));
 
 /** `length` characters of `filler`, repeated. */
 const pad = (filler: string, length: number) => filler.repeat(Math.ceil(length / filler.length)).slice(0, length);
@@ -34,10 +30,12 @@ const shortOffsetArb = fc.oneof(fc.nat(64), fc.integer({ min: 4096 - 48, max: 40
 
 /** A text holding 1 to 3 copies of the key, the first at an offset drawn from `offsets`, with filler between and after them. */
 const textArb = (key: fc.Arbitrary<string>, offsets = offsetArb) =>
-  fc.record({ key, filler: fillerArb, offset: offsets, gaps: fc.array(fc.nat(40), { minLength: 1, maxLength: 3 }), after: fc.nat(300) }).map(({ key, filler, offset, gaps, after }) => ({
-    key,
-    text: pad(filler, offset) + gaps.map((gap, i) => (i === 0 ? key : pad(filler, gap) + key)).join('') + pad(filler, after),
-  }));
+  fc
+    .record({ key, filler: fillerArb, offset: offsets, gaps: fc.array(fc.nat(40), { minLength: 1, maxLength: 3 }), after: fc.nat(300) })
+    .map(({ key, filler, offset, gaps, after }) => ({
+      key,
+      text: pad(filler, offset) + gaps.map((gap, i) => (i === 0 ? key : pad(filler, gap) + key)).join('') + pad(filler, after),
+    }));
 
 /** The 8-character fragments of `key` found in `text`. */
 function fragmentsIn(text: string, key: string): string[] {
@@ -58,34 +56,54 @@ describe('redaction before every cut', () => {
 
   it('describeException writes no fragment of the key in its type, message or traceback, stacks, causes and inner errors included', () => {
     fc.assert(
-      fc.property(keyArb.chain((key) => fc.tuple(fc.constant(key), fc.array(textArb(fc.constant(key)).map((t) => t.text), { minLength: 6, maxLength: 6 }))), ([key, [name, message, stack, causeMessage, causeStack, innerStack]]) => {
-        const inner = [{ stack: innerStack }, { message: causeMessage }];
-        const cause = Object.assign(Object.create(null) as object, { name, message: causeMessage, errors: inner });
-        const error = Object.assign(new Error(message), { stack, cause: { stack: causeStack, cause } });
-        const named = Object.assign(Object.create(null) as object, { name, message });
-        for (const fields of [describeException(error, key), describeException(named, key), describeException(message, key), describeException({ detail: message }, key)]) {
-          expect(fragmentsIn(`${fields.error_type}\n${fields.error_message}\n${fields.traceback ?? ''}`, key)).toEqual([]);
-        }
-      }),
+      fc.property(
+        keyArb.chain((key) =>
+          fc.tuple(
+            fc.constant(key),
+            fc.array(
+              textArb(fc.constant(key)).map((t) => t.text),
+              { minLength: 6, maxLength: 6 },
+            ),
+          ),
+        ),
+        ([key, [name, message, stack, causeMessage, causeStack, innerStack]]) => {
+          const inner = [{ stack: innerStack }, { message: causeMessage }];
+          const cause = Object.assign(Object.create(null) as object, { name, message: causeMessage, errors: inner });
+          const error = Object.assign(new Error(message), { stack, cause: { stack: causeStack, cause } });
+          const named = Object.assign(Object.create(null) as object, { name, message });
+          for (const fields of [
+            describeException(error, key),
+            describeException(named, key),
+            describeException(message, key),
+            describeException({ detail: message }, key),
+          ]) {
+            expect(fragmentsIn(`${fields.error_type}\n${fields.error_message}\n${fields.traceback ?? ''}`, key)).toEqual([]);
+          }
+        },
+      ),
       options,
     );
   });
 
   it('findUserError writes no fragment of the key in its type, message or body', () => {
-    const texts = (key: string) => fc.tuple(textArb(fc.constant(key)), textArb(fc.constant(key)), textArb(fc.constant(key)), textArb(fc.constant(key), shortOffsetArb));
+    const texts = (key: string) =>
+      fc.tuple(textArb(fc.constant(key)), textArb(fc.constant(key)), textArb(fc.constant(key)), textArb(fc.constant(key), shortOffsetArb));
     fc.assert(
-      fc.property(keyArb.chain((key) => fc.tuple(fc.constant(key), texts(key))), ([key, [name, message, body, short]]) => {
-        for (const error of [
-          Object.assign(new Error(message.text), { status: 401, body: body.text }),
-          Object.assign(Object.create(null) as object, { name: name.text, message: message.text, response: { statusCode: 422, body: body.text } }),
-          // An object body: its strings stay under the serializer's own cut, which the serializer's change will redact before.
-          Object.assign(new Error(message.text), { status: 400, body: { [short.text]: short.text, list: [short.text] } }),
-        ]) {
-          const data = findUserError(error, key);
-          expect(data).toBeDefined();
-          expect(fragmentsIn(JSON.stringify(data), key)).toEqual([]);
-        }
-      }),
+      fc.property(
+        keyArb.chain((key) => fc.tuple(fc.constant(key), texts(key))),
+        ([key, [name, message, body, short]]) => {
+          for (const error of [
+            Object.assign(new Error(message.text), { status: 401, body: body.text }),
+            Object.assign(Object.create(null) as object, { name: name.text, message: message.text, response: { statusCode: 422, body: body.text } }),
+            // An object body: its strings stay under the serializer's own cut, which the serializer's change will redact before.
+            Object.assign(new Error(message.text), { status: 400, body: { [short.text]: short.text, list: [short.text] } }),
+          ]) {
+            const data = findUserError(error, key);
+            expect(data).toBeDefined();
+            expect(fragmentsIn(JSON.stringify(data), key)).toEqual([]);
+          }
+        },
+      ),
       options,
     );
   });

@@ -44,7 +44,7 @@ interface Real {
 type Command = fc.AsyncCommand<Model, Real>;
 
 const stateName = (value: unknown): string =>
-  typeof value === 'string' ? value : Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}.${stateName(v)}`)[0] ?? '';
+  typeof value === 'string' ? value : (Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}.${stateName(v)}`)[0] ?? '');
 
 /** The invariants, checked after every command. */
 function checkInvariants(model: Model, real: Real): void {
@@ -231,7 +231,10 @@ async function closeBooks(model: Model, real: Real): Promise<void> {
   const s = reporter.stats();
   expect(s.state).toBe('ended');
   expect(s.flushCounter, 'every accepted event reached an outcome').toBe(s.pushCounter);
-  expect(s.deliveredCounter + s.dropped.retries_exhausted + s.dropped.rejected + s.dropped.shutdown, 'delivered or dropped after acceptance, exactly once').toBeGreaterThanOrEqual(s.pushCounter - s.dropped.queue_full);
+  expect(
+    s.deliveredCounter + s.dropped.retries_exhausted + s.dropped.rejected + s.dropped.shutdown,
+    'delivered or dropped after acceptance, exactly once',
+  ).toBeGreaterThanOrEqual(s.pushCounter - s.dropped.queue_full);
   expect(clock.pending, 'no timer left once stop() resolved').toBe(0);
   const requests = server.requests.length;
   await clock.advance(120_000);
@@ -270,7 +273,10 @@ function reporterProperty(makeServer: () => TestServer | Promise<TestServer>, in
       exercised.shutdownDrops += s.dropped.shutdown;
       exercised.rejected += s.dropped.rejected;
       exercised.exhausted += s.dropped.retries_exhausted;
-      exercised.splits += server.requests.filter((r, i, all) => i > 0 && r.body.events.length < (all[i - 1]?.body.events.length ?? 0) && r.body.events[0]?.event_id === all[i - 1]?.body.events[0]?.event_id).length;
+      exercised.splits += server.requests.filter(
+        (r, i, all) =>
+          i > 0 && r.body.events.length < (all[i - 1]?.body.events.length ?? 0) && r.body.events[0]?.event_id === all[i - 1]?.body.events[0]?.event_id,
+      ).length;
     } finally {
       // After a failure mid-run the drain may be stuck: let the deadline end it.
       server.acceptEverything();
@@ -296,7 +302,9 @@ describe('the reporter against its model', () => {
     const before = { ...exercised };
     const runs = MUTATION_RUN ? 5 : 25;
     await fc.assert(reporterProperty(httpServer, {}, 15), { numRuns: runs, seed });
-    console.log(`HTTP model runs: ${exercised.runs - before.runs} runs, ${exercised.commands - before.commands} commands, ${exercised.requests - before.requests} requests`);
+    console.log(
+      `HTTP model runs: ${exercised.runs - before.runs} runs, ${exercised.commands - before.commands} commands, ${exercised.requests - before.requests} requests`,
+    );
     expect(exercised.requests - before.requests).toBeGreaterThan(runs);
   }, 120_000);
 });

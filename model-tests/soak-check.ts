@@ -152,7 +152,9 @@ export function checkSoak(o: SoakObservations): string[] {
   }
   if (d.invalid !== o.invalidCalls) v.push(`dropped.invalid ${d.invalid} ≠ ${o.invalidCalls} invalid calls made`);
   if (d.after_stop !== o.callsAfterStop || o.acceptedAfterStop !== 0) {
-    v.push(`after stop(): ${o.callsAfterStop} calls made, ${o.acceptedAfterStop} accepted, dropped.after_stop ${d.after_stop}; expected every one refused and counted`);
+    v.push(
+      `after stop(): ${o.callsAfterStop} calls made, ${o.acceptedAfterStop} accepted, dropped.after_stop ${d.after_stop}; expected every one refused and counted`,
+    );
   }
   for (const reason of DROP_REASONS) {
     if (o.droppedOnChannel[reason] !== d[reason]) v.push(`event:dropped channel says ${reason} ${o.droppedOnChannel[reason]}, stats() says ${d[reason]}`);
@@ -160,7 +162,8 @@ export function checkSoak(o: SoakObservations): string[] {
   const sentSizes = o.batchesSent.map((b) => b.size);
   const sentTotal = sentSizes.reduce((a, b) => a + b, 0);
   if (sentTotal !== after.deliveredCounter) v.push(`batch:sent sizes add up to ${sentTotal}, deliveredCounter is ${after.deliveredCounter}`);
-  if (after.state !== 'ended' || !after.sessionEnded) v.push(`after stop: state ${JSON.stringify(after.state)}, sessionEnded ${after.sessionEnded}; expected ended`);
+  if (after.state !== 'ended' || !after.sessionEnded)
+    v.push(`after stop: state ${JSON.stringify(after.state)}, sessionEnded ${after.sessionEnded}; expected ended`);
 
   // What reached the sink.
   for (const p of o.sink.problems) v.push(`wire: ${p}`);
@@ -177,7 +180,9 @@ export function checkSoak(o: SoakObservations): string[] {
   const ghosts = answered.length - o.batchesSent.length;
   if (ghosts < 0) v.push(`the client saw ${o.batchesSent.length} 2xx answers but the sink wrote only ${answered.length}`);
   if (superseded.length > Math.max(0, ghosts)) {
-    v.push(`${superseded.length} 2xx-answered requests were sent again under the same key, but only ${Math.max(0, ghosts)} 2xx answers went unseen by the client`);
+    v.push(
+      `${superseded.length} 2xx-answered requests were sent again under the same key, but only ${Math.max(0, ghosts)} 2xx answers went unseen by the client`,
+    );
   }
   const occurrences = new Map<string, SinkRequest[]>();
   for (const r of answered) for (const id of r.batch?.ids ?? []) occurrences.set(id, [...(occurrences.get(id) ?? []), r]);
@@ -186,7 +191,9 @@ export function checkSoak(o: SoakObservations): string[] {
     if (list.length < 2) continue;
     const early = list.slice(0, -1).filter((r) => (lastSeqOfKey.get(r.key) ?? r.seq) === r.seq);
     if (early.length > 0 && badDuplicates++ < 5) {
-      v.push(`event_id ${id} was 2xx-answered ${list.length} times (requests #${list.map((r) => r.seq).join(', #')}), and not only because its batch was retried`);
+      v.push(
+        `event_id ${id} was 2xx-answered ${list.length} times (requests #${list.map((r) => r.seq).join(', #')}), and not only because its batch was retried`,
+      );
     }
   }
   if (badDuplicates > 5) v.push(`… and ${badDuplicates - 5} more duplicated event ids`);
@@ -200,7 +207,12 @@ export function checkSoak(o: SoakObservations): string[] {
       `the sink accepted ${distinct} distinct ids against deliveredCounter ${after.deliveredCounter}: a surplus of ${surplus}, outside 0..retries_exhausted + shutdown (${d.retries_exhausted + d.shutdown})`,
     );
   }
-  if (!isSubsequence(sentSizes, answered.map((r) => r.batch?.ids.length ?? 0))) {
+  if (
+    !isSubsequence(
+      sentSizes,
+      answered.map((r) => r.batch?.ids.length ?? 0),
+    )
+  ) {
     v.push(`the batch sizes the client saw delivered (${sentSizes.length}) are not a subsequence of the sink's 2xx-answered batches (${answered.length})`);
   }
   let lastIndex = -1;
@@ -223,7 +235,8 @@ export function checkSoak(o: SoakObservations): string[] {
       const knownId = idOfIndex.get(index);
       const knownIndex = indexOfId.get(id);
       if ((knownId !== undefined && knownId !== id) || (knownIndex !== undefined && knownIndex !== index)) {
-        if (mismatches++ < 3) v.push(`event_session_index ${index} and event_id ${id} are not one to one (also seen: ${knownId ?? '-'} / ${knownIndex ?? '-'})`);
+        if (mismatches++ < 3)
+          v.push(`event_session_index ${index} and event_id ${id} are not one to one (also seen: ${knownId ?? '-'} / ${knownIndex ?? '-'})`);
       }
       idOfIndex.set(index, id);
       indexOfId.set(id, index);
@@ -241,7 +254,8 @@ export function checkSoak(o: SoakObservations): string[] {
     return found;
   };
   const starts = idsOfType('SESSION_START', requests);
-  if (starts.size > 1 || [...starts.values()].some((index) => index !== 0)) v.push(`SESSION_START: ${starts.size} ids at indices ${[...starts.values()].join(', ')}; expected one, at 0`);
+  if (starts.size > 1 || [...starts.values()].some((index) => index !== 0))
+    v.push(`SESSION_START: ${starts.size} ids at indices ${[...starts.values()].join(', ')}; expected one, at 0`);
   const ends = idsOfType('SESSION_END', requests);
   const endsDelivered = idsOfType('SESSION_END', kept);
   if (ends.size > 1) v.push(`SESSION_END: ${ends.size} different ids reached the sink; it is queued once`);
@@ -251,10 +265,13 @@ export function checkSoak(o: SoakObservations): string[] {
   if (o.endedBy === undefined) {
     v.push('the machine never published a transition to ended');
   } else if (o.endedBy === 'ACK') {
-    if (endsDelivered.size !== 1) v.push(`the machine ended on ACK (last batch delivered) but SESSION_END is in ${endsDelivered.size} of the sink's final 2xx answers`);
+    if (endsDelivered.size !== 1)
+      v.push(`the machine ended on ACK (last batch delivered) but SESSION_END is in ${endsDelivered.size} of the sink's final 2xx answers`);
   } else {
-    if (d.retries_exhausted + d.rejected + d.shutdown < 1) v.push(`the machine ended on ${o.endedBy}, so SESSION_END was dropped, yet no accepted event is counted as dropped`);
-    if (endsDelivered.size > 0 && ghosts - superseded.length < 1) v.push(`SESSION_END was 2xx-answered, the machine ended on ${o.endedBy}, and no unseen 2xx explains it`);
+    if (d.retries_exhausted + d.rejected + d.shutdown < 1)
+      v.push(`the machine ended on ${o.endedBy}, so SESSION_END was dropped, yet no accepted event is counted as dropped`);
+    if (endsDelivered.size > 0 && ghosts - superseded.length < 1)
+      v.push(`SESSION_END was 2xx-answered, the machine ended on ${o.endedBy}, and no unseen 2xx explains it`);
     if (ends.size === 0 && o.endedBy !== 'DEADLINE') v.push(`SESSION_END never reached the sink, yet the machine ended on ${o.endedBy}, not on the deadline`);
   }
 
@@ -283,10 +300,14 @@ export function checkSoak(o: SoakObservations): string[] {
   const halves = memoryHalves(o.memory);
   const limit = (first: number) => Math.max(first * MEMORY_TOLERANCE.ratio, first + MEMORY_TOLERANCE.extraBytes);
   if (halves.rss[1] > limit(halves.rss[0])) {
-    v.push(`peak RSS grew from ${mib(halves.rss[0])} MiB (first half) to ${mib(halves.rss[1])} MiB (second half), above the tolerance ${mib(limit(halves.rss[0]))} MiB`);
+    v.push(
+      `peak RSS grew from ${mib(halves.rss[0])} MiB (first half) to ${mib(halves.rss[1])} MiB (second half), above the tolerance ${mib(limit(halves.rss[0]))} MiB`,
+    );
   }
   if (halves.heap[1] > limit(halves.heap[0])) {
-    v.push(`peak heap grew from ${mib(halves.heap[0])} MiB (first half) to ${mib(halves.heap[1])} MiB (second half), above the tolerance ${mib(limit(halves.heap[0]))} MiB`);
+    v.push(
+      `peak heap grew from ${mib(halves.heap[0])} MiB (first half) to ${mib(halves.heap[1])} MiB (second half), above the tolerance ${mib(limit(halves.heap[0]))} MiB`,
+    );
   }
   return v;
 }
@@ -343,7 +364,13 @@ function memoryHalves(memory: SoakObservations['memory']): { rss: [number, numbe
     const b = peak(select(second), pick);
     return [a || b, b || a];
   };
-  return { rss: pair((s) => s.rss, (l) => l), heap: pair((s) => s.heapUsed, heapSamples) };
+  return {
+    rss: pair(
+      (s) => s.rss,
+      (l) => l,
+    ),
+    heap: pair((s) => s.heapUsed, heapSamples),
+  };
 }
 
 /** The last arrival of each idempotency key. */
@@ -364,7 +391,6 @@ function isSubsequence(needle: readonly number[], haystack: readonly number[]): 
   for (const value of haystack) if (i < needle.length && needle[i] === value) i++;
   return i === needle.length;
 }
-
 
 function mib(bytes: number): string {
   return (bytes / MIB).toFixed(1);

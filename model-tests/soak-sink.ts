@@ -10,17 +10,7 @@ import { type IncomingMessage, type ServerResponse, createServer } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 /** How the sink answers one request. */
-export type AnswerKind =
-  | 'ok'
-  | 'slow_ok'
-  | 'garbage_ok'
-  | 'error_500'
-  | 'error_503'
-  | 'throttle_0s'
-  | 'throttle_1s'
-  | 'too_large'
-  | 'reset'
-  | 'hang';
+export type AnswerKind = 'ok' | 'slow_ok' | 'garbage_ok' | 'error_500' | 'error_503' | 'throttle_0s' | 'throttle_1s' | 'too_large' | 'reset' | 'hang';
 
 /** Every answer kind, in the order the figures list them. */
 export const ANSWER_KINDS: readonly AnswerKind[] = Object.freeze([
@@ -146,7 +136,14 @@ export async function startChaosSink(rand: () => number, sessionId: string, maxB
       const seq = requests.length;
       const key = typeof header === 'string' ? header : '';
       if (key === '') problem(`request #${seq}: no X-Idempotency-Key header`);
-      const record: SinkRequest = { seq, key, batch: intern(key, Buffer.concat(chunks).toString('utf8'), seq), answer: choose(seq), answered2xx: false, late: false };
+      const record: SinkRequest = {
+        seq,
+        key,
+        batch: intern(key, Buffer.concat(chunks).toString('utf8'), seq),
+        answer: choose(seq),
+        answered2xx: false,
+        late: false,
+      };
       requests.push(record);
       const answer = (status: number, body: string | Buffer, headers: Record<string, string> = {}) => {
         if (status >= 200 && status < 300) response.on('finish', () => (record.answered2xx = true));
@@ -176,12 +173,15 @@ export async function startChaosSink(rand: () => number, sessionId: string, maxB
           response.on('close', () => hanging.delete(response));
           return;
         case 'slow_ok': {
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            // The client timed out and left: writing now would only fail.
-            if (request.socket.destroyed) record.late = true;
-            else answer(200, '{"status":"accepted"}');
-          }, 40 + Math.floor(rand() * 80));
+          const timer = setTimeout(
+            () => {
+              timers.delete(timer);
+              // The client timed out and left: writing now would only fail.
+              if (request.socket.destroyed) record.late = true;
+              else answer(200, '{"status":"accepted"}');
+            },
+            40 + Math.floor(rand() * 80),
+          );
           timers.add(timer);
           return;
         }
@@ -253,7 +253,6 @@ function parseBatch(text: string, sessionId: string, maxBatchSize: number, probl
   }
   return out;
 }
-
 
 function shuffled<T>(list: readonly T[], rand: () => number): T[] {
   const out = [...list];

@@ -109,6 +109,9 @@ describe.skipIf(MUTATION_RUN)('chaos soak (CI size)', () => {
     const observations = structuredClone(result.observations);
     plant(observations);
     const violations = checkSoak(observations);
-    expect(violations.some((line) => expected.test(line)), `violations: ${JSON.stringify(violations)}`).toBe(true);
+    expect(
+      violations.some((line) => expected.test(line)),
+      `violations: ${JSON.stringify(violations)}`,
+    ).toBe(true);
   });
 });

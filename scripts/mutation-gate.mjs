@@ -26,8 +26,7 @@ const DETECTED = new Set(['Killed', 'Timeout']);
 const UNDETECTED = new Set(['Survived', 'NoCoverage']);
 
 /** A mutant's identity across runs: its file, mutator, replacement and position. */
-const keyOf = (file, mutant) =>
-  `${file}|${mutant.mutatorName}|${mutant.replacement ?? ''}|${mutant.location.start.line}:${mutant.location.start.column}`;
+const keyOf = (file, mutant) => `${file}|${mutant.mutatorName}|${mutant.replacement ?? ''}|${mutant.location.start.line}:${mutant.location.start.column}`;
 
 /** Every mutant of a report, with its file, and an index by identity (two mutants can share one; the index keeps the last). */
 function statuses(path) {

@@ -335,7 +335,11 @@ function checkSendTriggers(numbers: { flushIntervalMs: number; flushThreshold: n
   // Every event counts at least its fixed fields against maxQueueBytes, so the bytes bound the count too.
   const byBytes = Math.floor(maxQueueBytes / EVENT_OVERHEAD_BYTES);
   if (flushIntervalMs === 0 && flushThreshold > byBytes && byBytes < maxQueueSize) {
-    throw outOfRange('flushThreshold', `≤ ${byBytes} (the most events \`maxQueueBytes\` holds, at ${EVENT_OVERHEAD_BYTES} bytes each) when \`flushIntervalMs\` is 0`, flushThreshold);
+    throw outOfRange(
+      'flushThreshold',
+      `≤ ${byBytes} (the most events \`maxQueueBytes\` holds, at ${EVENT_OVERHEAD_BYTES} bytes each) when \`flushIntervalMs\` is 0`,
+      flushThreshold,
+    );
   }
   if (flushThreshold <= maxQueueSize) return [];
   if (flushIntervalMs === 0) throw outOfRange('flushThreshold', `≤ \`maxQueueSize\` (${maxQueueSize}) when \`flushIntervalMs\` is 0`, flushThreshold);

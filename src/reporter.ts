@@ -560,7 +560,11 @@ export class TelemetryReporter implements AsyncDisposable {
       // An object without a usable toString (Object.create(null)): stop() must still not throw.
       shown = `an unprintable ${typeof value}`;
     }
-    this.#logger.warnOnce(`timeout:${where}`, {}, `Telemetry ${where}(): expected a timeout in ms ≥ 0, got ${shown}; using flushTimeoutMs (${this.#options.flushTimeoutMs})`);
+    this.#logger.warnOnce(
+      `timeout:${where}`,
+      {},
+      `Telemetry ${where}(): expected a timeout in ms ≥ 0, got ${shown}; using flushTimeoutMs (${this.#options.flushTimeoutMs})`,
+    );
     return this.#options.flushTimeoutMs;
   }
 

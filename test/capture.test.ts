@@ -65,11 +65,19 @@ describe('captureExceptions', () => {
   it('is a plain call with a null or undefined reporter', async () => {
     expect(captureExceptions({ reporter: null }, () => 1)).toBe(1);
     const error = new Error('x');
-    expect(() => captureExceptions({ reporter: undefined }, () => { throw error; })).toThrow(error);
+    expect(() =>
+      captureExceptions({ reporter: undefined }, () => {
+        throw error;
+      }),
+    ).toThrow(error);
     await expect(captureExceptions({ reporter: null, fatal: true }, () => Promise.reject(error))).rejects.toBe(error);
   });
 
-  it.each([['a string', 'just text'], ['an object', { code: 3 }], ['undefined', undefined]])('passes a thrown %s through unchanged', (_name, value) => {
+  it.each([
+    ['a string', 'just text'],
+    ['an object', { code: 3 }],
+    ['undefined', undefined],
+  ])('passes a thrown %s through unchanged', (_name, value) => {
     const { reporter, calls } = fakeReporter();
     let thrown: unknown = Symbol('nothing');
     try {
@@ -93,7 +101,11 @@ describe('captureExceptions', () => {
       },
     };
     const error = new Error('the real one');
-    expect(() => captureExceptions({ reporter: broken }, () => { throw error; })).toThrow(error);
+    expect(() =>
+      captureExceptions({ reporter: broken }, () => {
+        throw error;
+      }),
+    ).toThrow(error);
     await expect(captureExceptions({ reporter: broken, fatal: true }, () => Promise.reject(error))).rejects.toBe(error);
   });
 });
@@ -112,8 +124,16 @@ describe('asyncCapture', () => {
   it('captures a failure and rejects with it', async () => {
     const { reporter, calls } = fakeReporter();
     const error = new Error('task failed');
-    await expect(asyncCapture({ reporter }, () => { throw error; })).rejects.toBe(error);
-    await expect(asyncCapture({ reporter }, async () => { throw error; })).rejects.toBe(error);
+    await expect(
+      asyncCapture({ reporter }, () => {
+        throw error;
+      }),
+    ).rejects.toBe(error);
+    await expect(
+      asyncCapture({ reporter }, async () => {
+        throw error;
+      }),
+    ).rejects.toBe(error);
     expect(calls.map((c) => c.error)).toEqual([error, error]);
   });
 });

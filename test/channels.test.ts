@@ -65,7 +65,9 @@ describe('channels', () => {
       data: { measurements: { durationMs: 3 }, metadata: { method: 'GET', path: '/p', status: 200, retryCount: 0 } },
       severity: 'info',
     });
-    expect(toForwardedEvent(CHANNELS.httpRequestException, { sessionId: 's', method: 'POST', path: '/p', kind: 'timeout', reason: 'ETIMEDOUT', durationMs: 9 })).toMatchObject({
+    expect(
+      toForwardedEvent(CHANNELS.httpRequestException, { sessionId: 's', method: 'POST', path: '/p', kind: 'timeout', reason: 'ETIMEDOUT', durationMs: 9 }),
+    ).toMatchObject({
       eventName: 'tinker.http.request.exception',
       data: { measurements: { durationMs: 9 } },
       severity: 'error',

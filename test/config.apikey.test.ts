@@ -40,7 +40,12 @@ function errorOf(fn: () => unknown): Error & { code?: string } {
 
 /** Options that keep a started reporter off the network and out of the process's hooks. */
 function quiet() {
-  return { attachEvents: false, drainOnExit: false, transport: manualTransport(() => ({ kind: 'ok', status: 200 })).transport, logger: recordingLogger().logger };
+  return {
+    attachEvents: false,
+    drainOnExit: false,
+    transport: manualTransport(() => ({ kind: 'ok', status: 200 })).transport,
+    logger: recordingLogger().logger,
+  };
 }
 
 describe('createConfig without a key', () => {
@@ -103,7 +108,9 @@ describe('telemetry on without a key', () => {
 
   it('enabled: true overrides TINKER_TELEMETRY=0, so the key is needed again', () => {
     process.env.TINKER_TELEMETRY = '0';
-    expect(errorOf(() => startReporter({ config: createConfig(), sessionId: 's', enabled: true, ...quiet() })).code).toBe('ERR_TINKER_TELEMETRY_MISSING_API_KEY');
+    expect(errorOf(() => startReporter({ config: createConfig(), sessionId: 's', enabled: true, ...quiet() })).code).toBe(
+      'ERR_TINKER_TELEMETRY_MISSING_API_KEY',
+    );
   });
 
   it('a config made by hand with a blank key is refused the same way', () => {

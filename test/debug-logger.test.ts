@@ -36,11 +36,11 @@ describe('attachLogger records and loggers', () => {
   /** Captures what pino writes synchronously, by file descriptor, instead of writing it. */
   function captureSyncWrites() {
     const writes: { fd: number; record: Record<string, unknown> }[] = [];
-    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, data: string | NodeJS.ArrayBufferView) => {
+    vi.spyOn(fs, 'writeSync').mockImplementation((fd: number, data: string | NodeJS.ArrayBufferView) => {
       const text = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
       for (const line of text.split('\n').filter(Boolean)) writes.push({ fd, record: JSON.parse(line) as Record<string, unknown> });
       return Buffer.byteLength(text);
-    }));
+    });
     return writes;
   }
 
@@ -76,7 +76,9 @@ describe('attachLogger records and loggers', () => {
       }),
     );
     publish(CHANNELS.telemetryState, { sessionId: 's', from: '', to: 'idle', event: 'xstate.init' });
-    const expected = [{ level: 'info', obj: { channel: CHANNELS.telemetryState, sessionId: 's', from: '', to: 'idle', event: 'xstate.init' }, msg: CHANNELS.telemetryState }];
+    const expected = [
+      { level: 'info', obj: { channel: CHANNELS.telemetryState, sessionId: 's', from: '', to: 'idle', event: 'xstate.init' }, msg: CHANNELS.telemetryState },
+    ];
     expect(plain).toEqual(expected);
     expect(throwing).toEqual(expected);
   });
@@ -87,7 +89,13 @@ describe('attachLogger records and loggers', () => {
     publish(CHANNELS.telemetryState, { sessionId: 's', from: '', to: 'idle', event: 'xstate.init' });
     expect(writes).toHaveLength(1);
     expect(writes[0]!.fd).toBe(2);
-    expect(writes[0]!.record).toMatchObject({ level: 30, component: 'tinker-telemetry', channel: CHANNELS.telemetryState, to: 'idle', msg: CHANNELS.telemetryState });
+    expect(writes[0]!.record).toMatchObject({
+      level: 30,
+      component: 'tinker-telemetry',
+      channel: CHANNELS.telemetryState,
+      to: 'idle',
+      msg: CHANNELS.telemetryState,
+    });
   });
 
   it('honours the level of the default logger', () => {
@@ -110,11 +118,27 @@ describe('attachLogger redaction', () => {
   it('replaces the apiKey in every string and object key of each record, at any depth', () => {
     const { logger, records } = recordingLogger();
     ids.push(attachLogger({ logger, apiKey: KEY }));
-    publish(CHANNELS.httpRequestException, { sessionId: 's', method: 'GET', path: `/k/${KEY}/v1/x`, kind: 'http', reason: `HTTP 401 for ${KEY}`, durationMs: 3 });
+    publish(CHANNELS.httpRequestException, {
+      sessionId: 's',
+      method: 'GET',
+      path: `/k/${KEY}/v1/x`,
+      kind: 'http',
+      reason: `HTTP 401 for ${KEY}`,
+      durationMs: 3,
+    });
     diagnostics.channel(CHANNELS.queueStateChange).publish({ [KEY]: { deep: [`a ${KEY} b`, 7, null, { deeper: KEY }] } });
     diagnostics.channel(CHANNELS.queueStateChange).publish(`bare ${KEY}`);
     expect(records.map((r) => r.obj)).toStrictEqual([
-      { component: 'tinker-telemetry', channel: CHANNELS.httpRequestException, sessionId: 's', method: 'GET', path: '/k/[redacted]/v1/x', kind: 'http', reason: 'HTTP 401 for [redacted]', durationMs: 3 },
+      {
+        component: 'tinker-telemetry',
+        channel: CHANNELS.httpRequestException,
+        sessionId: 's',
+        method: 'GET',
+        path: '/k/[redacted]/v1/x',
+        kind: 'http',
+        reason: 'HTTP 401 for [redacted]',
+        durationMs: 3,
+      },
       { component: 'tinker-telemetry', channel: CHANNELS.queueStateChange, '[redacted]': { deep: ['a [redacted] b', 7, null, { deeper: '[redacted]' }] } },
       { component: 'tinker-telemetry', channel: CHANNELS.queueStateChange, message: 'bare [redacted]' },
     ]);
@@ -153,8 +177,12 @@ describe('attachLogger redaction', () => {
     ids.push(attachLogger({ logger: fromEnv.logger }));
     ids.push(attachLogger({ logger: none.logger, apiKey: '' }));
     publish(CHANNELS.telemetryEventDropped, { sessionId: KEY, reason: 'shutdown', count: 1 });
-    expect(fromEnv.records.map((r) => r.obj)).toStrictEqual([{ component: 'tinker-telemetry', channel: CHANNELS.telemetryEventDropped, sessionId: '[redacted]', reason: 'shutdown', count: 1 }]);
-    expect(none.records.map((r) => r.obj)).toStrictEqual([{ component: 'tinker-telemetry', channel: CHANNELS.telemetryEventDropped, sessionId: KEY, reason: 'shutdown', count: 1 }]);
+    expect(fromEnv.records.map((r) => r.obj)).toStrictEqual([
+      { component: 'tinker-telemetry', channel: CHANNELS.telemetryEventDropped, sessionId: '[redacted]', reason: 'shutdown', count: 1 },
+    ]);
+    expect(none.records.map((r) => r.obj)).toStrictEqual([
+      { component: 'tinker-telemetry', channel: CHANNELS.telemetryEventDropped, sessionId: KEY, reason: 'shutdown', count: 1 },
+    ]);
   });
 
   it('refuses an apiKey that is not a string, without showing it', () => {

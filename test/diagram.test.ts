@@ -84,9 +84,7 @@ describe('the diagram in README.md', () => {
 
 describe('the reporter diagram', () => {
   const mermaid = toMermaid(machineGraph(reporterMachine));
-  const labels = mermaid
-    .split('\n')
-    .flatMap((line) => (line.includes(' : ') ? line.slice(line.indexOf(' : ') + 3).split('<br/>') : []));
+  const labels = mermaid.split('\n').flatMap((line) => (line.includes(' : ') ? line.slice(line.indexOf(' : ') + 3).split('<br/>') : []));
 
   it('draws every state of the machine, nested states inside their parent', () => {
     // Read straight from the state nodes, without the extractor.
@@ -118,15 +116,30 @@ describe('the reporter diagram', () => {
     for (const type of reporterMachine.events) {
       const delay = delayOf(type);
       const shown = delay === undefined ? type : `after ${delay}`;
-      expect(labels.some((label) => label === shown || label.startsWith(`${shown} `)), shown).toBe(true);
+      expect(
+        labels.some((label) => label === shown || label.startsWith(`${shown} `)),
+        shown,
+      ).toBe(true);
     }
   });
 
   it('shows every guard, action and delay the machine declares', () => {
     const { guards, actions, delays } = reporterMachine.implementations;
-    for (const name of Object.keys(guards)) expect(labels.some((l) => new RegExp(`\\[[^\\]]*\\b${name}\\b[^\\]]*\\]`).test(l)), `guard ${name}`).toBe(true);
-    for (const name of Object.keys(actions)) expect(labels.some((l) => new RegExp(`/ .*\\b${name}\\b`).test(l)), `action ${name}`).toBe(true);
-    for (const name of Object.keys(delays)) expect(labels.some((l) => l.startsWith(`after ${name}`)), `delay ${name}`).toBe(true);
+    for (const name of Object.keys(guards))
+      expect(
+        labels.some((l) => new RegExp(`\\[[^\\]]*\\b${name}\\b[^\\]]*\\]`).test(l)),
+        `guard ${name}`,
+      ).toBe(true);
+    for (const name of Object.keys(actions))
+      expect(
+        labels.some((l) => new RegExp(`/ .*\\b${name}\\b`).test(l)),
+        `action ${name}`,
+      ).toBe(true);
+    for (const name of Object.keys(delays))
+      expect(
+        labels.some((l) => l.startsWith(`after ${name}`)),
+        `delay ${name}`,
+      ).toBe(true);
     expect(labels).toContain('after flushInterval [flushTimerEnabled] / raise TICK');
     expect(labels).toContain('ACK [isStopping && hasPending] / deliverBatch, resetAttempt');
     expect(labels).toContain('ACK [hasPending && (flushRequested || atThreshold || splitPending)] / deliverBatch, resetAttempt (reenter)');
@@ -196,7 +209,10 @@ describe('machineGraph', () => {
       states: {
         waiting: {
           after: {
-            backoff: [{ guard: 'enabled', target: 'done' }, { target: 'waiting', reenter: true }],
+            backoff: [
+              { guard: 'enabled', target: 'done' },
+              { target: 'waiting', reenter: true },
+            ],
             500: { actions: raise({ type: 'TICK' }) },
           },
           on: { TICK: { actions: ['tick', raise({ type: 'TOCK' }, { delay: 'backoff' })] } },

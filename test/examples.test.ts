@@ -83,7 +83,10 @@ function sessions(): Map<string, WireEvent[]> {
   }
   for (const [id, events] of bySession) {
     events.sort((a, b) => a.event_session_index - b.event_session_index);
-    expect(events.map((e) => e.event_session_index), id).toEqual(events.map((_, i) => i));
+    expect(
+      events.map((e) => e.event_session_index),
+      id,
+    ).toEqual(events.map((_, i) => i));
     expect(new Set(events.map((e) => e.event_id)).size, id).toBe(events.length);
     expect(events.filter((e) => e.event === 'SESSION_START').length, id).toBe(1);
     expect(events.filter((e) => e.event === 'SESSION_END').length, id).toBe(1);
@@ -199,10 +202,7 @@ describe('examples', () => {
     await expectCleanExit(run, 'two-sessions');
 
     const all = sessions();
-    expect([...all.keys()].sort()).toEqual([
-      expect.stringMatching(/^two-sessions-evaluation-\d+$/),
-      expect.stringMatching(/^two-sessions-training-\d+$/),
-    ]);
+    expect([...all.keys()].sort()).toEqual([expect.stringMatching(/^two-sessions-evaluation-\d+$/), expect.stringMatching(/^two-sessions-training-\d+$/)]);
     const of = (role: string) => [...all].find(([id]) => id.startsWith(`two-sessions-${role}-`))![1];
     expect(summary(of('training'))).toEqual([
       'SESSION_START',

@@ -18,7 +18,9 @@ describe('describeException traceback with inner errors', () => {
       'all failed',
     );
     aggregate.stack = 'AggregateError: all failed\n    at main';
-    expect(traceback(aggregate)).toBe(['AggregateError: all failed', '    at main', '  [1] TypeError: a', '      at one', '  [2] RangeError: b', '  [3] string: text'].join('\n'));
+    expect(traceback(aggregate)).toBe(
+      ['AggregateError: all failed', '    at main', '  [1] TypeError: a', '      at one', '  [2] RangeError: b', '  [3] string: text'].join('\n'),
+    );
   });
 
   it('reads the inner errors of any value with an errors array, and ignores an errors property that is not an array', () => {
@@ -104,12 +106,11 @@ describe('describeException traceback with inner errors', () => {
   it('redacts the key from each inner error before its cut', () => {
     const key = 'tml-SECRET-0123456789abcdef';
     const long = `${'m'.repeat(8192 - 5)}${key}`;
-    expect(traceback(withStack('Top', { errors: [withStack(`Inner ${key}`), new Error(`own stack ${key}`), withStack(long)] }), key)?.split('\n').filter((line) => !line.startsWith('      at '))).toEqual([
-      'Top',
-      '  [1] Inner [redacted]',
-      '  [2] Error: own stack [redacted]',
-      `  [3] ${'m'.repeat(8192 - 5)}[redacted]`,
-    ]);
+    expect(
+      traceback(withStack('Top', { errors: [withStack(`Inner ${key}`), new Error(`own stack ${key}`), withStack(long)] }), key)
+        ?.split('\n')
+        .filter((line) => !line.startsWith('      at ')),
+    ).toEqual(['Top', '  [1] Inner [redacted]', '  [2] Error: own stack [redacted]', `  [3] ${'m'.repeat(8192 - 5)}[redacted]`]);
   });
 
   it('writes the rejections of Promise.any', async () => {

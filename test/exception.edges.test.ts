@@ -41,7 +41,11 @@ describe('describeException error_type', () => {
 describe('describeException error_message', () => {
   it('writes "" for an Error whose message is missing or throws when read', () => {
     const missing = Object.defineProperty(new Error('x'), 'message', { value: undefined });
-    const throwing = Object.defineProperty(new Error('x'), 'message', { get() { throw new Error('no'); } });
+    const throwing = Object.defineProperty(new Error('x'), 'message', {
+      get() {
+        throw new Error('no');
+      },
+    });
     expect(describeException(missing).error_message).toBe('');
     expect(describeException(throwing).error_message).toBe('');
   });
@@ -57,7 +61,12 @@ describe('describeException error_message', () => {
   });
 
   it('writes a thrown function as its source text', () => {
-    const thrown = Object.assign(function thrower() { return 1; }, { message: 'not used' });
+    const thrown = Object.assign(
+      function thrower() {
+        return 1;
+      },
+      { message: 'not used' },
+    );
     const fields = describeException(thrown);
     expect(fields.error_type).toBe('function');
     expect(fields.error_message).toBe(String(thrown));

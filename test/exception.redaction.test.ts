@@ -56,11 +56,7 @@ describe('describeException redacts the key before it cuts', () => {
   it('redacts the key from each Caused by line, a stack or a type and message, before its cut', () => {
     const cause = { stack: keyAt(MAX_STACK - 20), cause: { name: `N${KEY}`, message: `m ${KEY}` } };
     const lines = describeException({ stack: `Top ${KEY}`, cause }, KEY).traceback?.split('\n');
-    expect(lines).toEqual([
-      'Top [redacted]',
-      `Caused by: ${'m'.repeat(MAX_STACK - 20)}[redacted]…`,
-      'Caused by: Object: m [redacted]',
-    ]);
+    expect(lines).toEqual(['Top [redacted]', `Caused by: ${'m'.repeat(MAX_STACK - 20)}[redacted]…`, 'Caused by: Object: m [redacted]']);
   });
 
   it('redacts nothing without a key', () => {
@@ -85,7 +81,11 @@ describe('findUserError redacts the key before it cuts', () => {
 
   it('redacts the key from the strings and keys of an object body', () => {
     const body = { detail: `invalid key ${KEY}`, [KEY]: [KEY, 1], nested: { echo: KEY } };
-    expect(findUserError(userError('denied', { body }), KEY)?.body).toEqual({ detail: 'invalid key [redacted]', '[redacted]': ['[redacted]', 1], nested: { echo: '[redacted]' } });
+    expect(findUserError(userError('denied', { body }), KEY)?.body).toEqual({
+      detail: 'invalid key [redacted]',
+      '[redacted]': ['[redacted]', 1],
+      nested: { echo: '[redacted]' },
+    });
   });
 
   it('redacts error_type, read from a name property', () => {

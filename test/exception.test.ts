@@ -49,12 +49,25 @@ describe('describeException', () => {
   });
 
   it('never throws on hostile values', () => {
-    const proxy = new Proxy({}, {
-      get() { throw new Error('no'); },
-      getPrototypeOf() { throw new Error('no'); },
-      ownKeys() { throw new Error('no'); },
+    const proxy = new Proxy(
+      {},
+      {
+        get() {
+          throw new Error('no');
+        },
+        getPrototypeOf() {
+          throw new Error('no');
+        },
+        ownKeys() {
+          throw new Error('no');
+        },
+      },
+    );
+    const getters = Object.defineProperty(new Error('x'), 'message', {
+      get() {
+        throw new Error('no');
+      },
     });
-    const getters = Object.defineProperty(new Error('x'), 'message', { get() { throw new Error('no'); } });
     expect(() => describeException(proxy)).not.toThrow();
     expect(() => describeException(getters)).not.toThrow();
     expect(describeException(proxy).error_type).toBe('Object');

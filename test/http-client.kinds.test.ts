@@ -37,7 +37,10 @@ async function exceptionFor(fail: (options: unknown) => Error): Promise<HttpRequ
   return messages[0];
 }
 
-const failure = (code: unknown, message = 'failed') => () => Object.assign(new Error(message), { code });
+const failure =
+  (code: unknown, message = 'failed') =>
+  () =>
+    Object.assign(new Error(message), { code });
 
 describe('the kind of an http exception', () => {
   it('is timeout for a failure with the code ETIMEDOUT', async () => {
@@ -63,9 +66,12 @@ describe('the kind of an http exception', () => {
     expect(await exceptionFor(failure(code))).toMatchObject({ kind: 'network', reason: `${code}: failed` });
   });
 
-  it.each(['ERR_GOT_REQUEST_ERROR', 'ERR_UNSUPPORTED_PROTOCOL', 'ECONNRESET-LIKE', 'Econnreset'])('is other for got’s own code, or a code that only starts like a system one: %s', async (code) => {
-    expect(await exceptionFor(failure(code))).toMatchObject({ kind: 'other', reason: `${code}: failed` });
-  });
+  it.each(['ERR_GOT_REQUEST_ERROR', 'ERR_UNSUPPORTED_PROTOCOL', 'ECONNRESET-LIKE', 'Econnreset'])(
+    'is other for got’s own code, or a code that only starts like a system one: %s',
+    async (code) => {
+      expect(await exceptionFor(failure(code))).toMatchObject({ kind: 'other', reason: `${code}: failed` });
+    },
+  );
 
   it('is other for a code that is not a system error code, even one that contains E and a capital later on', async () => {
     expect(await exceptionFor(failure('UND_ERR_SOCKET', 'other side closed'))).toMatchObject({ kind: 'other', reason: 'UND_ERR_SOCKET: other side closed' });

@@ -63,7 +63,9 @@ describe('createHttpClient redirects', () => {
   it('never sends X-API-Key to another origin a redirect leads to, nor back to the API after it', async () => {
     const api = { origin: '' };
     const other = await serve((path) => (path === '/bounce' ? { location: `${api.origin}/api/back` } : 200));
-    const first = await serve((path) => (path === '/api/away' ? { location: `${other.origin}/landing` } : path === '/api/bounce' ? { location: `${other.origin}/bounce` } : 200));
+    const first = await serve((path) =>
+      path === '/api/away' ? { location: `${other.origin}/landing` } : path === '/api/bounce' ? { location: `${other.origin}/bounce` } : 200,
+    );
     api.origin = first.origin;
     const client = createHttpClient({ config: createConfig({ apiKey: KEY, baseUrl: `${first.origin}/api` }), sessionId: 's' });
 

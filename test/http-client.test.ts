@@ -63,7 +63,13 @@ describe('createHttpClient', () => {
     const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' });
     await expect(client.get('v1/health', { retry: { limit: 0 } })).rejects.toThrow();
     const exception = messages.find((m) => m.channel === CHANNELS.httpRequestException);
-    expect(exception?.payload).toMatchObject({ sessionId: 'sess', method: 'GET', path: '/api/v1/health', kind: 'network', reason: expect.stringContaining('ECONNREFUSED') });
+    expect(exception?.payload).toMatchObject({
+      sessionId: 'sess',
+      method: 'GET',
+      path: '/api/v1/health',
+      kind: 'network',
+      reason: expect.stringContaining('ECONNREFUSED'),
+    });
     expect(JSON.stringify(messages)).not.toContain(API_KEY);
   });
 
@@ -234,7 +240,10 @@ describe('createHttpClient', () => {
   it('fails a request to a server that never answers once the socket has been idle for the timeout, published as a timeout', async () => {
     const { baseUrl } = await serve(200, () => 'hang');
     const messages = record();
-    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' }).extend({ timeout: { socket: 200 }, retry: { limit: 0 } });
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl }), sessionId: 'sess' }).extend({
+      timeout: { socket: 200 },
+      retry: { limit: 0 },
+    });
     await expect(client.get('v1/hang')).rejects.toThrow("Timeout awaiting 'socket' for 200ms");
     expect(messages.find((m) => m.channel === CHANNELS.httpRequestException)?.payload).toMatchObject({
       path: '/api/v1/hang',

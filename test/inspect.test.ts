@@ -123,7 +123,9 @@ describe('inspect option', () => {
     expect(Object.keys(definition.states)).toEqual(['batching', 'draining', 'ended', 'idle', 'retrying', 'sending']);
 
     const snapshots = received
-      .filter((e): e is Extract<StatelyInspectionEvent, { type: '@xstate.snapshot' }> => e.type === '@xstate.snapshot' && e.sessionId === machineActor!.sessionId)
+      .filter(
+        (e): e is Extract<StatelyInspectionEvent, { type: '@xstate.snapshot' }> => e.type === '@xstate.snapshot' && e.sessionId === machineActor!.sessionId,
+      )
       .map((e): [unknown, string] => [valueOf(e.snapshot), e.event.type]);
     expect(changes(snapshots)).toEqual(EXPECTED);
   });
@@ -173,7 +175,9 @@ function runNode(args: readonly string[]): Promise<Finished> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`node ${args.join(' ').slice(0, 80)} was still running after ${CHILD_TIMEOUT_MS} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`));
+      reject(
+        new Error(`node ${args.join(' ').slice(0, 80)} was still running after ${CHILD_TIMEOUT_MS} ms\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`),
+      );
     }, CHILD_TIMEOUT_MS);
     child.once('error', (error) => {
       clearTimeout(timer);

@@ -130,7 +130,10 @@ describe('the journal of a reporter with spoolDir', () => {
     const reporter = start();
     reporter.log('a');
     expect(journalFile()).toBeDefined();
-    answers = [{ kind: 'ok', status: 200 }, { kind: 'ok', status: 200 }];
+    answers = [
+      { kind: 'ok', status: 200 },
+      { kind: 'ok', status: 200 },
+    ];
     expect(await reporter.stop()).toBe(true);
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -150,7 +153,16 @@ describe('the journal of a reporter with spoolDir', () => {
 
   it('counts as spool_overflow the files evicted to make room for a crashed reporter’s events, while the reporter is being built', async () => {
     const envelope = envelopeJson('crashed');
-    const event = (i: number) => JSON.stringify({ event: 'GENERIC_EVENT', event_id: `crashed-${i}`, event_session_index: i, severity: 'INFO', timestamp: '2026-01-02T03:04:05.678Z', event_name: 'e', event_data: {} });
+    const event = (i: number) =>
+      JSON.stringify({
+        event: 'GENERIC_EVENT',
+        event_id: `crashed-${i}`,
+        event_session_index: i,
+        severity: 'INFO',
+        timestamp: '2026-01-02T03:04:05.678Z',
+        event_name: 'e',
+        event_data: {},
+      });
     const older = `${envelope.slice(0, -1)},"events":[${event(0)}]}`.replace('"crashed"', '"older"');
     writeFileSync(join(dir, `001700000000000-000000000-33333333-3333-4333-8333-333333333333-1-${Buffer.byteLength(older)}.batch`), older);
     // Above the kernel's largest pid: a process that is surely dead.
@@ -192,7 +204,10 @@ describe('the journal of a reporter with spoolDir', () => {
     await Promise.resolve();
     expect(readdirSync(dir)).toEqual([]);
     expect(reporter.stats().recovered).toBe(0);
-    answers = [{ kind: 'ok', status: 200 }, { kind: 'ok', status: 200 }];
+    answers = [
+      { kind: 'ok', status: 200 },
+      { kind: 'ok', status: 200 },
+    ];
     await reporter.stop();
   });
 });

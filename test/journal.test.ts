@@ -27,12 +27,12 @@ function tracedFs(fail: (operation: string, path?: string) => boolean = () => fa
   const eio = () => Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
   return {
     ...fs,
-    openSync: ((p: fs.PathLike, flags: fs.OpenMode) => {
+    openSync: (p: fs.PathLike, flags: fs.OpenMode) => {
       if (fail('open', String(p))) throw eio();
       const fd = fs.openSync(p, flags);
       openFds.add(fd);
       return fd;
-    }),
+    },
     closeSync: (fd: number) => {
       if (!openFds.delete(fd)) badCloses.push(fd);
       fs.closeSync(fd);
@@ -89,7 +89,9 @@ describe('Journal', () => {
     const journal = open();
     expect(text()).toBe(`${HEADER}\n`);
     expect(journal.live).toBe(0);
-    expect(Journal.open({ path, header: HEADER, encode: () => '', onError: (op, e) => errors.push([op, (e as NodeJS.ErrnoException).code ?? '']), fs })).toBeUndefined();
+    expect(
+      Journal.open({ path, header: HEADER, encode: () => '', onError: (op, e) => errors.push([op, (e as NodeJS.ErrnoException).code ?? '']), fs }),
+    ).toBeUndefined();
     expect(errors).toEqual([['journal', 'EEXIST']]);
     expect(text()).toBe(`${HEADER}\n`);
   });
@@ -296,7 +298,14 @@ describe('Journal', () => {
 describe('parseJournal', () => {
   it('gives the events not acknowledged, in the order written', () => {
     const journal = `${HEADER}\n${line(0)}\n${line(1)}\n[0]\n${line(2)}\n[5]\n`;
-    expect(parseJournal(journal)).toEqual({ header: HEADER, sessionId: 's-1', live: new Map([[1, line(1)], [2, line(2)]]) });
+    expect(parseJournal(journal)).toEqual({
+      header: HEADER,
+      sessionId: 's-1',
+      live: new Map([
+        [1, line(1)],
+        [2, line(2)],
+      ]),
+    });
   });
 
   it('reads an empty file, or a header cut short, as holding nothing', () => {
@@ -341,6 +350,13 @@ describe('parseJournal', () => {
     journal.ack([events[0]!]);
     await microtask();
     writeFileSync(join(dir, 'copy'), text());
-    expect(parseJournal(readFileSync(join(dir, 'copy'), 'utf8'))).toEqual({ header: HEADER, sessionId: 's-1', live: new Map([[1, line(1)], [2, line(2)]]) });
+    expect(parseJournal(readFileSync(join(dir, 'copy'), 'utf8'))).toEqual({
+      header: HEADER,
+      sessionId: 's-1',
+      live: new Map([
+        [1, line(1)],
+        [2, line(2)],
+      ]),
+    });
   });
 });

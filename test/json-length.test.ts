@@ -7,32 +7,74 @@ console.log(`json-length FC_SEED=${seed}`);
 
 describe('numberChars', () => {
   it.each([
-    [0, 1], [-0, 1], [7, 1], [-7, 2], [10, 2], [99, 2], [100, 3], [2_147_483_647, 10], [-2_147_483_648, 11], [2 ** 31, 10],
-    [Number.MAX_SAFE_INTEGER, 16], [-Number.MAX_SAFE_INTEGER, 17], [2 ** 53 + 2, 16], [1e21, 5], [1.5e300, 8],
-    [0.25, 4], [-0.5, 4], [3e-4, 6], [1.1, 3], [123_456.5, 8], [1e-6, 8], [0.000123, 8], [5e-324, 6], [1e-7, 4],
-    [0.1, 3], [0.09, 4], [0.01, 4], [0.00001, 7], [0.0000099, 9], [9.5, 3], [10.5, 4], [99.5, 4], [100.25, 6], [-99_999_999_999_999.5, 17],
+    [0, 1],
+    [-0, 1],
+    [7, 1],
+    [-7, 2],
+    [10, 2],
+    [99, 2],
+    [100, 3],
+    [2_147_483_647, 10],
+    [-2_147_483_648, 11],
+    [2 ** 31, 10],
+    [Number.MAX_SAFE_INTEGER, 16],
+    [-Number.MAX_SAFE_INTEGER, 17],
+    [2 ** 53 + 2, 16],
+    [1e21, 5],
+    [1.5e300, 8],
+    [0.25, 4],
+    [-0.5, 4],
+    [3e-4, 6],
+    [1.1, 3],
+    [123_456.5, 8],
+    [1e-6, 8],
+    [0.000123, 8],
+    [5e-324, 6],
+    [1e-7, 4],
+    [0.1, 3],
+    [0.09, 4],
+    [0.01, 4],
+    [0.00001, 7],
+    [0.0000099, 9],
+    [9.5, 3],
+    [10.5, 4],
+    [99.5, 4],
+    [100.25, 6],
+    [-99_999_999_999_999.5, 17],
   ])('counts %d exactly as its JSON', (value, chars) => {
     expect(numberChars(value)).toBe(chars);
     expect(JSON.stringify(value).length).toBe(chars);
   });
 
   it('counts a number of up to 15 significant digits exactly', () => {
-    const upTo15 = fc.tuple(fc.integer({ min: -(10 ** 15) + 1, max: 10 ** 15 - 1 }), fc.integer({ min: 0, max: 20 })).map(([digits, point]) => digits / 10 ** point);
+    const upTo15 = fc
+      .tuple(fc.integer({ min: -(10 ** 15) + 1, max: 10 ** 15 - 1 }), fc.integer({ min: 0, max: 20 }))
+      .map(([digits, point]) => digits / 10 ** point);
     fc.assert(
-      fc.property(upTo15.filter((value) => Math.abs(value) >= 1e-6), (value) => {
-        expect(numberChars(value)).toBe(JSON.stringify(value).length);
-      }),
+      fc.property(
+        upTo15.filter((value) => Math.abs(value) >= 1e-6),
+        (value) => {
+          expect(numberChars(value)).toBe(JSON.stringify(value).length);
+        },
+      ),
       { seed, numRuns: 2000 },
     );
   });
 
   it('counts any other number at most 1 over its JSON, and never under', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.double({ min: -1e6, max: 1e6, noNaN: true }), fc.integer().map((n) => n / 7)), (value) => {
-        const over = numberChars(value) - JSON.stringify(value).length;
-        expect(over).toBeGreaterThanOrEqual(0);
-        expect(over).toBeLessThanOrEqual(1);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.double({ noNaN: true, noDefaultInfinity: true }),
+          fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+          fc.integer().map((n) => n / 7),
+        ),
+        (value) => {
+          const over = numberChars(value) - JSON.stringify(value).length;
+          expect(over).toBeGreaterThanOrEqual(0);
+          expect(over).toBeLessThanOrEqual(1);
+        },
+      ),
       { seed, numRuns: 2000 },
     );
     // 17 significant digits are counted exactly, 16 one over.

@@ -110,7 +110,9 @@ describe('LifecycleSignals.dropped', () => {
     expect(logged()).toEqual([
       { level: 'warn', fields: { reason: 'rejected', count: 2, status: 400 }, msg: 'Telemetry batch of 2 events rejected with HTTP 400; dropped, not retried' },
     ]);
-    expect(failedPayloads(messages)).toStrictEqual([{ sessionId: SESSION, size: 2, attempt: 0, durationMs: 4, kind: 'rejected', status: 400, willRetry: false }]);
+    expect(failedPayloads(messages)).toStrictEqual([
+      { sessionId: SESSION, size: 2, attempt: 0, durationMs: 4, kind: 'rejected', status: 400, willRetry: false },
+    ]);
   });
 
   it('says HTTP error for a rejected batch without a failed send to name', () => {
@@ -118,7 +120,11 @@ describe('LifecycleSignals.dropped', () => {
     const { signals, logged } = setup();
     signals.dropped('rejected', 1, context(undefined));
     signals.dropped('rejected', 1, context(ok200));
-    const warning = { level: 'warn', fields: { reason: 'rejected', count: 1, status: undefined }, msg: 'Telemetry batch of 1 events rejected with HTTP error; dropped, not retried' };
+    const warning = {
+      level: 'warn',
+      fields: { reason: 'rejected', count: 1, status: undefined },
+      msg: 'Telemetry batch of 1 events rejected with HTTP error; dropped, not retried',
+    };
     expect(logged()).toStrictEqual([warning, warning]);
     expect(failedPayloads(messages)).toEqual([]);
   });
@@ -201,7 +207,9 @@ describe('LifecycleSignals sends', () => {
     const messages = listen();
     const { signals, logged } = setup();
     signals.retryScheduled(networkError, 250);
-    expect(logged()).toEqual([{ level: 'debug', fields: { attempt: 1, delayMs: 250, reason: 'ECONNRESET socket hang up' }, msg: 'Telemetry batch failed; retrying' }]);
+    expect(logged()).toEqual([
+      { level: 'debug', fields: { attempt: 1, delayMs: 250, reason: 'ECONNRESET socket hang up' }, msg: 'Telemetry batch failed; retrying' },
+    ]);
     // A network error has no status: the key is absent, not undefined.
     expect(failedPayloads(messages)).toStrictEqual([
       { sessionId: SESSION, size: 3, attempt: 1, durationMs: 5, kind: 'retryable', reason: 'ECONNRESET socket hang up', willRetry: true, delayMs: 250 },
@@ -212,7 +220,9 @@ describe('LifecycleSignals sends', () => {
     const messages = listen();
     const { signals, logged } = setup();
     signals.retryScheduled(undefined, 100);
-    expect(logged()).toStrictEqual([{ level: 'debug', fields: { attempt: undefined, delayMs: 100, reason: 'unknown' }, msg: 'Telemetry batch failed; retrying' }]);
+    expect(logged()).toStrictEqual([
+      { level: 'debug', fields: { attempt: undefined, delayMs: 100, reason: 'unknown' }, msg: 'Telemetry batch failed; retrying' },
+    ]);
     expect(messages).toEqual([]);
   });
 
@@ -220,7 +230,9 @@ describe('LifecycleSignals sends', () => {
     const messages = listen();
     const { signals } = setup();
     signals.split(tooLarge413);
-    expect(failedPayloads(messages)).toStrictEqual([{ sessionId: SESSION, size: 8, attempt: 0, durationMs: 9, kind: 'too_large', status: 413, willRetry: true }]);
+    expect(failedPayloads(messages)).toStrictEqual([
+      { sessionId: SESSION, size: 8, attempt: 0, durationMs: 9, kind: 'too_large', status: 413, willRetry: true },
+    ]);
   });
 
   it('publishes no failure for a send that is unknown or succeeded', () => {
@@ -273,7 +285,9 @@ describe('LifecycleSignals forwarding', () => {
     const shared = options({ handlerId: 'taken-handler' });
     first.signals.attachForwarding(shared, (name) => forwarded.push(`first ${name}`) > 0);
     second.signals.attachForwarding(shared, (name) => forwarded.push(`second ${name}`) > 0);
-    expect(second.logged()).toEqual([{ level: 'warn', fields: { handlerId: 'taken-handler' }, msg: 'Telemetry handler id is already attached; not forwarding twice' }]);
+    expect(second.logged()).toEqual([
+      { level: 'warn', fields: { handlerId: 'taken-handler' }, msg: 'Telemetry handler id is already attached; not forwarding twice' },
+    ]);
     // The refused one holds no detach of its own: detaching it leaves the first forwarding.
     second.signals.detachForwarding();
     queueChange();

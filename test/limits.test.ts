@@ -28,7 +28,16 @@ function expectError(fn: () => unknown, type: typeof RangeError | typeof TypeErr
 }
 const generic = (name: string, data: JsonObject) => new QueuedEvent('GENERIC_EVENT', 7, 'INFO', 0, name, data, undefined, undefined);
 const exception = (type: string, message: string, traceback?: string) =>
-  new QueuedEvent('UNHANDLED_EXCEPTION', 7, 'ERROR', 0, undefined, undefined, traceback === undefined ? { error_type: type, error_message: message } : { error_type: type, error_message: message, traceback }, undefined);
+  new QueuedEvent(
+    'UNHANDLED_EXCEPTION',
+    7,
+    'ERROR',
+    0,
+    undefined,
+    undefined,
+    traceback === undefined ? { error_type: type, error_message: message } : { error_type: type, error_message: message, traceback },
+    undefined,
+  );
 
 describe('cutString', () => {
   it('keeps a string whose JSON fits, at the exact budget too', () => {
@@ -67,7 +76,10 @@ describe('capEventData', () => {
     expect(out).toEqual({ a: data.a, b: 1, '…': { truncated: true, originalBytes: 999, keptKeys: 2, droppedKeys: ['c', 'd', 'f'], droppedKeyCount: 3 } });
     expect(Object.keys(out)).toEqual(['a', 'b', '…']);
     expect(jsonBytes(out)).toBeLessThanOrEqual(budget);
-    expect(capEventData(data, budget - 1, 999)).toEqual({ a: data.a, '…': { truncated: true, originalBytes: 999, keptKeys: 1, droppedKeys: ['b', 'c', 'd', 'f'], droppedKeyCount: 4 } });
+    expect(capEventData(data, budget - 1, 999)).toEqual({
+      a: data.a,
+      '…': { truncated: true, originalBytes: 999, keptKeys: 1, droppedKeys: ['b', 'c', 'd', 'f'], droppedKeyCount: 4 },
+    });
   });
 
   it('cuts the first string that does not fit whole, and counts it as kept', () => {
@@ -87,11 +99,17 @@ describe('capEventData', () => {
     expect(capEventData({ blob: 'z'.repeat(5000) }, 2 + MARKER_RESERVE + 10, 1)).toEqual({
       '…': { truncated: true, originalBytes: 1, keptKeys: 0, droppedKeys: ['blob'], droppedKeyCount: 1 },
     });
-    expect(capEventData({ list: ['z'.repeat(5000)] }, 1000, 1)).toEqual({ '…': { truncated: true, originalBytes: 1, keptKeys: 0, droppedKeys: ['list'], droppedKeyCount: 1 } });
+    expect(capEventData({ list: ['z'.repeat(5000)] }, 1000, 1)).toEqual({
+      '…': { truncated: true, originalBytes: 1, keptKeys: 0, droppedKeys: ['list'], droppedKeyCount: 1 },
+    });
   });
 
   it('adds only the marker when every key fits, whatever the keys are called', () => {
-    expect(capEventData({ undefined: 'v', a: 1 }, 1000, 5)).toEqual({ undefined: 'v', a: 1, '…': { truncated: true, originalBytes: 5, keptKeys: 2, droppedKeys: [], droppedKeyCount: 0 } });
+    expect(capEventData({ undefined: 'v', a: 1 }, 1000, 5)).toEqual({
+      undefined: 'v',
+      a: 1,
+      '…': { truncated: true, originalBytes: 5, keptKeys: 2, droppedKeys: [], droppedKeyCount: 0 },
+    });
   });
 
   it('lists at most 8 dropped names, each cut to 40 bytes, and stays within the reserve', () => {
@@ -125,7 +143,13 @@ describe('encodeEvent with maxEventBytes', () => {
     const parsed = JSON.parse(json) as { event_name: string; event_data: { s: string; '…': unknown } };
     expect(parsed.event_name).toBe('n');
     expect(parsed.event_data.s).toMatch(/^a+…\[truncated \d+ chars\]$/);
-    expect(parsed.event_data['…']).toEqual({ truncated: true, originalBytes: 2001 - bytes(encodeEvent(generic('n', {}), { sessionId: 's' })) + 2, keptKeys: 1, droppedKeys: [], droppedKeyCount: 0 });
+    expect(parsed.event_data['…']).toEqual({
+      truncated: true,
+      originalBytes: 2001 - bytes(encodeEvent(generic('n', {}), { sessionId: 's' })) + 2,
+      keptKeys: 1,
+      droppedKeys: [],
+      droppedKeyCount: 0,
+    });
   });
 
   it('is deterministic and made once: the same text on every call, the same ids on every retry', () => {
@@ -344,7 +368,11 @@ describe('maxEventBytes and maxBatchBytes options', () => {
     expect(resolveOptions({ ...base, maxEventBytes: 1025 }).maxEventBytes).toBe(1025);
     expect(resolveOptions({ ...base, maxEventBytes: 67_108_864 }).maxEventBytes).toBe(67_108_864);
     expectError(() => resolveOptions({ ...base, maxEventBytes: 1023 }), RangeError, `Expected \`maxEventBytes\` to be ${range}, got \`1023\` (number)`);
-    expectError(() => resolveOptions({ ...base, maxEventBytes: 67_108_865 }), RangeError, `Expected \`maxEventBytes\` to be ${range}, got \`67108865\` (number)`);
+    expectError(
+      () => resolveOptions({ ...base, maxEventBytes: 67_108_865 }),
+      RangeError,
+      `Expected \`maxEventBytes\` to be ${range}, got \`67108865\` (number)`,
+    );
     expectError(() => resolveOptions({ ...base, maxEventBytes: 2048.5 }), RangeError, `Expected \`maxEventBytes\` to be ${range}, got \`2048.5\` (number)`);
     expectError(() => resolveOptions({ ...base, maxEventBytes: '2048' }), TypeError, `Expected \`maxEventBytes\` to be ${range}, got \`"2048"\` (string)`);
     expect(() => resolveOptions({ ...base, maxEventBytes: 1023 })).toThrow(expect.objectContaining({ code: 'ERR_TINKER_TELEMETRY_OPTION_OUT_OF_RANGE' }));
@@ -356,9 +384,21 @@ describe('maxEventBytes and maxBatchBytes options', () => {
     expect(resolveOptions({ ...base, maxEventBytes: 2048, maxBatchBytes: min }).maxBatchBytes).toBe(min);
     expect(resolveOptions({ ...base, maxEventBytes: 2048, maxBatchBytes: min + 1 }).maxBatchBytes).toBe(min + 1);
     expect(resolveOptions({ ...base, maxBatchBytes: 268_435_456 }).maxBatchBytes).toBe(268_435_456);
-    expectError(() => resolveOptions({ ...base, maxEventBytes: 2048, maxBatchBytes: min - 1 }), RangeError, `Expected \`maxBatchBytes\` to be ${range(min)}, got \`${min - 1}\` (number)`);
-    expectError(() => resolveOptions({ ...base, maxBatchBytes: 268_435_457 }), RangeError, `Expected \`maxBatchBytes\` to be ${range(65_536 + envelope)}, got \`268435457\` (number)`);
-    expectError(() => resolveOptions({ ...base, maxBatchBytes: null }), TypeError, `Expected \`maxBatchBytes\` to be ${range(65_536 + envelope)}, got \`null\` (null)`);
+    expectError(
+      () => resolveOptions({ ...base, maxEventBytes: 2048, maxBatchBytes: min - 1 }),
+      RangeError,
+      `Expected \`maxBatchBytes\` to be ${range(min)}, got \`${min - 1}\` (number)`,
+    );
+    expectError(
+      () => resolveOptions({ ...base, maxBatchBytes: 268_435_457 }),
+      RangeError,
+      `Expected \`maxBatchBytes\` to be ${range(65_536 + envelope)}, got \`268435457\` (number)`,
+    );
+    expectError(
+      () => resolveOptions({ ...base, maxBatchBytes: null }),
+      TypeError,
+      `Expected \`maxBatchBytes\` to be ${range(65_536 + envelope)}, got \`null\` (null)`,
+    );
   });
 
   it('accept maxQueueBytes from maxEventBytes, default to 64 MiB, and refuse one byte less naming both', () => {
@@ -366,10 +406,26 @@ describe('maxEventBytes and maxBatchBytes options', () => {
     expect(resolveOptions(base).maxQueueBytes).toBe(67_108_864);
     expect(resolveOptions({ ...base, maxEventBytes: 2048, maxQueueBytes: 2048 }).maxQueueBytes).toBe(2048);
     expect(resolveOptions({ ...base, maxQueueBytes: Number.MAX_SAFE_INTEGER }).maxQueueBytes).toBe(Number.MAX_SAFE_INTEGER);
-    expectError(() => resolveOptions({ ...base, maxEventBytes: 2048, maxQueueBytes: 2047 }), RangeError, 'Expected `maxQueueBytes` to be an integer from 2048 (maxEventBytes) to 9007199254740991, got `2047` (number)');
-    expectError(() => resolveOptions({ ...base, maxQueueBytes: 65_536.5 }), RangeError, 'Expected `maxQueueBytes` to be an integer from 65536 (maxEventBytes) to 9007199254740991, got `65536.5` (number)');
-    expectError(() => resolveOptions({ ...base, maxQueueBytes: '1' }), TypeError, 'Expected `maxQueueBytes` to be an integer from 65536 (maxEventBytes) to 9007199254740991, got `"1"` (string)');
-    expectError(() => resolveOptions({ ...base, maxQueueBytes: 2 ** 60 }), RangeError, `Expected \`maxQueueBytes\` to be an integer from 65536 (maxEventBytes) to 9007199254740991, got \`${2 ** 60}\` (number)`);
+    expectError(
+      () => resolveOptions({ ...base, maxEventBytes: 2048, maxQueueBytes: 2047 }),
+      RangeError,
+      'Expected `maxQueueBytes` to be an integer from 2048 (maxEventBytes) to 9007199254740991, got `2047` (number)',
+    );
+    expectError(
+      () => resolveOptions({ ...base, maxQueueBytes: 65_536.5 }),
+      RangeError,
+      'Expected `maxQueueBytes` to be an integer from 65536 (maxEventBytes) to 9007199254740991, got `65536.5` (number)',
+    );
+    expectError(
+      () => resolveOptions({ ...base, maxQueueBytes: '1' }),
+      TypeError,
+      'Expected `maxQueueBytes` to be an integer from 65536 (maxEventBytes) to 9007199254740991, got `"1"` (string)',
+    );
+    expectError(
+      () => resolveOptions({ ...base, maxQueueBytes: 2 ** 60 }),
+      RangeError,
+      `Expected \`maxQueueBytes\` to be an integer from 65536 (maxEventBytes) to 9007199254740991, got \`${2 ** 60}\` (number)`,
+    );
   });
 
   it('raise the default maxQueueBytes to fit a larger maxEventBytes', () => {

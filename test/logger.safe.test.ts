@@ -105,11 +105,11 @@ describe('SafeLogger', () => {
 
   it('defaults to pino at warn, written synchronously to stderr', () => {
     const writes: { fd: number; text: string }[] = [];
-    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, data: string | NodeJS.ArrayBufferView) => {
+    vi.spyOn(fs, 'writeSync').mockImplementation((fd: number, data: string | NodeJS.ArrayBufferView) => {
       const text = typeof data === 'string' ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
       writes.push({ fd, text });
       return Buffer.byteLength(text);
-    }));
+    });
     const safe = new SafeLogger(undefined, BINDINGS);
     safe.info({}, 'routine news');
     safe.debug({}, 'retry detail');

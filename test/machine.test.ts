@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock, createActor, fromCallback } from 'xstate';
-import {
-  type ReporterMachineEvent,
-  type SendBatchInput,
-  reporterMachine,
-} from '../machines/reporter.machine.js';
+import { type ReporterMachineEvent, type SendBatchInput, reporterMachine } from '../machines/reporter.machine.js';
 
 /**
  * Drives the pure machine with stubbed effects and xstate's simulated clock:

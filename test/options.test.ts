@@ -44,7 +44,14 @@ describe('resolveOptions', () => {
     ['events', 'tinker:http:request:start'],
     ['logger', { warn() {} }],
     ['transport', {}],
-    ['clock', { now() { return 0; } }],
+    [
+      'clock',
+      {
+        now() {
+          return 0;
+        },
+      },
+    ],
     ['inspect', 42],
     ['random', 0.5],
     ['handlerId', 7],

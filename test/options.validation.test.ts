@@ -232,7 +232,10 @@ describe('events', () => {
   });
 
   it('refuses an events value that is not an array, or a name that is not a string', () => {
-    expectTypeError({ ...base, events: 'tinker:http:request:stop' }, 'Expected `events` to be an array of channel names, got `"tinker:http:request:stop"` (string)');
+    expectTypeError(
+      { ...base, events: 'tinker:http:request:stop' },
+      'Expected `events` to be an array of channel names, got `"tinker:http:request:stop"` (string)',
+    );
     expectTypeError({ ...base, events: ['tinker:http:request:stop', 7] }, 'Expected `events[1]` to be a channel name, got `7` (number)');
   });
 

@@ -215,8 +215,21 @@ function memorySpool(replays: SpooledBatch[] = []) {
 
 /** A resent batch of `n` events of session `old`. */
 function replay(n: number): SpooledBatch {
-  const events = Array.from({ length: n }, (_, i) => ({ event: 'GENERIC_EVENT', event_id: `old-${i}`, event_session_index: i, severity: 'INFO', timestamp: '2026-01-02T03:04:05.678Z', event_name: 'e', event_data: {} }));
-  return { file: 'replayed.batch.claimed-1-a', body: JSON.stringify({ session_id: 'old', platform: 'unix/linux', sdk_version: '0.1.0', process_uuid: 'p', events }), idempotencyKey: 'old-key', events: n };
+  const events = Array.from({ length: n }, (_, i) => ({
+    event: 'GENERIC_EVENT',
+    event_id: `old-${i}`,
+    event_session_index: i,
+    severity: 'INFO',
+    timestamp: '2026-01-02T03:04:05.678Z',
+    event_name: 'e',
+    event_data: {},
+  }));
+  return {
+    file: 'replayed.batch.claimed-1-a',
+    body: JSON.stringify({ session_id: 'old', platform: 'unix/linux', sdk_version: '0.1.0', process_uuid: 'p', events }),
+    idempotencyKey: 'old-key',
+    events: n,
+  };
 }
 
 describe('the outbox with a spool but no journal (it could not be opened)', () => {

@@ -100,7 +100,10 @@ function deferred() {
 
 function setup() {
   const host = new FakeProcess();
-  const reraise = { exception: vi.fn((_error: unknown) => undefined), rejection: vi.fn((_reason: unknown) => new Promise<never>(() => undefined)) } satisfies Reraise;
+  const reraise = {
+    exception: vi.fn((_error: unknown) => undefined),
+    rejection: vi.fn((_reason: unknown) => new Promise<never>(() => undefined)),
+  } satisfies Reraise;
   const hooks = new ProcessHooks(host, reraise);
   /** A reporter whose stop() and fatal drain end when the test says so; like the real one, it unhooks itself before its stop resolves. */
   const hook = (choice: Partial<HookChoice>) => {

@@ -49,10 +49,13 @@ const delivered = (s: Sink) => s.batches.flatMap((b) => b.body.events);
 describe('reporter over HTTP', () => {
   it('delivers batches in order with the API key, JSON content type, user-agent and idempotency key', async () => {
     const seen: Record<string, string | string[] | undefined>[] = [];
-    const { reporter, sink } = await withSink((request) => {
-      seen.push(request.headers);
-      return { status: 200 };
-    }, { maxBatchSize: 4 });
+    const { reporter, sink } = await withSink(
+      (request) => {
+        seen.push(request.headers);
+        return { status: 200 };
+      },
+      { maxBatchSize: 4 },
+    );
     for (let i = 0; i < 9; i++) reporter.log('step', { i });
     expect(await reporter.stop()).toBe(true);
     expect(delivered(sink).map((e) => e.event_session_index)).toEqual([...Array(11).keys()]);
@@ -68,10 +71,13 @@ describe('reporter over HTTP', () => {
 
   it('retries 503s with growing backoff and the same idempotency key, then delivers', async () => {
     const arrivals: { at: number; key: string | undefined }[] = [];
-    const { reporter, sink } = await withSink((request) => {
-      arrivals.push({ at: performance.now(), key: request.headers['x-idempotency-key'] as string });
-      return { status: arrivals.length <= 3 ? 503 : 200 };
-    }, { retryBaseDelayMs: 40, maxRetries: 3 });
+    const { reporter, sink } = await withSink(
+      (request) => {
+        arrivals.push({ at: performance.now(), key: request.headers['x-idempotency-key'] as string });
+        return { status: arrivals.length <= 3 ? 503 : 200 };
+      },
+      { retryBaseDelayMs: 40, maxRetries: 3 },
+    );
     expect(await reporter.flush({ sync: true })).toBe(true);
     expect(arrivals).toHaveLength(4);
     expect(new Set(arrivals.map((a) => a.key)).size).toBe(1);
@@ -106,10 +112,13 @@ describe('reporter over HTTP', () => {
 
   it('honours Retry-After when it is longer than the backoff', async () => {
     const arrivals: number[] = [];
-    const { reporter } = await withSink(() => {
-      arrivals.push(performance.now());
-      return arrivals.length === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 };
-    }, { retryBaseDelayMs: 10 });
+    const { reporter } = await withSink(
+      () => {
+        arrivals.push(performance.now());
+        return arrivals.length === 1 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 };
+      },
+      { retryBaseDelayMs: 10 },
+    );
     expect(await reporter.flush({ sync: true })).toBe(true);
     expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(990);
   });

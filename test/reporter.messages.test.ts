@@ -177,7 +177,11 @@ describe('logFatalException() after the end of a session', () => {
     vi.useRealTimers();
   });
 
-  const lateFatal = { level: 'debug', obj: { ...bindings, drained: true }, msg: 'Telemetry logFatalException() after session session-1 had ended: the exception was refused as after_stop' };
+  const lateFatal = {
+    level: 'debug',
+    obj: { ...bindings, drained: true },
+    msg: 'Telemetry logFatalException() after session session-1 had ended: the exception was refused as after_stop',
+  };
   const infoOrDebug = (r: { level: string }) => r.level === 'info' || r.level === 'debug';
 
   it('does not announce an end after stop(): it refuses the exception as after_stop and says so at debug', async () => {

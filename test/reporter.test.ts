@@ -139,7 +139,11 @@ describe('TelemetryReporter', () => {
     expect(warnings[0]!.msg).toContain('"fatal"');
     void reporter.flush();
     await settle();
-    expect(eventsOf(wire.sent).slice(1).map((e) => e.severity)).toEqual(['WARNING', 'ERROR']);
+    expect(
+      eventsOf(wire.sent)
+        .slice(1)
+        .map((e) => e.severity),
+    ).toEqual(['WARNING', 'ERROR']);
     wire.answerAll();
     await reporter.stop();
   });

@@ -34,7 +34,10 @@ describe('a key across the cut of an exception message', () => {
     // The key starts 12 characters before the cut, so a cut before redaction would keep `tml-SECRET-7`.
     const message = `${'m'.repeat(MAX_TEXT - 12)}${KEY}${'t'.repeat(100)}`;
     const { reporter, wire, log } = startTestReporter({ config: createConfig({ apiKey: KEY, baseUrl: 'http://127.0.0.1:9' }), spoolDir: dir, maxBatchSize: 2 });
-    const spool = () => readdirSync(dir).map((file) => readFileSync(join(dir, file), 'utf8')).join('\n');
+    const spool = () =>
+      readdirSync(dir)
+        .map((file) => readFileSync(join(dir, file), 'utf8'))
+        .join('\n');
     reporter.logException(new Error(message));
     reporter.logException(Object.assign(new Error(message), { status: 401, body: message }));
     await vi.advanceTimersByTimeAsync(0);

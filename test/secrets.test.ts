@@ -111,9 +111,15 @@ describe('the API key', () => {
 
   it('travels only as X-API-Key through 401, 500, a reset connection and a 401 that echoes it, never in logs, events, stats or channels', async () => {
     // Telemetry: the first request is refused, the next fails, the next is cut off, the rest are accepted.
-    const telemetry = await startSink((n) => (n === 0 ? 401 : n === 1 ? 500 : n === 2 ? 'reset' : 200), () => JSON.stringify({ detail: `invalid key ${KEY}` }));
+    const telemetry = await startSink(
+      (n) => (n === 0 ? 401 : n === 1 ? 500 : n === 2 ? 'reset' : 200),
+      () => JSON.stringify({ detail: `invalid key ${KEY}` }),
+    );
     // The Tinker API, called through createHttpClient: a 401 that echoes the key, and a reset.
-    const api = await startSink((_n, path) => (path.endsWith('/reset') ? 'reset' : 401), () => JSON.stringify({ detail: `invalid key ${KEY}`, key: KEY }));
+    const api = await startSink(
+      (_n, path) => (path.endsWith('/reset') ? 'reset' : 401),
+      () => JSON.stringify({ detail: `invalid key ${KEY}`, key: KEY }),
+    );
     const { logger, calls } = capturingLogger();
     const debug = capturingLogger();
     const channels = recordChannels();
@@ -134,8 +140,14 @@ describe('the API key', () => {
       expect(await reporter.flush({ sync: true })).toBe(false);
 
       const client = createHttpClient({ config: createConfig({ apiKey: KEY, baseUrl: api.base }), sessionId }).extend({ retry: { limit: 0 } });
-      const unauthorized: unknown = await client.get('v1/unauthorized').then(() => undefined, (error: unknown) => error);
-      const reset: unknown = await client.get('v1/reset').then(() => undefined, (error: unknown) => error);
+      const unauthorized: unknown = await client.get('v1/unauthorized').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      const reset: unknown = await client.get('v1/reset').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       // The errors got hands back hold the key in their options: exactly what must not travel on.
       expect(dump(unauthorized)).toContain(KEY);
       expect(dump(reset)).toContain(KEY);
@@ -182,7 +194,11 @@ describe('the API key', () => {
   it('is redacted from an internal error, which is logged as a plain summary, never the error object', () => {
     const { logger, calls } = capturingLogger();
     let fail = false;
-    const leaky = Object.assign(new Error(`clock ${KEY}`), { code: 'E_CLOCK', options: { headers: { 'x-api-key': KEY } }, response: { statusCode: 401, body: KEY } });
+    const leaky = Object.assign(new Error(`clock ${KEY}`), {
+      code: 'E_CLOCK',
+      options: { headers: { 'x-api-key': KEY } },
+      response: { statusCode: 401, body: KEY },
+    });
     const clock = {
       now: () => {
         if (fail) throw leaky;
@@ -191,7 +207,14 @@ describe('the API key', () => {
       setTimeout: () => 0,
       clearTimeout: () => undefined,
     };
-    const reporter = startReporter({ config: createConfig({ apiKey: KEY, baseUrl: 'https://example.com' }), sessionId: 's', enabled: true, logger, clock, drainOnExit: false })!;
+    const reporter = startReporter({
+      config: createConfig({ apiKey: KEY, baseUrl: 'https://example.com' }),
+      sessionId: 's',
+      enabled: true,
+      logger,
+      clock,
+      drainOnExit: false,
+    })!;
     fail = true;
     expect(reporter.log('x')).toBe(false);
     const record = calls.find((call) => call.level === 'error');
@@ -258,7 +281,9 @@ describe('the API key in warnings that quote a value', () => {
   it('is redacted from a refused timeout, which is quoted up to 60 characters', async () => {
     const { reporter, warnings } = start();
     await reporter.waitUntilDrained(`${KEY}${'9'.repeat(60)}` as unknown as number);
-    expect(warnings().map((call) => call.msg)).toEqual([`Telemetry waitUntilDrained(): expected a timeout in ms ≥ 0, got [redacted]${'9'.repeat(60 - KEY.length)}; using flushTimeoutMs (30000)`]);
+    expect(warnings().map((call) => call.msg)).toEqual([
+      `Telemetry waitUntilDrained(): expected a timeout in ms ≥ 0, got [redacted]${'9'.repeat(60 - KEY.length)}; using flushTimeoutMs (30000)`,
+    ]);
     await reporter.stop();
   });
 });
@@ -271,13 +296,19 @@ describe('redaction helpers', () => {
   });
 
   it('redactJson redacts strings and keys at any depth, and leaves other values alone', () => {
-    expect(redactJson({ [`k${KEY}`]: [KEY, 1, null, true, { x: `-${KEY}-` }] }, KEY)).toEqual({ 'k[redacted]': ['[redacted]', 1, null, true, { x: '-[redacted]-' }] });
+    expect(redactJson({ [`k${KEY}`]: [KEY, 1, null, true, { x: `-${KEY}-` }] }, KEY)).toEqual({
+      'k[redacted]': ['[redacted]', 1, null, true, { x: '-[redacted]-' }],
+    });
     expect(redactJson(3, KEY)).toBe(3);
     expect(redactJson(null, KEY)).toBeNull();
   });
 
   it('errorSummary redacts the key from the code and the name as well as the message', () => {
-    expect(errorSummary({ code: `E_${KEY}`, name: `N_${KEY}`, message: KEY }, KEY)).toEqual({ code: 'E_[redacted]', name: 'N_[redacted]', message: '[redacted]' });
+    expect(errorSummary({ code: `E_${KEY}`, name: `N_${KEY}`, message: KEY }, KEY)).toEqual({
+      code: 'E_[redacted]',
+      name: 'N_[redacted]',
+      message: '[redacted]',
+    });
   });
 
   it('errorSummary keeps code, name, message and status of the right types only, and never reads past a throwing getter', () => {
@@ -291,7 +322,14 @@ describe('redaction helpers', () => {
     expect(errorSummary({ response: 'x' }, KEY)).toEqual({});
     expect(errorSummary(`text ${KEY}`, KEY)).toEqual({ message: 'text [redacted]' });
     expect(errorSummary(null, KEY)).toEqual({ message: 'null' });
-    const hostile = new Proxy({}, { get: () => { throw new Error('no'); } });
+    const hostile = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('no');
+        },
+      },
+    );
     expect(errorSummary(hostile, KEY)).toEqual({});
   });
 });

@@ -7,7 +7,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { REDACTED } from '../src/core/redact.js';
 import { CUT_RESERVE } from '../src/core/snapshot-budget.js';
-import { BUDGET_MARKER, DEFAULT_SNAPSHOT_CHARS, type JsonValue, RESERVE_CHARS, SERIALIZE_LIMITS, lastSnapshotChars, toEventData, toJsonSafe } from '../src/core/serialize.js';
+import {
+  BUDGET_MARKER,
+  DEFAULT_SNAPSHOT_CHARS,
+  type JsonValue,
+  RESERVE_CHARS,
+  SERIALIZE_LIMITS,
+  lastSnapshotChars,
+  toEventData,
+  toJsonSafe,
+} from '../src/core/serialize.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 console.log(`serialize.budget FC_SEED=${seed}`);
@@ -30,7 +39,7 @@ const plainJson = fc.letrec((tie) => ({
     fc.integer({ min: -1_000_000, max: 1_000_000 }).map((n) => n / 1000),
     fc.boolean(),
     fc.constant(null),
-    fc.string({ unit: fc.constantFrom('a', 'Z', '0', ' ', 'é', '…', '-') , maxLength: 40 }),
+    fc.string({ unit: fc.constantFrom('a', 'Z', '0', ' ', 'é', '…', '-'), maxLength: 40 }),
     fc.array(tie('value'), { maxLength: 6 }),
     fc.dictionary(fc.string({ unit: fc.constantFrom('k', 'y', '_', '1'), maxLength: 6 }), tie('value'), { maxKeys: 6 }),
   ),
@@ -119,7 +128,16 @@ describe('the char budget', () => {
   });
 
   it('stays within maxChars for any value, escapes aside', () => {
-    const anything = fc.anything({ withMap: true, withSet: true, withDate: true, withBigInt: true, withTypedArray: true, withNullPrototype: true, withSparseArray: true, maxDepth: 4 });
+    const anything = fc.anything({
+      withMap: true,
+      withSet: true,
+      withDate: true,
+      withBigInt: true,
+      withTypedArray: true,
+      withNullPrototype: true,
+      withSparseArray: true,
+      maxDepth: 4,
+    });
     fc.assert(
       fc.property(fc.array(anything, { maxLength: 30 }), fc.integer({ min: 1024, max: 3000 }), (value, maxChars) => {
         toEventData(value, maxChars);
@@ -153,7 +171,10 @@ describe('the node budget', () => {
 
   it('counts a property that holds undefined as a visit, though it writes nothing', () => {
     const empty = Object.fromEntries(Array.from({ length: 256 }, (_, i) => [`k${i}`, undefined]));
-    const out = toJsonSafe(Array.from({ length: 300 }, () => empty), 10 ** 9) as JsonValue[];
+    const out = toJsonSafe(
+      Array.from({ length: 300 }, () => empty),
+      10 ** 9,
+    ) as JsonValue[];
     // Each object is 1 visit and 256 reads: after the root, 49 999 = 194 × 257 + 141.
     expect(out).toEqual([...Array.from({ length: 194 }, () => ({})), { '…': BUDGET_MARKER }, BUDGET_MARKER]);
   });

@@ -79,7 +79,12 @@ describe('toJsonSafe objects', () => {
   });
 
   it('maps an object whose toJSON returns the object itself by its own properties', () => {
-    const self = { a: 1, toJSON() { return this; } };
+    const self = {
+      a: 1,
+      toJSON() {
+        return this;
+      },
+    };
     expect(toJsonSafe(self)).toEqual({ a: 1, toJSON: '[Function toJSON]' });
   });
 
@@ -116,7 +121,11 @@ describe('toJsonSafe errors', () => {
   it('writes an error name that throws when read as Unserializable', () => {
     const error = new Error('named');
     error.stack = undefined;
-    Object.defineProperty(error, 'name', { get() { throw new Error('name failed'); } });
+    Object.defineProperty(error, 'name', {
+      get() {
+        throw new Error('name failed');
+      },
+    });
     expect(toJsonSafe(error)).toStrictEqual({ name: '[Unserializable: name failed]', message: 'named' });
   });
 });
@@ -124,26 +133,42 @@ describe('toJsonSafe errors', () => {
 describe('toJsonSafe unreadable values', () => {
   it('writes an array item whose getter throws as Unserializable and keeps the others', () => {
     const list: unknown[] = [1, 2];
-    Object.defineProperty(list, 0, { get() { throw new Error('item failed'); } });
+    Object.defineProperty(list, 0, {
+      get() {
+        throw new Error('item failed');
+      },
+    });
     expect(toJsonSafe(list)).toEqual(['[Unserializable: item failed]', 2]);
   });
 
   it('keeps 200 characters of the thrown message and cuts a longer one with …', () => {
-    const throwing = (message: string) => ({ get x(): never { throw new Error(message); } });
+    const throwing = (message: string) => ({
+      get x(): never {
+        throw new Error(message);
+      },
+    });
     const exact = 'e'.repeat(200);
     expect(toJsonSafe(throwing(exact))).toEqual({ x: `[Unserializable: ${exact}]` });
     expect(toJsonSafe(throwing(`${exact}f`))).toEqual({ x: `[Unserializable: ${exact}…]` });
   });
 
   it('writes a thrown non-Error by its string form, and one that cannot be stringified as "unreadable error"', () => {
-    const throwingValue = (thrown: unknown) => ({ get x(): never { throw thrown; } });
+    const throwingValue = (thrown: unknown) => ({
+      get x(): never {
+        throw thrown;
+      },
+    });
     expect(toJsonSafe(throwingValue('plain reason'))).toEqual({ x: '[Unserializable: plain reason]' });
     expect(toJsonSafe(throwingValue(Object.create(null)))).toEqual({ x: '[Unserializable: unreadable error]' });
   });
 
   it('names a function "anonymous" when its name is not a string or cannot be read', () => {
     const arrayName = Object.defineProperty(function named() {}, 'name', { value: ['x'] });
-    const throwingName = Object.defineProperty(function named() {}, 'name', { get() { throw new Error('no'); } });
+    const throwingName = Object.defineProperty(function named() {}, 'name', {
+      get() {
+        throw new Error('no');
+      },
+    });
     expect(toJsonSafe(arrayName)).toBe('[Function anonymous]');
     expect(toJsonSafe(throwingName)).toBe('[Function anonymous]');
   });

@@ -7,7 +7,17 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { REDACTED } from '../src/core/redact.js';
-import { BUDGET_MARKER, DEFAULT_SNAPSHOT_CHARS, type JsonObject, type JsonValue, RESERVE_CHARS, SERIALIZE_LIMITS, lastSnapshotChars, toEventData, toJsonSafe } from '../src/core/serialize.js';
+import {
+  BUDGET_MARKER,
+  DEFAULT_SNAPSHOT_CHARS,
+  type JsonObject,
+  type JsonValue,
+  RESERVE_CHARS,
+  SERIALIZE_LIMITS,
+  lastSnapshotChars,
+  toEventData,
+  toJsonSafe,
+} from '../src/core/serialize.js';
 import { TEST_CONFIG, eventsOf, startTestReporter, stopNow } from './helpers.js';
 
 const { maxArrayLength, maxDepth, maxKeys, maxNodes, maxStringLength } = SERIALIZE_LIMITS;
@@ -104,13 +114,22 @@ describe('Maps and Sets', () => {
   });
 
   it('writes a Map whose iterator throws as Unserializable, and takes back what it had counted', () => {
-    const failing = new Map([[1, 'a'], [2, 'b']]);
+    const failing = new Map([
+      [1, 'a'],
+      [2, 'b'],
+    ]);
     let reads = 0;
     const next = (): IteratorResult<[number, string]> => {
       if (reads++ > 0) throw new Error('iterator failed');
       return { done: false, value: [1, 'a'.repeat(100)] };
     };
-    failing.entries = () => ({ next, [Symbol.iterator]() { return this; } }) as unknown as MapIterator<[number, string]>;
+    failing.entries = () =>
+      ({
+        next,
+        [Symbol.iterator]() {
+          return this;
+        },
+      }) as unknown as MapIterator<[number, string]>;
     const out = toJsonSafe({ map: failing });
     expect(out).toEqual({ map: '[Unserializable: iterator failed]' });
     expect(lastSnapshotChars()).toBe(JSON.stringify(out).length);
@@ -260,12 +279,15 @@ describe('__proto__ keys', () => {
     }
 
     it('reaches the body as sent, as redacted and as cut to maxEventBytes', async () => {
-      const [plain, redacted, cut] = await sent((reporter) => {
-        reporter.log('plain', parsed());
-        reporter.log('redacted', { ...{ secret: TEST_CONFIG.apiKey }, inner: parsed() });
-        // Two-byte characters: the snapshot's budget counts code units, so the encoder's byte cap cuts after it.
-        reporter.log('cut', Object.assign(parsed(), { blob: 'é'.repeat(5000) }));
-      }, { maxEventBytes: 1024 });
+      const [plain, redacted, cut] = await sent(
+        (reporter) => {
+          reporter.log('plain', parsed());
+          reporter.log('redacted', { ...{ secret: TEST_CONFIG.apiKey }, inner: parsed() });
+          // Two-byte characters: the snapshot's budget counts code units, so the encoder's byte cap cuts after it.
+          reporter.log('cut', Object.assign(parsed(), { blob: 'é'.repeat(5000) }));
+        },
+        { maxEventBytes: 1024 },
+      );
       expect(Object.hasOwn(plain!.event_data as object, '__proto__')).toBe(true);
       expect(plain!.event_data).toEqual(JSON.parse('{"__proto__":{"polluted":true},"plain":1,"tail":"__proto__"}'));
       const inner = (redacted!.event_data as { secret: string; inner: object }).inner;

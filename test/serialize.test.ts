@@ -18,15 +18,39 @@ describe('toJsonSafe', () => {
     ['a bigint', 12345678901234567890n, '12345678901234567890'],
     ['a symbol', Symbol('tag'), 'Symbol(tag)'],
     ['a named function', function train() {}, '[Function train]'],
-    ['an anonymous function', (() => () => undefined)(), '[Function anonymous]'],
+    [
+      'an anonymous function',
+      (
+        () => () =>
+          undefined
+      )(),
+      '[Function anonymous]',
+    ],
     ['a Date', new Date(0), '1970-01-01T00:00:00.000Z'],
     ['an invalid Date', new Date(Number.NaN), 'Invalid Date'],
-    ['a Map', new Map<unknown, unknown>([['a', 1], [2, 'b']]), [['a', 1], [2, 'b']]],
+    [
+      'a Map',
+      new Map<unknown, unknown>([
+        ['a', 1],
+        [2, 'b'],
+      ]),
+      [
+        ['a', 1],
+        [2, 'b'],
+      ],
+    ],
     ['a Set', new Set([1, 'x']), [1, 'x']],
     ['a Uint8Array', new Uint8Array(16), '[Uint8Array(16)]'],
     ['an ArrayBuffer', new ArrayBuffer(8), '[ArrayBuffer(8)]'],
     ['an object with toJSON', { toJSON: () => ({ replaced: true }) }, { replaced: true }],
-    ['a class instance', new (class Point { x = 1; y = 2; })(), { x: 1, y: 2 }],
+    [
+      'a class instance',
+      new (class Point {
+        x = 1;
+        y = 2;
+      })(),
+      { x: 1, y: 2 },
+    ],
     ['a null-prototype object', Object.assign(Object.create(null) as object, { a: 1 }), { a: 1 }],
   ])('maps %s', (_name, input, expected) => {
     expect(toJsonSafe(input)).toEqual(expected);
@@ -70,11 +94,27 @@ describe('toJsonSafe', () => {
   });
 
   it('writes what throws while being read as Unserializable, and never throws itself', () => {
-    const getter = { get boom() { throw new Error('getter failed'); }, fine: 1 };
-    const proxy = new Proxy({}, { ownKeys() { throw new Error('trap failed'); } });
+    const getter = {
+      get boom() {
+        throw new Error('getter failed');
+      },
+      fine: 1,
+    };
+    const proxy = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('trap failed');
+        },
+      },
+    );
     const revocable = Proxy.revocable({}, {});
     revocable.revoke();
-    const badToJson = { toJSON() { throw new Error('toJSON failed'); } };
+    const badToJson = {
+      toJSON() {
+        throw new Error('toJSON failed');
+      },
+    };
     expect(toJsonSafe(getter)).toEqual({ boom: '[Unserializable: getter failed]', fine: 1 });
     expect(toJsonSafe(proxy)).toBe('[Unserializable: trap failed]');
     expect(toJsonSafe(revocable.proxy)).toMatch(/^\[Unserializable: /);

@@ -147,7 +147,11 @@ describe('spool after a crash', () => {
   });
 
   it('recovers what a fatal exception left unsent at its deadline, after the process has exited with its crash code', async () => {
-    const { dir, hanging, run } = await crashSetup('spool-fatal-', 'test/fixtures/process-lifecycle.ts', { SCENARIO: 'throw', FLUSH_TIMEOUT_MS: '300', BATCH: '2' });
+    const { dir, hanging, run } = await crashSetup('spool-fatal-', 'test/fixtures/process-lifecycle.ts', {
+      SCENARIO: 'throw',
+      FLUSH_TIMEOUT_MS: '300',
+      BATCH: '2',
+    });
     expect(await run.exited).toEqual({ code: 1, signal: null });
     expect(run.stderr()).toContain('fixture boom');
     // SESSION_START and the first step were in flight; the rest, the exception and SESSION_END were queued.

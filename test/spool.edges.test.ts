@@ -154,7 +154,10 @@ describe('Spool bound at its edges', () => {
   it('evicts the oldest first whatever order the directory lists', () => {
     const text = body(1);
     const size = Buffer.byteLength(text);
-    const s = spool({ maxSpoolBytes: size * 3, fs: { ...fs, readdirSync: (path: fs.PathLike) => fs.readdirSync(path).sort().reverse() } as unknown as SpoolFs });
+    const s = spool({
+      maxSpoolBytes: size * 3,
+      fs: { ...fs, readdirSync: (path: fs.PathLike) => fs.readdirSync(path).sort().reverse() } as unknown as SpoolFs,
+    });
     s.keep(undefined, text, KEY_A, 1);
     clock += 1;
     s.keep(undefined, text, KEY_B, 2);
@@ -193,7 +196,11 @@ describe('Spool failures without a code', () => {
     expect(s.keep(undefined, body(1), KEY_A, 1)).toBe(false);
     expect(s.errors).toBe(1);
     expect(log.records).toEqual([
-      { level: 'warn', obj: { dir, operation: 'write', code: 'unknown' }, msg: `Telemetry spool write failed in ${dir} (unknown); undelivered batches may not be kept` },
+      {
+        level: 'warn',
+        obj: { dir, operation: 'write', code: 'unknown' },
+        msg: `Telemetry spool write failed in ${dir} (unknown); undelivered batches may not be kept`,
+      },
     ]);
   });
 
@@ -214,13 +221,12 @@ describe('Spool failures without a code', () => {
 });
 
 describe('Spool failures name their operation', () => {
-  const failing = (operation: keyof SpoolFs, code: string): SpoolFs =>
-    ({
-      ...fs,
-      [operation]: () => {
-        throw Object.assign(new Error(`${code}: injected`), { code });
-      },
-    });
+  const failing = (operation: keyof SpoolFs, code: string): SpoolFs => ({
+    ...fs,
+    [operation]: () => {
+      throw Object.assign(new Error(`${code}: injected`), { code });
+    },
+  });
   const warning = (operation: string, code: string) => ({
     level: 'warn',
     obj: { dir, operation, code },

@@ -35,7 +35,12 @@ function soundBody(session: string, n: number): string {
   return JSON.stringify({ session_id: session, platform: 'unix/linux', sdk_version: '0.1.0', process_uuid: 'p', events });
 }
 
-type Planted = { kind: 'sound'; events: number } | { kind: 'bytes'; bytes: Uint8Array } | { kind: 'truncated'; cut: number } | { kind: 'shape'; value: unknown } | { kind: 'size'; extra: number };
+type Planted =
+  | { kind: 'sound'; events: number }
+  | { kind: 'bytes'; bytes: Uint8Array }
+  | { kind: 'truncated'; cut: number }
+  | { kind: 'shape'; value: unknown }
+  | { kind: 'size'; extra: number };
 
 const planted: fc.Arbitrary<Planted> = fc.oneof(
   fc.record({ kind: fc.constant('sound' as const), events: fc.integer({ min: 1, max: 4 }) }),
@@ -106,7 +111,16 @@ describe('spool fuzz', () => {
             },
           };
           const log = recordingLogger();
-          const reporter = startReporter({ config, sessionId: 'new', enabled: true, attachEvents: false, drainOnExit: false, transport, logger: log.logger, spoolDir: dir }) as TelemetryReporter;
+          const reporter = startReporter({
+            config,
+            sessionId: 'new',
+            enabled: true,
+            attachEvents: false,
+            drainOnExit: false,
+            transport,
+            logger: log.logger,
+            spoolDir: dir,
+          }) as TelemetryReporter;
           expect(await reporter.flush({ sync: true })).toBe(true);
           await vi.advanceTimersByTimeAsync(0);
 
@@ -117,7 +131,11 @@ describe('spool fuzz', () => {
           // A shape that happens to be sound JSON is impossible here: its name always says 1 event and its size is exact, yet no
           // generated JSON value has the five body fields, so each such file is corrupt.
           // The live reporter's own journal is there too, until it stops.
-          expect(readdirSync(dir).filter((f) => !f.endsWith('.journal')).sort()).toEqual([...expectedCorrupt.keys()].sort());
+          expect(
+            readdirSync(dir)
+              .filter((f) => !f.endsWith('.journal'))
+              .sort(),
+          ).toEqual([...expectedCorrupt.keys()].sort());
           for (const [name, content] of expectedCorrupt) expect(readFileSync(join(dir, name)).equals(content)).toBe(true);
           const resent = sent.filter((body) => (JSON.parse(body) as WireBody).session_id !== 'new');
           expect(resent.sort()).toEqual([...soundSessions.values()].sort());
@@ -137,12 +155,23 @@ describe('spool fuzz', () => {
     // Above the kernel's largest pid: a process that is surely dead.
     const owner = '2147483646-0000dead';
     const header = '{"session_id":"crashed","platform":"unix/linux","sdk_version":"0.1.0","process_uuid":"p"}';
-    const eventLine = (i: number) => JSON.stringify({ event: 'GENERIC_EVENT', event_id: `crashed-${i}`, event_session_index: i, severity: 'INFO', timestamp: '2026-01-02T03:04:05.678Z', event_name: 'e', event_data: { i } });
+    const eventLine = (i: number) =>
+      JSON.stringify({
+        event: 'GENERIC_EVENT',
+        event_id: `crashed-${i}`,
+        event_session_index: i,
+        severity: 'INFO',
+        timestamp: '2026-01-02T03:04:05.678Z',
+        event_name: 'e',
+        event_data: { i },
+      });
     const journal = fc.record({
       events: fc.integer({ min: 0, max: 8 }),
       acked: fc.array(fc.integer({ min: 0, max: 8 }), { maxLength: 4 }),
       // A line no JSON parser accepts, planted before the event of this position.
-      bad: fc.option(fc.record({ at: fc.integer({ min: 0, max: 8 }), text: fc.string({ maxLength: 20 }).map((t) => `~${t.replace(/\n/g, '')}`) }), { nil: undefined }),
+      bad: fc.option(fc.record({ at: fc.integer({ min: 0, max: 8 }), text: fc.string({ maxLength: 20 }).map((t) => `~${t.replace(/\n/g, '')}`) }), {
+        nil: undefined,
+      }),
       cut: fc.option(fc.nat(), { nil: undefined }),
     });
     await fc.assert(
@@ -178,7 +207,17 @@ describe('spool fuzz', () => {
             },
           };
           const log = recordingLogger();
-          const reporter = startReporter({ config, sessionId: 'new', enabled: true, attachEvents: false, drainOnExit: false, transport, logger: log.logger, spoolDir: dir, maxBatchSize: 3 }) as TelemetryReporter;
+          const reporter = startReporter({
+            config,
+            sessionId: 'new',
+            enabled: true,
+            attachEvents: false,
+            drainOnExit: false,
+            transport,
+            logger: log.logger,
+            spoolDir: dir,
+            maxBatchSize: 3,
+          }) as TelemetryReporter;
           expect(await reporter.flush({ sync: true })).toBe(true);
           await reporter.stop();
 

@@ -128,7 +128,9 @@ describe('Spool on a directory that already exists', () => {
     chmodSync(dir, mode);
     const { spool, log } = start(dir);
     expect(statSync(dir).mode & 0o7777).toBe(mode);
-    expect(log.records).toEqual([{ level: 'warn', obj: { dir, mode: shown }, msg: `Telemetry spool directory ${dir} is not private (mode ${shown}): ${risk}; make it 0700` }]);
+    expect(log.records).toEqual([
+      { level: 'warn', obj: { dir, mode: shown }, msg: `Telemetry spool directory ${dir} is not private (mode ${shown}): ${risk}; make it 0700` },
+    ]);
     // Its files are private all the same.
     spool.keep(undefined, storedBody(1), KEY_A, 1);
     expect(modes(dir)).toEqual([['<batch>', '600']]);
@@ -159,7 +161,11 @@ describe('Spool on a directory that already exists', () => {
     });
     expect(spool.errors).toBe(1);
     expect(log.records).toEqual([
-      { level: 'warn', obj: { dir, operation: 'stat', code: 'EACCES' }, msg: `Telemetry spool stat failed in ${dir} (EACCES); undelivered batches may not be kept` },
+      {
+        level: 'warn',
+        obj: { dir, operation: 'stat', code: 'EACCES' },
+        msg: `Telemetry spool stat failed in ${dir} (EACCES); undelivered batches may not be kept`,
+      },
     ]);
   });
 });

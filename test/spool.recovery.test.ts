@@ -18,8 +18,10 @@ const DEAD = 1111;
 const OWNER = `${DEAD}-0000dead`;
 const HEADER = '{"session_id":"crashed","platform":"unix/linux","sdk_version":"0.1.0","process_uuid":"p"}';
 
-const line = (i: number) => `{"event":"GENERIC_EVENT","event_id":"id-${i}","event_session_index":${i},"severity":"INFO","timestamp":"2026-01-02T03:04:05.678Z","event_name":"e","event_data":{}}`;
-const body = (indices: number[], session = 'crashed') => `${HEADER.replace('"crashed"', JSON.stringify(session)).slice(0, -1)},"events":[${indices.map(line).join(',')}]}`;
+const line = (i: number) =>
+  `{"event":"GENERIC_EVENT","event_id":"id-${i}","event_session_index":${i},"severity":"INFO","timestamp":"2026-01-02T03:04:05.678Z","event_name":"e","event_data":{}}`;
+const body = (indices: number[], session = 'crashed') =>
+  `${HEADER.replace('"crashed"', JSON.stringify(session)).slice(0, -1)},"events":[${indices.map(line).join(',')}]}`;
 
 let dir: string;
 let log: ReturnType<typeof recordingLogger>;
@@ -64,7 +66,8 @@ const readyIndices = () =>
 /** Claims everything the spool found and gives the indices of each batch, in the order it resends them. */
 function resent(s: Spool): number[][] {
   const out: number[][] = [];
-  for (let batch = s.claimNext(); batch !== undefined; batch = s.claimNext()) out.push((JSON.parse(batch.body) as WireBody).events.map((e) => e.event_session_index));
+  for (let batch = s.claimNext(); batch !== undefined; batch = s.claimNext())
+    out.push((JSON.parse(batch.body) as WireBody).events.map((e) => e.event_session_index));
   return out;
 }
 
@@ -84,10 +87,15 @@ describe('recovering a crashed reporter', () => {
     const s = spool();
     expect(s.recovered).toBe(4);
     expect(files().every((f) => f.endsWith('.batch'))).toBe(true);
-    expect(readyIndices().sort()).toEqual([[1, 2], [3, 4, 5, 6]]);
+    expect(readyIndices().sort()).toEqual([
+      [1, 2],
+      [3, 4, 5, 6],
+    ]);
     expect(s.hasReplay()).toBe(true);
     expect(resent(s).flat().sort()).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(log.records.map((r) => [r.level, r.msg])).toEqual([['info', 'Telemetry recovered 4 unsent events of session crashed, whose process ended without stopping']]);
+    expect(log.records.map((r) => [r.level, r.msg])).toEqual([
+      ['info', 'Telemetry recovered 4 unsent events of session crashed, whose process ended without stopping'],
+    ]);
     expect(log.records[0]?.obj).toEqual({ sessionId: 'crashed', events: 4 });
   });
 
@@ -125,7 +133,10 @@ describe('recovering a crashed reporter', () => {
   it('starts each batch afresh: a second body of exactly the limit fits too', () => {
     journal([0, 1, 2, 3]);
     spool({ maxBatchBytes: Buffer.byteLength(body([0, 1])) });
-    expect(readyIndices().sort()).toEqual([[0, 1], [2, 3]]);
+    expect(readyIndices().sort()).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
   });
 
   it('splits one byte under a body, and still writes an event that alone is over the limit', () => {
@@ -144,7 +155,10 @@ describe('recovering a crashed reporter', () => {
     claimed([0, 1], 'older-session');
     const s = spool();
     expect(s.recovered).toBe(3);
-    expect(readyIndices().sort()).toEqual([[0, 1], [0, 1, 2]]);
+    expect(readyIndices().sort()).toEqual([
+      [0, 1],
+      [0, 1, 2],
+    ]);
   });
 
   it('subtracts only the well-formed events of a claimed file: one that lost its type is recovered from the journal', () => {
@@ -241,7 +255,10 @@ describe('recovering a crashed reporter', () => {
     expect(log.records.map((r) => [r.level, r.msg])).toEqual([
       ['warn', `Telemetry journal ${OWNER}.journal is corrupt (line 3 is neither an event nor an acknowledgement); moved aside as ${OWNER}.journal.corrupt`],
     ]);
-    expect(log.records[0]?.obj).toEqual({ file: expect.stringMatching(new RegExp(`^${OWNER}\\.journal\\.claimed-${ME}-[0-9a-f]{8}$`)) as string, problem: 'line 3 is neither an event nor an acknowledgement' });
+    expect(log.records[0]?.obj).toEqual({
+      file: expect.stringMatching(new RegExp(`^${OWNER}\\.journal\\.claimed-${ME}-[0-9a-f]{8}$`)) as string,
+      problem: 'line 3 is neither an event nor an acknowledgement',
+    });
   });
 
   it('counts the events of a recovered batch that cannot fit in maxSpoolBytes as evicted, and finishes the recovery', () => {
@@ -273,7 +290,15 @@ describe('recovering a crashed reporter', () => {
       journal([0, 1, 2, 3]);
       claimed([0]);
       let opens = 0;
-      const failing = { ...fs, openSync: ((p: fs.PathLike, flags: fs.OpenMode) => (String(p).includes('.tmp-') && ++opens === 2 ? (() => { throw eio(); })() : fs.openSync(p, flags))) } as SpoolFs;
+      const failing = {
+        ...fs,
+        openSync: (p: fs.PathLike, flags: fs.OpenMode) =>
+          String(p).includes('.tmp-') && ++opens === 2
+            ? (() => {
+                throw eio();
+              })()
+            : fs.openSync(p, flags),
+      } as SpoolFs;
       const s = spool({ maxBatchSize: 2, fs: failing });
       expect(s.errors).toBe(1);
       expect(s.recovered).toBe(0);
@@ -282,7 +307,11 @@ describe('recovering a crashed reporter', () => {
       expect(journalName).toMatch(new RegExp(`^${OWNER}\\.journal\\.claimed-${ME}-[0-9a-f]{8}$`));
       // The batch [1, 2] was written in the owner's name and acknowledged; [3] was not written.
       expect(readFileSync(join(dir, journalName!), 'utf8').endsWith('[1,2]\n')).toBe(true);
-      expect(files().filter((f) => f.includes('.batch')).every((f) => f.endsWith(`.claimed-${OWNER}`))).toBe(true);
+      expect(
+        files()
+          .filter((f) => f.includes('.batch'))
+          .every((f) => f.endsWith(`.claimed-${OWNER}`)),
+      ).toBe(true);
 
       // After this process dies, the next one finishes the recovery without repeating [1, 2].
       alive.delete(ME);
@@ -294,7 +323,12 @@ describe('recovering a crashed reporter', () => {
 
     it('stops when the acknowledgement cannot be appended, and the next recovery subtracts the batch it wrote', () => {
       journal([0, 1]);
-      const failing = { ...fs, appendFileSync: () => { throw eio(); } } as unknown as SpoolFs;
+      const failing = {
+        ...fs,
+        appendFileSync: () => {
+          throw eio();
+        },
+      } as unknown as SpoolFs;
       const s = spool({ fs: failing });
       expect(s.errors).toBe(1);
       expect(s.hasReplay()).toBe(false);
@@ -306,7 +340,12 @@ describe('recovering a crashed reporter', () => {
 
     it('leaves the journal claimed when it cannot be read', () => {
       journal([0]);
-      const failing = { ...fs, readFileSync: (() => { throw eio(); }) } as SpoolFs;
+      const failing = {
+        ...fs,
+        readFileSync: () => {
+          throw eio();
+        },
+      } as SpoolFs;
       const s = spool({ fs: failing });
       expect(s.errors).toBe(1);
       expect(files()).toEqual([expect.stringMatching(new RegExp(`^${OWNER}\\.journal\\.claimed-${ME}-`)) as string]);
@@ -326,7 +365,15 @@ describe('recovering a crashed reporter', () => {
   });
 
   it('counts and logs once a journal it cannot open, and goes on without one', () => {
-    const failing = { ...fs, openSync: ((p: fs.PathLike, flags: fs.OpenMode) => (String(p).endsWith('.journal') ? (() => { throw Object.assign(new Error('EACCES'), { code: 'EACCES' }); })() : fs.openSync(p, flags))) } as SpoolFs;
+    const failing = {
+      ...fs,
+      openSync: (p: fs.PathLike, flags: fs.OpenMode) =>
+        String(p).endsWith('.journal')
+          ? (() => {
+              throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+            })()
+          : fs.openSync(p, flags),
+    } as SpoolFs;
     const s = spool({ fs: failing });
     expect(s.openJournal(HEADER, () => line(0))).toBeUndefined();
     expect(s.openJournal(HEADER, () => line(0))).toBeUndefined();

@@ -54,7 +54,10 @@ function start(sessionId: string, transport: Transport, overrides: Partial<Repor
 }
 
 /** The spool's batch files; the journal of a live reporter is left out (test/journal.reporter.test.ts covers it). */
-const files = () => readdirSync(dir).filter((f) => !f.endsWith('.journal')).sort();
+const files = () =>
+  readdirSync(dir)
+    .filter((f) => !f.endsWith('.journal'))
+    .sort();
 const ready = () => files().filter((f) => f.endsWith('.batch'));
 const eventsIn = (name: string) => Number(/-(\d+)-\d+\.batch/.exec(name)?.[1]);
 
@@ -96,7 +99,12 @@ describe('spoolDir', () => {
     await vi.advanceTimersByTimeAsync(0);
     expect(good.requests.slice(0, 3).map((r) => r.body)).toEqual(onDisk);
     expect(good.requests[0]!.idempotencyKey).toBe(dead.requests[0]!.idempotencyKey);
-    expect(good.bodies().slice(0, 3).flatMap((body) => body.events.map((e) => [body.session_id, e.event_session_index, e.event]))).toEqual([
+    expect(
+      good
+        .bodies()
+        .slice(0, 3)
+        .flatMap((body) => body.events.map((e) => [body.session_id, e.event_session_index, e.event])),
+    ).toEqual([
       ['session-a', 0, 'SESSION_START'],
       ['session-a', 1, 'GENERIC_EVENT'],
       ['session-a', 2, 'GENERIC_EVENT'],
@@ -125,7 +133,9 @@ describe('spoolDir', () => {
     const { reporter } = start('session-a', transport);
     await reporter.flush();
     await vi.advanceTimersByTimeAsync(0);
-    expect(files()).toEqual([expect.stringMatching(new RegExp(`-${slow.requests[0]!.idempotencyKey}-1-\\d+\\.batch\\.claimed-${process.pid}-[0-9a-f]{8}$`)) as string]);
+    expect(files()).toEqual([
+      expect.stringMatching(new RegExp(`-${slow.requests[0]!.idempotencyKey}-1-\\d+\\.batch\\.claimed-${process.pid}-[0-9a-f]{8}$`)) as string,
+    ]);
     expect(readFileSync(join(dir, files()[0]!), 'utf8')).toBe(slow.requests[0]!.body);
     release?.();
     await vi.advanceTimersByTimeAsync(0);
@@ -185,7 +195,9 @@ describe('spoolDir', () => {
     expect(ready()).toHaveLength(2);
     const [first, second] = ready();
 
-    const mixed = rawTransport((n, body) => (body.session_id === 'session-a' ? (n === 1 ? { kind: 'rejected', status: 422 } : { kind: 'retryable', status: 503, reason: 'HTTP 503' }) : ok));
+    const mixed = rawTransport((n, body) =>
+      body.session_id === 'session-a' ? (n === 1 ? { kind: 'rejected', status: 422 } : { kind: 'retryable', status: 503, reason: 'HTTP 503' }) : ok,
+    );
     const b = start('session-b', mixed.transport);
     await vi.advanceTimersByTimeAsync(100);
     expect(mixed.bodies().map((body) => body.session_id)).toEqual(['session-a', 'session-a', 'session-a', 'session-b']);
@@ -238,7 +250,11 @@ describe('spoolDir', () => {
     // While the first half is sent, both halves are on disk, claimed, and the whole is gone.
     expect(seen[1]!.map(eventsIn)).toEqual([2, 2]);
     expect(seen[1]!.every((f) => f.includes('.claimed-'))).toBe(true);
-    expect(sizes.slice(0, 3)).toEqual([['failed', 4], ['sent', 2], ['sent', 2]]);
+    expect(sizes.slice(0, 3)).toEqual([
+      ['failed', 4],
+      ['sent', 2],
+      ['sent', 2],
+    ]);
     const s = b.reporter.stats();
     expect(s).toMatchObject({ replayed: 4, replayDropped: 0 });
     booksBalance(s);
@@ -272,7 +288,9 @@ describe('spoolDir', () => {
     await vi.advanceTimersByTimeAsync(10);
     await stopped;
     const s = a.reporter.stats();
-    const kept = ready().map(eventsIn).reduce((x, y) => x + y, 0);
+    const kept = ready()
+      .map(eventsIn)
+      .reduce((x, y) => x + y, 0);
     expect(s.spooled).toBe(8);
     expect(s.dropped.spool_overflow).toBeGreaterThan(0);
     expect(kept + s.dropped.spool_overflow).toBe(8);
@@ -307,7 +325,14 @@ describe('spoolDir', () => {
     const stopped = reporter.stop(10);
     await vi.advanceTimersByTimeAsync(10);
     await stopped;
-    expect(reporter.stats()).toMatchObject({ spooled: 0, replayed: 0, replayDropped: 0, spoolCorrupt: 0, spoolErrors: 0, dropped: { shutdown: 2, spool_overflow: 0 } });
+    expect(reporter.stats()).toMatchObject({
+      spooled: 0,
+      replayed: 0,
+      replayDropped: 0,
+      spoolCorrupt: 0,
+      spoolErrors: 0,
+      dropped: { shutdown: 2, spool_overflow: 0 },
+    });
     expect(files()).toEqual([]);
   });
 });

@@ -56,7 +56,9 @@ describe('Spool writes', () => {
         const real = (target as unknown as Record<string, unknown>)[name];
         if (typeof real !== 'function') return real;
         return (...args: unknown[]) => {
-          calls.push(`${name}(${args.map((a) => (typeof a === 'string' && a.startsWith(dir) ? a.replace(dir, '<dir>') : typeof a === 'string' && a.length > 2 ? 'string' : typeof a === 'string' ? a : typeof a)).join(', ')})`);
+          calls.push(
+            `${name}(${args.map((a) => (typeof a === 'string' && a.startsWith(dir) ? a.replace(dir, '<dir>') : typeof a === 'string' && a.length > 2 ? 'string' : typeof a === 'string' ? a : typeof a)).join(', ')})`,
+          );
           return (real as (...a: unknown[]) => unknown)(...args);
         };
       },
@@ -202,7 +204,9 @@ describe('Spool bound', () => {
     expect(s.hold(text, KEY_C, 1)).toBeUndefined();
     expect(files().filter((f) => f.includes(KEY_C))).toEqual([]);
     expect(evicted).toEqual([]);
-    expect(log.records.some((r) => r.msg === `Telemetry batch of ${size} bytes does not fit in the spool (maxSpoolBytes ${size * 2 - 1}); not spooled`)).toBe(true);
+    expect(log.records.some((r) => r.msg === `Telemetry batch of ${size} bytes does not fit in the spool (maxSpoolBytes ${size * 2 - 1}); not spooled`)).toBe(
+      true,
+    );
     expect(s.keep(undefined, 'x'.repeat(size - 1), KEY_C, 1)).toBe(true);
   });
 
@@ -407,7 +411,15 @@ describe('Spool I/O errors', () => {
 
   it('ignores a directory that cannot be synced', () => {
     const real = fs.openSync;
-    const noDirOpen = { ...fs, openSync: (path: fs.PathLike, flags: fs.OpenMode) => (path === dir ? (() => { throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' }); })() : real(path, flags)) } as SpoolFs;
+    const noDirOpen = {
+      ...fs,
+      openSync: (path: fs.PathLike, flags: fs.OpenMode) =>
+        path === dir
+          ? (() => {
+              throw Object.assign(new Error('EISDIR'), { code: 'EISDIR' });
+            })()
+          : real(path, flags),
+    } as SpoolFs;
     const s = spool({ fs: noDirOpen });
     expect(s.keep(undefined, body(1), KEY_A, 1)).toBe(true);
     expect(s.errors).toBe(0);

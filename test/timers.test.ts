@@ -31,7 +31,7 @@ function fakeHandles() {
 }
 
 describe('KeepAliveTimers', () => {
-  it("unrefs timers so an idle reporter never keeps the process alive", () => {
+  it('unrefs timers so an idle reporter never keeps the process alive', () => {
     const { clock, handles } = fakeHandles();
     const timers = new KeepAliveTimers(clock);
     timers.setTimeout(() => undefined, 10);
@@ -79,7 +79,7 @@ describe('KeepAliveTimers holds and cancellation', () => {
     expect(handles[0]!.refd).toBe(false);
   });
 
-  it('leaves a timer set while held ref\'d', () => {
+  it("leaves a timer set while held ref'd", () => {
     const { clock, handles } = fakeHandles();
     const timers = new KeepAliveTimers(clock);
     const release = timers.hold();
@@ -100,7 +100,7 @@ describe('KeepAliveTimers holds and cancellation', () => {
   });
 });
 
-describe('KeepAliveTimers with clocks whose handles cannot be ref\'d', () => {
+describe("KeepAliveTimers with clocks whose handles cannot be ref'd", () => {
   function clockReturning(make: () => unknown) {
     const made: unknown[] = [];
     const clock: Clock = {

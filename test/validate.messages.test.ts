@@ -75,7 +75,9 @@ describe('integerInRange', () => {
   it('bounds a number by the longest Node.js timer unless told otherwise', () => {
     expect(integerInRange('n', 0, 0)).toBe(0);
     expect(integerInRange('n', 2 ** 31 - 1, 0)).toBe(2 ** 31 - 1);
-    expect(() => integerInRange('n', 2 ** 31, 0)).toThrow(rangeError('Expected `n` to be an integer ≥ 0 (at most 2^31−1, the longest Node.js timer), got `2147483648` (number)'));
+    expect(() => integerInRange('n', 2 ** 31, 0)).toThrow(
+      rangeError('Expected `n` to be an integer ≥ 0 (at most 2^31−1, the longest Node.js timer), got `2147483648` (number)'),
+    );
   });
 
   it('states both ends of an explicit range, and accepts both ends', () => {

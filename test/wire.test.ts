@@ -68,7 +68,16 @@ describe('serializeBatch', () => {
     const events = [
       new QueuedEvent('SESSION_START', 0, 'INFO', 1, undefined, undefined, undefined, undefined),
       new QueuedEvent('GENERIC_EVENT', 1, 'WARNING', 2, 'name "quoted"\n', { a: [1, 'x'], b: { c: null } }, undefined, undefined),
-      new QueuedEvent('UNHANDLED_EXCEPTION', 2, 'ERROR', 3, undefined, undefined, { error_type: 'TypeError', error_message: 'bad "x"', traceback: 'TypeError: bad\n    at x' }, undefined),
+      new QueuedEvent(
+        'UNHANDLED_EXCEPTION',
+        2,
+        'ERROR',
+        3,
+        undefined,
+        undefined,
+        { error_type: 'TypeError', error_message: 'bad "x"', traceback: 'TypeError: bad\n    at x' },
+        undefined,
+      ),
       new QueuedEvent('UNHANDLED_EXCEPTION', 3, 'ERROR', 4, undefined, undefined, { error_type: 'string', error_message: 'plain' }, undefined),
       new QueuedEvent('SESSION_END', 4, 'INFO', 5, undefined, undefined, undefined, 3_725_000.5),
     ];

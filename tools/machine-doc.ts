@@ -94,7 +94,8 @@ export function withReadmeDiagram(readme: string, diagram: string = reporterRead
  */
 export function machineDoc(graph: MachineGraph, sourcePath: string): string {
   const rows = graph.transitions.map(
-    (t) => `| ${sourceCell(graph, t)} | ${code(t.event)} | ${t.guard === undefined ? '' : code(t.guard)} | ${targetCell(t)} | ${t.actions.map(code).join(', ')} |`,
+    (t) =>
+      `| ${sourceCell(graph, t)} | ${code(t.event)} | ${t.guard === undefined ? '' : code(t.guard)} | ${targetCell(t)} | ${t.actions.map(code).join(', ')} |`,
   );
   return [
     `# The \`${graph.id}\` machine`,
@@ -110,7 +111,7 @@ export function machineDoc(graph: MachineGraph, sourcePath: string): string {
     '',
     '## Transitions',
     '',
-    'In definition order. For one state and event, the rows are tried top to bottom and the first whose guard holds is taken; a state\'s own rows come before its parent\'s and the machine\'s.',
+    "In definition order. For one state and event, the rows are tried top to bottom and the first whose guard holds is taken; a state's own rows come before its parent's and the machine's.",
     '',
     '| Source | Event | Guard | Target | Actions |',
     '| --- | --- | --- | --- | --- |',

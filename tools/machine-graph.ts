@@ -102,7 +102,8 @@ export function machineGraph(machine: AnyStateMachine): MachineGraph {
       const event = i >= alwaysFrom ? 'always' : eventLabel(node, definition as DefinitionShape);
       const guard = definition.guard === undefined ? undefined : guardLabel(definition.guard, false);
       const actions = definition.actions.map(actionLabel);
-      const targets = definition.target === undefined || definition.target.length === 0 ? [undefined] : definition.target.map((t) => (t === root ? machine.id : pathId(t)));
+      const targets =
+        definition.target === undefined || definition.target.length === 0 ? [undefined] : definition.target.map((t) => (t === root ? machine.id : pathId(t)));
       for (const target of targets) transitions.push({ source, target, event, guard, actions, reenter: definition.reenter });
     });
     for (const child of Object.values(node.states)) visit(child);
@@ -179,7 +180,10 @@ function combinator(g: { check?: { name?: string }; name: string }): 'and' | 'or
   return byCheck[g.check.name ?? ''] ?? (['and', 'or', 'not', 'stateIn'].includes(g.name) ? (g.name as 'and' | 'or' | 'not' | 'stateIn') : undefined);
 }
 
-type ActionShape = string | { type: string } | (((...args: never[]) => unknown) & { type?: string; event?: unknown; to?: unknown; delay?: unknown; sendId?: unknown; src?: unknown });
+type ActionShape =
+  | string
+  | { type: string }
+  | (((...args: never[]) => unknown) & { type?: string; event?: unknown; to?: unknown; delay?: unknown; sendId?: unknown; src?: unknown });
 
 /** An action by name; XState's built-in action creators by what they do. */
 function actionLabel(action: unknown): string {
@@ -189,7 +193,8 @@ function actionLabel(action: unknown): string {
   if (typeof a === 'function') {
     if (typeof a.type !== 'string' || !a.type.startsWith('xstate.')) return functionName(a, ['actions']) ?? 'inline';
     const kind = a.type.slice('xstate.'.length);
-    const delay = a.delay === undefined ? '' : typeof a.delay === 'number' ? ` after ${a.delay}ms` : typeof a.delay === 'string' ? ` after ${a.delay}` : ' after a delay';
+    const delay =
+      a.delay === undefined ? '' : typeof a.delay === 'number' ? ` after ${a.delay}ms` : typeof a.delay === 'string' ? ` after ${a.delay}` : ' after a delay';
     switch (kind) {
       case 'raise':
       case 'emit':

@@ -38,14 +38,17 @@ export function toMermaid(graph: MachineGraph): string {
   const isRoot = (t: GraphTransition) => t.source === graph.id && !known.has(t.source);
   for (const t of graph.transitions) {
     for (const end of [isRoot(t) ? undefined : t.source, t.target]) {
-      if (end !== undefined && !known.has(end)) throw new TypeError(`Expected every transition to join states of the graph, got \`${end}\` in ${t.source} --${t.event}-->`);
+      if (end !== undefined && !known.has(end))
+        throw new TypeError(`Expected every transition to join states of the graph, got \`${end}\` in ${t.source} --${t.event}-->`);
     }
   }
   const rootNotes = new Map<string, string[]>();
   for (const t of graph.transitions.filter(isRoot)) {
     const at = t.target ?? childrenOf(undefined)[0]?.id;
     if (at === undefined) continue;
-    const text = escapeLabel(`${t.event} in any state${t.guard === undefined ? '' : ` [${t.guard}]`}${t.actions.length > 0 ? ` / ${t.actions.join(', ')}` : ''}${t.reenter ? ' (reenter)' : ''}`);
+    const text = escapeLabel(
+      `${t.event} in any state${t.guard === undefined ? '' : ` [${t.guard}]`}${t.actions.length > 0 ? ` / ${t.actions.join(', ')}` : ''}${t.reenter ? ' (reenter)' : ''}`,
+    );
     rootNotes.set(at, [...(rootNotes.get(at) ?? []), text]);
   }
 
@@ -96,7 +99,12 @@ export function transitionLabel(t: Pick<GraphTransition, 'event' | 'guard' | 'ac
 }
 
 function escapeLabel(text: string): string {
-  return text.replace(/:/g, '∶').replace(/;/g, '\u037e').replace(/</g, '‹').replace(/>/g, '›').replace(/[\r\n]+/g, ' ');
+  return text
+    .replace(/:/g, '∶')
+    .replace(/;/g, '\u037e')
+    .replace(/</g, '‹')
+    .replace(/>/g, '›')
+    .replace(/[\r\n]+/g, ' ');
 }
 
 function escapeQuoted(text: string): string {

@@ -132,7 +132,10 @@ function commonParent(a, b, parentOf) {
 /** A point of the cubic Bézier p0 p1 p2 p3 at t. */
 function bezierAt(p0, p1, p2, p3, t) {
   const u = 1 - t;
-  const a = u * u * u, b = 3 * u * u * t, c = 3 * u * t * t, d = t * t * t;
+  const a = u * u * u,
+    b = 3 * u * u * t,
+    c = 3 * u * t * t,
+    d = t * t * t;
   return { x: a * p0.x + b * p1.x + c * p2.x + d * p3.x, y: a * p0.y + b * p1.y + c * p2.y + d * p3.y };
 }
 
@@ -188,7 +191,10 @@ function drawDiagram(graph, root) {
   }
 
   const defs = svg('defs', {}, root);
-  for (const [id, cls] of [['arrow', 'arrowhead'], ['arrow-taken', 'arrowhead taken']]) {
+  for (const [id, cls] of [
+    ['arrow', 'arrowhead'],
+    ['arrow-taken', 'arrowhead taken'],
+  ]) {
     const marker = svg('marker', { id, viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' }, defs);
     svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', class: cls }, marker);
   }
@@ -209,11 +215,16 @@ function drawDiagram(graph, root) {
     svg('title', {}, group).textContent = state.id;
     svg('rect', { x: box.x, y: box.y, width: box.w, height: box.h, rx: 12 }, group);
     if (state.final) svg('rect', { class: 'inner', x: box.x + 4, y: box.y + 4, width: box.w - 8, height: box.h - 8, rx: 9 }, group);
-    const name = svg('text', state.compound ? { x: box.x + 14, y: box.y + 20, class: 'name' } : { x: box.cx, y: box.cy + 5, class: 'name', 'text-anchor': 'middle' }, group);
+    const name = svg(
+      'text',
+      state.compound ? { x: box.x + 14, y: box.y + 20, class: 'name' } : { x: box.cx, y: box.cy + 5, class: 'name', 'text-anchor': 'middle' },
+      group,
+    );
     name.textContent = shortName(state.id);
     const internal = graph.transitions.filter((t) => t.source === state.id && t.target === undefined);
     if (internal.length > 0) {
-      svg('title', {}, group).textContent = `${state.id}\nalso handles, without leaving: ${internal.map((t) => `${t.event}${t.guard ? ` [${t.guard}]` : ''} / ${t.actions.join(', ')}`).join('; ')}`;
+      svg('title', {}, group).textContent =
+        `${state.id}\nalso handles, without leaving: ${internal.map((t) => `${t.event}${t.guard ? ` [${t.guard}]` : ''} / ${t.actions.join(', ')}`).join('; ')}`;
     }
     stateGroups.set(state.id, group);
     // The initial child of a state, or the machine's initial state, gets a dot and an arrow into its left side.

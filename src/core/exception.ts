@@ -74,7 +74,10 @@ const LIMIT_MARKER = '…[traceback limit reached]';
  * (the API key) redacted from each before it is cut. Never throws.
  */
 export function describeException(error: unknown, secret = ''): ExceptionFields {
-  const fields: ExceptionFields = { error_type: cutText(typeName(error), MAX_TEXT, secret), error_message: cutText(messageOf(error, secret), MAX_TEXT, secret) };
+  const fields: ExceptionFields = {
+    error_type: cutText(typeName(error), MAX_TEXT, secret),
+    error_message: cutText(messageOf(error, secret), MAX_TEXT, secret),
+  };
   const traceback = tracebackOf(error, secret);
   if (traceback !== undefined) fields.traceback = traceback;
   return fields;
@@ -95,7 +98,11 @@ export function findUserError(error: unknown, secret = ''): UserErrorData | unde
     const status = statusOf(link);
     if (status !== undefined) {
       if (status < 400 || status > 499 || status === 408 || status === 429) return undefined;
-      const data: UserErrorData = { error_type: cutText(typeName(link), MAX_TEXT, secret), message: cutText(messageOf(link, secret), MAX_TEXT, secret), status_code: status };
+      const data: UserErrorData = {
+        error_type: cutText(typeName(link), MAX_TEXT, secret),
+        message: cutText(messageOf(link, secret), MAX_TEXT, secret),
+        status_code: status,
+      };
       const body = bodyOf(link, secret);
       if (body !== undefined) data.body = body;
       return data;
@@ -276,7 +283,12 @@ function writeInner(writer: TracebackWriter, error: object, indent: string, path
 
 function statusOf(value: object): number | undefined {
   const response = read(value, 'response');
-  const candidates = [read(value, 'status'), read(value, 'statusCode'), isObject(response) ? read(response, 'statusCode') : undefined, isObject(response) ? read(response, 'status') : undefined];
+  const candidates = [
+    read(value, 'status'),
+    read(value, 'statusCode'),
+    isObject(response) ? read(response, 'statusCode') : undefined,
+    isObject(response) ? read(response, 'status') : undefined,
+  ];
   for (const candidate of candidates) {
     if (typeof candidate === 'number' && Number.isInteger(candidate)) return candidate;
     if (typeof candidate === 'string' && /^\d{3}$/.test(candidate)) return Number(candidate);

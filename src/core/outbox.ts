@@ -508,7 +508,15 @@ function splitEvents(batch: Batch): [Batch, Batch] {
 function splitReplay(batch: Batch): [Batch, Batch] {
   const { events, ...envelope } = JSON.parse(batch.body as string) as { events: unknown[] };
   const head = JSON.stringify(envelope);
-  const half = (part: unknown[]): Batch => ({ events: [], idempotencyKey: randomUUID(), body: bodyJson(head, part.map((e) => JSON.stringify(e))), replayed: part.length });
+  const half = (part: unknown[]): Batch => ({
+    events: [],
+    idempotencyKey: randomUUID(),
+    body: bodyJson(
+      head,
+      part.map((e) => JSON.stringify(e)),
+    ),
+    replayed: part.length,
+  });
   const middle = Math.ceil(events.length / 2);
   return [half(events.slice(0, middle)), half(events.slice(middle))];
 }

@@ -36,7 +36,11 @@ export function redactCut(text: string, limit: number, secret: string): Redacted
   if (secret.length > 0) {
     // An occurrence that starts before the cut and ends after it moves the cut to its end; repeated,
     // because a secret that overlaps itself ("abab") can straddle the new cut too.
-    for (let at = text.indexOf(secret, Math.max(0, end - secret.length + 1)); at !== -1 && at < end; at = text.indexOf(secret, Math.max(0, end - secret.length + 1))) {
+    for (
+      let at = text.indexOf(secret, Math.max(0, end - secret.length + 1));
+      at !== -1 && at < end;
+      at = text.indexOf(secret, Math.max(0, end - secret.length + 1))
+    ) {
       end = at + secret.length;
     }
   }

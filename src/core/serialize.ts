@@ -368,7 +368,15 @@ function readErrorField(error: Error, field: (typeof ERROR_FIELDS)[number], ance
  * `skipWritten`, a key `out` already has is left as it is (an Error's name,
  * message, stack and cause).
  */
-function writeEntries(out: JsonObject, entries: number, source: object, keys: readonly string[], ancestors: object[], depth: number, skipWritten: boolean): JsonObject {
+function writeEntries(
+  out: JsonObject,
+  entries: number,
+  source: object,
+  keys: readonly string[],
+  ancestors: object[],
+  depth: number,
+  skipWritten: boolean,
+): JsonObject {
   const kept = Math.min(keys.length, maxKeys);
   for (let i = 0; i < kept; i++) {
     const key = keys[i] as string;

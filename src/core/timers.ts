@@ -6,12 +6,7 @@ interface Refable {
 }
 
 function isRefable(handle: unknown): handle is Refable {
-  return (
-    typeof handle === 'object' &&
-    handle !== null &&
-    typeof (handle as Refable).ref === 'function' &&
-    typeof (handle as Refable).unref === 'function'
-  );
+  return typeof handle === 'object' && handle !== null && typeof (handle as Refable).ref === 'function' && typeof (handle as Refable).unref === 'function';
 }
 
 /**

@@ -48,10 +48,9 @@ export function outOfRange(name: string, expected: string, value: unknown, secre
 export function unknownOption(where: string, name: string, known: readonly string[]): TypeError {
   const suggestion = closest(name, known);
   const hint = suggestion === undefined ? '' : ` Did you mean \`${suggestion}\`?`;
-  return Object.assign(
-    new TypeError(`Unknown option \`${name}\` for ${where}.${hint} Known options: ${known.join(', ')}`),
-    { code: ERROR_CODES.unknownOption },
-  );
+  return Object.assign(new TypeError(`Unknown option \`${name}\` for ${where}.${hint} Known options: ${known.join(', ')}`), {
+    code: ERROR_CODES.unknownOption,
+  });
 }
 
 /** Checks a whole number within [min, max]; the error names `name`. */

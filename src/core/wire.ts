@@ -268,7 +268,10 @@ function capped(event: QueuedEvent, cap: number): QueuedEvent {
  * every batch on the send path. `toWireEvent` gives the same JSON as objects.
  */
 export function serializeBatch(meta: BodyMeta, events: readonly QueuedEvent[]): string {
-  return bodyJson(envelopeJson(meta.sessionId), events.map((event) => encodeEvent(event, meta)));
+  return bodyJson(
+    envelopeJson(meta.sessionId),
+    events.map((event) => encodeEvent(event, meta)),
+  );
 }
 
 /**

@@ -264,8 +264,7 @@ export const publishHttpRequestException = (payload: HttpRequestExceptionPayload
 /** Publishes on `tinker:queue:state_change`, only when someone listens. */
 export const publishQueueStateChange = (payload: QueueStateChangePayload): void => publish(CHANNELS.queueStateChange, payload);
 /** Publishes on one of the `tinker:future:*` channels, only when someone listens. */
-export const publishFuture = (name: (typeof FUTURE_CHANNELS)[number], payload: FuturePayload): void =>
-  publish(name as 'tinker:future:timeout', payload);
+export const publishFuture = (name: (typeof FUTURE_CHANNELS)[number], payload: FuturePayload): void => publish(name as 'tinker:future:timeout', payload);
 
 /** Whether `name` is a channel a reporter can forward. */
 export function isForwardableChannel(name: string): boolean {

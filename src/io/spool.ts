@@ -242,7 +242,10 @@ export class Spool implements SpoolPort {
       if ('idempotencyKey' in parsed) return { file, body, idempotencyKey: parsed.idempotencyKey, events: parsed.events };
       this.corrupt++;
       this.#rename(file, `${name}.corrupt`);
-      this.#options.logger.warn({ file: name, problem: parsed.problem }, `Telemetry spool file ${name} is corrupt (${parsed.problem}); moved aside as ${name}.corrupt`);
+      this.#options.logger.warn(
+        { file: name, problem: parsed.problem },
+        `Telemetry spool file ${name} is corrupt (${parsed.problem}); moved aside as ${name}.corrupt`,
+      );
     }
     return undefined;
   }
@@ -296,7 +299,11 @@ export class Spool implements SpoolPort {
       fs: this.#fs,
       onError: (operation, error) => {
         this.#fail(operation, error);
-        this.#options.logger.warnOnce('spool:journal-off', { dir: this.#dir }, 'Telemetry journal is off for this session; a crash would lose its queued events');
+        this.#options.logger.warnOnce(
+          'spool:journal-off',
+          { dir: this.#dir },
+          'Telemetry journal is off for this session; a crash would lose its queued events',
+        );
       },
     });
   }
@@ -360,7 +367,10 @@ export class Spool implements SpoolPort {
     if ('problem' in journal) {
       this.corrupt++;
       this.#rename(file, `${owner}.journal.corrupt`);
-      this.#options.logger.warn({ file, problem: journal.problem }, `Telemetry journal ${owner}.journal is corrupt (${journal.problem}); moved aside as ${owner}.journal.corrupt`);
+      this.#options.logger.warn(
+        { file, problem: journal.problem },
+        `Telemetry journal ${owner}.journal is corrupt (${journal.problem}); moved aside as ${owner}.journal.corrupt`,
+      );
     } else {
       for (const claim of claims) this.#settledBy(claim, journal.sessionId, journal.live);
       let recovered = 0;
@@ -386,7 +396,10 @@ export class Spool implements SpoolPort {
       this.recovered += recovered;
       if (overflow > 0) this.#options.onEvicted(overflow);
       if (recovered > 0) {
-        this.#options.logger.info({ sessionId: journal.sessionId, events: recovered }, `Telemetry recovered ${recovered} unsent events of session ${journal.sessionId}, whose process ended without stopping`);
+        this.#options.logger.info(
+          { sessionId: journal.sessionId, events: recovered },
+          `Telemetry recovered ${recovered} unsent events of session ${journal.sessionId}, whose process ended without stopping`,
+        );
       }
       this.remove(file);
     }
@@ -469,14 +482,22 @@ export class Spool implements SpoolPort {
       evicted += Number(sized[1]);
     }
     if (evicted > 0) {
-      this.#options.logger.warnOnce('spool:overflow', { dir: this.#dir, maxSpoolBytes: this.#options.maxSpoolBytes }, `Telemetry spool is full (maxSpoolBytes ${this.#options.maxSpoolBytes}); evicting the oldest batches`);
+      this.#options.logger.warnOnce(
+        'spool:overflow',
+        { dir: this.#dir, maxSpoolBytes: this.#options.maxSpoolBytes },
+        `Telemetry spool is full (maxSpoolBytes ${this.#options.maxSpoolBytes}); evicting the oldest batches`,
+      );
       this.#options.onEvicted(evicted);
     }
     return used + bytes <= this.#options.maxSpoolBytes || this.#tooLarge(bytes);
   }
 
   #tooLarge(bytes: number): false {
-    this.#options.logger.warnOnce('spool:too_large', { dir: this.#dir, bytes }, `Telemetry batch of ${bytes} bytes does not fit in the spool (maxSpoolBytes ${this.#options.maxSpoolBytes}); not spooled`);
+    this.#options.logger.warnOnce(
+      'spool:too_large',
+      { dir: this.#dir, bytes },
+      `Telemetry batch of ${bytes} bytes does not fit in the spool (maxSpoolBytes ${this.#options.maxSpoolBytes}); not spooled`,
+    );
     return false;
   }
 
