@@ -43,3 +43,22 @@ describe('flat', () => {
     expect(flat('short')).toBe('short');
   });
 });
+
+describe('redactCut on a long text', () => {
+  it('redacts a key that straddles the cut of a text thousands of times longer than the cut', () => {
+    const text = `${'x'.repeat(10)}${KEY}${'y'.repeat(100_000)}`;
+    expect(redactCut(text, 20, KEY)).toEqual({ kept: `${'x'.repeat(10)}[redacted]`, omitted: 100_000 });
+  });
+
+  it('keeps the cut where it is when the key only appears far past it', () => {
+    const text = `${'x'.repeat(50)}${'y'.repeat(1000)}${KEY}`;
+    expect(redactCut(text, 50, KEY)).toEqual({ kept: 'x'.repeat(50), omitted: 1000 + KEY.length });
+  });
+
+  it('finds a key that starts exactly secret.length − 1 before the cut, and not one that ends at it', () => {
+    const straddles = `${'x'.repeat(100 - KEY.length + 1)}${KEY}tail`;
+    expect(redactCut(straddles, 100, KEY).kept).toBe(`${'x'.repeat(100 - KEY.length + 1)}[redacted]`);
+    const endsAtCut = `${'x'.repeat(100 - KEY.length)}${KEY}tail`;
+    expect(redactCut(endsAtCut, 100, KEY)).toEqual({ kept: `${'x'.repeat(100 - KEY.length)}[redacted]`, omitted: 4 });
+  });
+});

@@ -157,7 +157,7 @@ function messageOf(value: unknown, secret: string): string {
     if (value instanceof Error) return String(read(value, 'message') ?? '');
     if (isObject(value) && typeof value !== 'function') {
       const message = read(value, 'message');
-      return typeof message === 'string' ? message : JSON.stringify(redactJson(toJsonSafe(value), secret));
+      return typeof message === 'string' ? message : JSON.stringify(redactJson(toJsonSafe(value, undefined, secret), secret));
     }
     return String(value);
   } catch {
@@ -308,7 +308,7 @@ function bodyOf(value: object, secret: string): JsonValue | undefined {
   }
   if (body === undefined) return undefined;
   // A string body skips toJsonSafe, whose own cut (at 32 768 characters) would come before the redaction.
-  // TODO(merge): pass `secret` to toJsonSafe, so that a string nested in an object body is redacted before that cut too.
-  const safe = typeof body === 'string' ? body : toJsonSafe(body);
+  // An object body's snapshot redacts a string before it cuts one; redactJson below covers what it kept whole.
+  const safe = typeof body === 'string' ? body : toJsonSafe(body, undefined, secret);
   return typeof safe === 'string' ? cutText(safe, MAX_TEXT, secret) : redactJson(safe, secret);
 }

@@ -36,15 +36,17 @@ export function redactCut(text: string, limit: number, secret: string): Redacted
   if (secret.length > 0) {
     // An occurrence that starts before the cut and ends after it moves the cut to its end; repeated,
     // because a secret that overlaps itself ("abab") can straddle the new cut too.
-    for (
-      let at = text.indexOf(secret, Math.max(0, end - secret.length + 1));
-      at !== -1 && at < end;
-      at = text.indexOf(secret, Math.max(0, end - secret.length + 1))
-    ) {
-      end = at + secret.length;
-    }
+    // Only the window around the cut is searched (a slice is a view, not a copy): a miss must not scan the rest of a 50 MB string.
+    for (let at = straddling(text, end, secret); at !== -1; at = straddling(text, end, secret)) end = at + secret.length;
   }
   return { kept: flat(redactText(text.slice(0, end), secret)), omitted: text.length - end };
+}
+
+/** Where an occurrence of `secret` starts that begins before `end` and ends after it, or -1; reads only around `end`. */
+function straddling(text: string, end: number, secret: string): number {
+  const from = Math.max(0, end - secret.length + 1);
+  const at = text.slice(from, end + secret.length - 1).indexOf(secret);
+  return at === -1 ? -1 : from + at;
 }
 
 /**

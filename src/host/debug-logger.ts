@@ -97,8 +97,8 @@ function redactRecord(value: unknown, secret: string, ancestors: object[]): unkn
   const inner = [...ancestors, value];
   if (Array.isArray(value)) return value.map((item: unknown) => redactRecord(item, secret, inner));
   const prototype: unknown = Object.getPrototypeOf(value);
-  // TODO(merge): pass `secret` to toJsonSafe, so that a string it cuts at 32 768 characters is redacted first.
-  if (prototype !== Object.prototype && prototype !== null) return redactJson(toJsonSafe(value), secret);
+  // The snapshot redacts a string before it cuts one; redactJson then covers what it kept whole.
+  if (prototype !== Object.prototype && prototype !== null) return redactJson(toJsonSafe(value, undefined, secret), secret);
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) out[redactText(key, secret)] = redactRecord(item, secret, inner);
   return out;
