@@ -21,9 +21,43 @@ beforeEach(() => {
   umask = process.umask();
 });
 afterEach(() => {
-  process.umask(umask);
+  setUmask(umask);
   rmSync(root, { recursive: true, force: true });
 });
+
+/** Whether this process may set its umask: a worker thread may not (the mutation gate runs the tests in workers). */
+const umaskSettable = (() => {
+  try {
+    process.umask(process.umask());
+    return true;
+  } catch {
+    return false;
+  }
+})();
+let simulatedMask = 0;
+
+/**
+ * Sets the umask the spool's files are created under: the process's own
+ * where it can be set; in a worker, the same mask applied to the modes the
+ * spool asks its fs for, which is what the kernel does with a umask (on top
+ * of the process's own, so a mask more open than that is not simulated).
+ */
+function setUmask(mask: number): void {
+  if (umaskSettable) process.umask(mask);
+  else simulatedMask = mask;
+}
+
+/** The fs the spool and journal are given: Node's, with the simulated umask applied where the process's cannot be set. */
+function maskedFs(): typeof fs {
+  if (umaskSettable) return { ...fs };
+  const mask = (mode: unknown) => (typeof mode === 'number' ? mode & ~simulatedMask : mode);
+  return {
+    ...fs,
+    mkdirSync: ((path: fs.PathLike, options?: fs.MakeDirectoryOptions) =>
+      fs.mkdirSync(path, { ...options, mode: mask(options?.mode) as number })) as typeof fs.mkdirSync,
+    openSync: ((path: fs.PathLike, flags: fs.OpenMode, mode?: fs.Mode) => fs.openSync(path, flags, mask(mode) as fs.Mode)) as typeof fs.openSync,
+  };
+}
 
 const modeOf = (path: string) => statSync(path).mode & 0o777;
 /** Each entry of `dir` with its mode, in octal, sorted by name. */
@@ -42,10 +76,10 @@ describe('Spool file modes', () => {
     ['077', 0o077],
     ['277', 0o277],
   ])('makes the directory 0700 and every file 0600 under umask %s', (_shown, mask) => {
-    process.umask(mask);
+    setUmask(mask);
     const dir = join(root, 'made', 'spool');
     const log = recordingLogger();
-    const spool = new Spool(testSpoolOptions(dir, log, () => 1_767_323_045_678, []));
+    const spool = new Spool({ ...testSpoolOptions(dir, log, () => 1_767_323_045_678, []), fs: maskedFs() });
     spool.scan();
     expect(spool.keep(undefined, storedBody(1), KEY_A, 1)).toBe(true);
     expect(spool.hold(storedBody(2), KEY_B, 2)).toBeDefined();
@@ -64,7 +98,7 @@ describe('Spool file modes', () => {
   });
 
   it('writes the rewritten journal 0600 too, even over a leftover temporary file of another mode', () => {
-    process.umask(0o000);
+    setUmask(0o000);
     const dir = join(root, 'journal');
     mkdirSync(dir, { mode: 0o700 });
     const path = join(dir, '4242-0000abcd.journal');
@@ -75,7 +109,7 @@ describe('Spool file modes', () => {
       header,
       encode: (e) => encodeEvent(e, { sessionId: 's-1', maxEventBytes: 65_536 }),
       onError: (operation) => errors.push(operation),
-      fs: { ...fs },
+      fs: maskedFs(),
       compactBytes: 1,
     })!;
     journal.append(event(0));
@@ -91,16 +125,16 @@ describe('Spool file modes', () => {
   });
 
   it('keeps the 0600 of a file it wrote when it moves the file aside as corrupt', () => {
-    process.umask(0o022);
+    setUmask(0o022);
     const dir = join(root, 'corrupt');
     const log = recordingLogger();
-    const first = new Spool(testSpoolOptions(dir, log, () => 1_767_323_045_678, []));
+    const first = new Spool({ ...testSpoolOptions(dir, log, () => 1_767_323_045_678, []), fs: maskedFs() });
     first.keep(undefined, storedBody(1), KEY_A, 1);
     const [name] = readdirSync(dir);
     // Same size, not JSON, written in place: the file keeps its mode.
     writeFileSync(join(dir, name!), 'x'.repeat(storedBody(1).length));
     expect(modeOf(join(dir, name!)).toString(8)).toBe('600');
-    const second = new Spool(testSpoolOptions(dir, log, () => 1_767_323_045_678, []));
+    const second = new Spool({ ...testSpoolOptions(dir, log, () => 1_767_323_045_678, []), fs: maskedFs() });
     second.scan();
     expect(second.claimNext()).toBeUndefined();
     expect(second.corrupt).toBe(1);
@@ -111,7 +145,7 @@ describe('Spool file modes', () => {
 describe('Spool on a directory that already exists', () => {
   const start = (dir: string) => {
     const log = recordingLogger();
-    const spool = new Spool(testSpoolOptions(dir, log, () => 1_767_323_045_678, []));
+    const spool = new Spool({ ...testSpoolOptions(dir, log, () => 1_767_323_045_678, []), fs: maskedFs() });
     return { spool, log };
   };
 
