@@ -1,7 +1,8 @@
 /**
  * ESLint 9, flat config, with typescript-eslint's type-checked rules over
  * everything the TypeScript project holds. `npm run lint` fails on any
- * warning. A rule is turned off only here, with the reason beside it.
+ * warning. A rule is turned off here, with the reason beside it, or on the
+ * one line it must not judge, with the reason on the line above.
  */
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -50,6 +51,19 @@ export default tseslint.config(
         { object: 'process', property: 'on', message: 'src/core is pure: hook the process in src/host/process-hooks.ts.' },
         { object: 'process', property: 'once', message: 'src/core is pure: hook the process in src/host/process-hooks.ts.' },
         { object: 'process', property: 'exit', message: 'src/core never ends the process.' },
+        { object: 'process', property: 'addListener', message: 'src/core is pure: hook the process in src/host/process-hooks.ts.' },
+        { object: 'process', property: 'prependListener', message: 'src/core is pure: hook the process in src/host/process-hooks.ts.' },
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(node:)?(fs|fs/promises|http|https|http2|net|tls|dgram|child_process|worker_threads|diagnostics_channel)$|^(got|pino)$',
+              message: 'src/core and machines/ do no I/O: reach it through a port in src/core/ports.ts.',
+            },
+          ],
+        },
       ],
     },
   },

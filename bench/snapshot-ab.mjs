@@ -17,7 +17,17 @@ if (before === undefined || after === undefined) {
   console.error('usage: node bench/snapshot-ab.mjs <dist before> <dist after>');
   process.exit(2);
 }
-const load = (dist) => import(pathToFileURL(resolve(dist, 'src/serialize.js')).href);
+// Builds from before the layered tree have the snapshot at src/serialize.js, later ones at src/core/serialize.js.
+const load = async (dist) => {
+  for (const path of ['src/core/serialize.js', 'src/serialize.js']) {
+    try {
+      return await import(pathToFileURL(resolve(dist, path)).href);
+    } catch {
+      // Not this build's layout: try the next.
+    }
+  }
+  throw new Error(`no serialize.js in ${dist}`);
+};
 const builds = [
   ['before', (await load(before)).toEventData],
   ['after', (await load(after)).toEventData],

@@ -117,7 +117,7 @@ const VALID: Record<string, fc.Arbitrary<unknown>> = {
   maxBatchSize: fc.oneof(fc.constantFrom(1, MAX_TIMER), fc.integer({ min: 1, max: MAX_TIMER })),
   maxEventBytes: fc.oneof(fc.constantFrom(1024, 2 ** 26), fc.integer({ min: 1024, max: 2 ** 21 })),
   maxBatchBytes: fc.oneof(fc.constant(2 ** 28), fc.integer({ min: 2 ** 27, max: 2 ** 28 })),
-  maxQueueBytes: fc.oneof(fc.constantFrom(2 ** 26, Number.MAX_SAFE_INTEGER), fc.integer({ min: 2 ** 26, max: Number.MAX_SAFE_INTEGER })),
+  maxQueueBytes: fc.oneof(fc.constantFrom(2 ** 27 + 512, Number.MAX_SAFE_INTEGER), fc.integer({ min: 2 ** 27 + 512, max: Number.MAX_SAFE_INTEGER })),
   maxSpoolBytes: fc.oneof(fc.constantFrom(1, Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })),
   logger: fc.constantFrom<unknown>(
     { warn: throwing, info: throwing, error: throwing, debug: throwing },

@@ -25,7 +25,7 @@ const offsetArb = fc.oneof(fc.nat(70_000), fc.nat(64), ...[300, 4096, 8192, 32_7
 /** `length` characters of `filler`, repeated. */
 const pad = (filler: string, length: number) => filler.repeat(Math.ceil(length / filler.length)).slice(0, length);
 
-/** Offsets that keep a text under the serializer's own cut of 32 768 characters, which redacts nothing yet. */
+/** Offsets that keep a text under the snapshot's own cut of 32 768 characters (its cut is covered by test/serialize.budget.test.ts). */
 const shortOffsetArb = fc.oneof(fc.nat(64), fc.integer({ min: 4096 - 48, max: 4096 + 4 }), fc.nat(30_000));
 
 /** A text holding 1 to 3 copies of the key, the first at an offset drawn from `offsets`, with filler between and after them. */
@@ -95,7 +95,7 @@ describe('redaction before every cut', () => {
           for (const error of [
             Object.assign(new Error(message.text), { status: 401, body: body.text }),
             Object.assign(Object.create(null) as object, { name: name.text, message: message.text, response: { statusCode: 422, body: body.text } }),
-            // An object body: its strings stay under the serializer's own cut, which the serializer's change will redact before.
+            // An object body: its strings stay under the snapshot's own cut, whose redaction test/serialize.budget.test.ts covers.
             Object.assign(new Error(message.text), { status: 400, body: { [short.text]: short.text, list: [short.text] } }),
           ]) {
             const data = findUserError(error, key);

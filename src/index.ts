@@ -6,7 +6,7 @@ export { createConfig, DEFAULT_BASE_URL } from './config.js';
 export { startReporter } from './reporter.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export { DROP_REASONS } from './core/outbox.js';
-export { toJsonSafe, SERIALIZE_LIMITS } from './core/serialize.js';
+export { toJsonSafe, SERIALIZE_LIMITS, DEFAULT_SNAPSHOT_CHARS } from './core/serialize.js';
 export { systemClock } from './core/clock.js';
 export { asyncCapture, captureExceptions, captured, instrumentClient } from './host/capture.js';
 export { createHttpClient } from './host/http-client.js';
@@ -33,7 +33,7 @@ export type { FlushOptions, ReporterStats, TelemetryReporter } from './reporter.
 export type { InspectObserver, ReporterOptions } from './options.js';
 export type { HandledSignal } from './host/process-hooks.js';
 export type { DropCounts, DropReason, SpoolDropReason } from './core/outbox.js';
-export type { JsonObject, JsonValue } from './core/serialize.js';
+export type { JsonObject, JsonValue } from './core/json.js';
 export type { Severity } from './core/wire.js';
 export type { LoggerLike, SendResult, TelemetryRequest, Transport } from './core/ports.js';
 export type { Clock } from './core/clock.js';

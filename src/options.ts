@@ -28,7 +28,7 @@ export interface ReporterOptions {
   events?: readonly string[];
   /** Forward diagnostics-channel events as telemetry. Default: true. */
   attachEvents?: boolean;
-  /** Milliseconds a batch may wait before it is sent; 0 disables the timer (then `flushThreshold` must be ≤ `maxQueueSize`, or nothing would send before the queue is full). Default: 10 000. */
+  /** Milliseconds a batch may wait before it is sent; 0 disables the timer (then `flushThreshold` must be ≤ `maxQueueSize`, and ≤ the events `maxQueueBytes` holds at 256 bytes each, or nothing would send before the queue is full). Default: 10 000. */
   flushIntervalMs?: number;
   /**
    * Queued events (SESSION_START included) that trigger a send at once; ≥ 1.
@@ -48,10 +48,15 @@ export interface ReporterOptions {
   maxQueueSize?: number;
   /**
    * Bytes the queued events may take in all (the batch in flight is not
-   * counted), an integer ≥ `maxEventBytes`. Each event counts an estimate
-   * of its JSON made when it is accepted: 256 bytes of fixed fields plus the
-   * UTF-16 code units of its name and data snapshot (or exception fields),
-   * exact for ASCII text. An event that would cross the bound is refused and
+   * counted), an integer ≥ 2 × `maxEventBytes` + 512, so that the largest
+   * event (a name and a snapshot each cut to `maxEventBytes`) always fits.
+   * Each event counts an estimate of its JSON made when it is accepted: 256
+   * bytes of fixed fields plus the UTF-16 code units of its name and data
+   * snapshot (or exception fields), an escape (`\"`, `\n`) counted as one.
+   * That is its UTF-8 size for ASCII text without escapes; other text
+   * encodes to up to 3 bytes a code unit (6 for a control character), while
+   * V8 holds it in 1 or 2, so the heap the queued strings hold stays within
+   * about twice the bound. An event that would cross the bound is refused and
    * counted as `dropped.queue_bytes`; SESSION_END is never refused. Memory is
    * bounded by this, not only by `maxQueueSize`: 10 000 events of 64 KiB
    * would otherwise hold 640 MiB. Default: 67 108 864 (64 MiB).
@@ -287,7 +292,14 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const maxEventBytes = byteCount(options, 'maxEventBytes', MIN_EVENT_BYTES, '', MAX_EVENT_BYTES);
   const envelope = envelopeBytes(sessionId);
   const maxBatchBytes = byteCount(options, 'maxBatchBytes', maxEventBytes + envelope, ` (maxEventBytes + ${envelope} bytes of envelope)`, MAX_BATCH_BYTES);
-  const maxQueueBytes = byteCount(options, 'maxQueueBytes', maxEventBytes, ' (maxEventBytes)', Number.MAX_SAFE_INTEGER);
+  // One event counts at most its name and its snapshot, each cut to maxEventBytes, and its fixed fields: the queue holds at least that.
+  const maxQueueBytes = byteCount(
+    options,
+    'maxQueueBytes',
+    2 * maxEventBytes + 2 * EVENT_OVERHEAD_BYTES,
+    ` (2 × maxEventBytes + ${2 * EVENT_OVERHEAD_BYTES})`,
+    Number.MAX_SAFE_INTEGER,
+  );
   const warnings = checkSendTriggers({ ...numbers, maxQueueBytes });
 
   return {

@@ -11,7 +11,7 @@ import { hasApiKey, missingApiKey } from './core/validate.js';
 import { describeException, findUserError } from './core/exception.js';
 import { KeepAliveTimers } from './core/timers.js';
 import { SafeLogger } from './host/logger.js';
-import { errorSummary, redactCut, redactText } from './core/redact.js';
+import { errorSummary, flat, redactCut, redactText } from './core/redact.js';
 import { renderValue } from './core/validate.js';
 import { type ReporterOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type DropCounts, type DropReason, Outbox } from './core/outbox.js';
@@ -52,17 +52,19 @@ export interface ReporterStats {
   inFlight: number;
   /** Events accepted, SESSION_START and SESSION_END included. Always `flushCounter + queueSize + inFlight`. */
   pushCounter: number;
-  /** Events that reached an outcome: delivered, dropped after acceptance (`retries_exhausted`, `rejected`, `shutdown`, and `queue_full` when SESSION_END displaced one), or spooled. */
+  /** Events that reached an outcome: delivered, dropped after acceptance (`retries_exhausted`, `rejected`, `shutdown`, `internal_error`, and `queue_full` when SESSION_END displaced one), or spooled. */
   flushCounter: number;
   /** Events the server accepted (a 2xx answer). */
   deliveredCounter: number;
   /** Whether SESSION_END has been queued (by `stop()` or `logFatalException()`); after that, logging is refused. */
   sessionEnded: boolean;
   /**
-   * Events dropped, by reason. `queue_full`, `invalid` and `after_stop` count
-   * events refused by `log()`/`logException()` (returned false, never in
-   * `pushCounter`), except a `queue_full` event displaced by SESSION_END;
-   * `retries_exhausted`, `rejected` and `shutdown` count accepted events given up.
+   * Events dropped, by reason. `queue_full`, `queue_bytes`, `invalid` and
+   * `after_stop` count events refused by `log()`/`logException()` (returned
+   * false, never in `pushCounter`), except a `queue_full` event displaced by
+   * SESSION_END; `retries_exhausted`, `rejected`, `shutdown` and
+   * `internal_error` count accepted events given up; `spool_overflow` counts
+   * spooled events evicted from the spool.
    */
   dropped: DropCounts;
   /** Events of this session left in the spool for a later reporter instead of being dropped (`spoolDir`); part of `flushCounter`. Always 0 without `spoolDir`. */
@@ -229,10 +231,12 @@ export class TelemetryReporter implements AsyncDisposable {
       if (this.#outbox.full) return this.#refuse('queue_full');
       const { maxEventBytes, config } = this.#options;
       const snapshot = toEventData(data, maxEventBytes, config.apiKey);
-      // A name longer than a whole event is cut now, not at send time, so the queue never holds more of it.
-      const kept = name.length > maxEventBytes ? cutName(name, maxEventBytes, config.apiKey) : name;
+      // A name longer than a whole event is cut now, not at send time, so the queue never holds more of it; a
+      // name kept whole is copied like every string of the snapshot, so it never keeps a larger string alive.
+      const kept = name.length > maxEventBytes ? cutName(name, maxEventBytes, config.apiKey) : flat(name);
       const bytes = estimateEventBytes(kept.length + lastSnapshotChars());
-      if (!this.#outbox.fits(bytes)) return this.#refuse('queue_bytes');
+      const refused = this.#recheck(bytes);
+      if (refused !== undefined) return this.#refuse(refused);
       this.#accept(new QueuedEvent('GENERIC_EVENT', this.#outbox.nextIndex, wireSeverity, this.#timers.now(), kept, snapshot, undefined, undefined, bytes));
       return true;
     } catch (error) {
@@ -490,19 +494,21 @@ export class TelemetryReporter implements AsyncDisposable {
     if (this.#outbox.full) return this.#refuse('queue_full');
     const { maxEventBytes, config } = this.#options;
     const userError = findUserError(error, config.apiKey);
-    const now = this.#timers.now();
-    const index = this.#outbox.nextIndex;
-    let event: QueuedEvent;
     if (userError !== undefined) {
       const data = toEventData(userError, maxEventBytes, config.apiKey);
-      event = new QueuedEvent('GENERIC_EVENT', index, 'WARNING', now, 'user_error', data, undefined, undefined, estimateEventBytes(lastSnapshotChars()));
-    } else {
-      const fields = describeException(error, config.apiKey);
-      const chars = fields.error_type.length + fields.error_message.length + (fields.traceback?.length ?? 0);
-      event = new QueuedEvent('UNHANDLED_EXCEPTION', index, wireSeverity, now, undefined, undefined, fields, undefined, estimateEventBytes(chars));
+      const bytes = estimateEventBytes(lastSnapshotChars());
+      const refused = this.#recheck(bytes);
+      if (refused !== undefined) return this.#refuse(refused);
+      this.#accept(new QueuedEvent('GENERIC_EVENT', this.#outbox.nextIndex, 'WARNING', this.#timers.now(), 'user_error', data, undefined, undefined, bytes));
+      return true;
     }
-    if (!this.#outbox.fits(event.queuedBytes)) return this.#refuse('queue_bytes');
-    this.#accept(event);
+    const fields = describeException(error, config.apiKey);
+    const bytes = estimateEventBytes(fields.error_type.length + fields.error_message.length + (fields.traceback?.length ?? 0));
+    const refused = this.#recheck(bytes);
+    if (refused !== undefined) return this.#refuse(refused);
+    this.#accept(
+      new QueuedEvent('UNHANDLED_EXCEPTION', this.#outbox.nextIndex, wireSeverity, this.#timers.now(), undefined, undefined, fields, undefined, bytes),
+    );
     return true;
   }
 
@@ -527,6 +533,19 @@ export class TelemetryReporter implements AsyncDisposable {
     this.#outbox.acceptAlways(this.#event('SESSION_END', 'INFO'));
   }
 
+  /**
+   * Why an event of `bytes` built just now must be refused, if it must.
+   * Building it ran the caller's code (getters, `toJSON`, an error's
+   * `message`), which may meanwhile have logged, filled the queue or ended
+   * the session: the checks made before are made again, and the event takes
+   * its index only after them.
+   */
+  #recheck(bytes: number): DropReason | undefined {
+    if (this.#sessionEnded) return 'after_stop';
+    if (this.#outbox.full) return 'queue_full';
+    return this.#outbox.fits(bytes) ? undefined : 'queue_bytes';
+  }
+
   #refuse(reason: DropReason): false {
     this.#outbox.refuse(reason);
     return false;
@@ -536,8 +555,9 @@ export class TelemetryReporter implements AsyncDisposable {
     // Counted before anything else is done with the value, so the count never depends on how it renders.
     this.#refuse('invalid');
     const shown = shownRefused(value, this.#options.config.apiKey);
+    // Once per kind of refusal and type of value, not per value: distinct bad values must not grow the set of warnings said.
     this.#logger.warnOnce(
-      `invalid:${what}:${shown}`,
+      `invalid:${what}:${value === null ? 'null' : typeof value}`,
       {},
       what === 'severity'
         ? `Telemetry event refused: severity ${shown} is not one of debug, info, warning, error, critical`

@@ -401,35 +401,34 @@ describe('maxEventBytes and maxBatchBytes options', () => {
     );
   });
 
-  it('accept maxQueueBytes from maxEventBytes, default to 64 MiB, and refuse one byte less naming both', () => {
+  it('accept maxQueueBytes from twice maxEventBytes plus 512, default to 64 MiB, and refuse one byte less naming maxEventBytes', () => {
+    const range = (low: number) => `an integer from ${low} (2 × maxEventBytes + 512) to 9007199254740991`;
     expect(DEFAULT_OPTIONS.maxQueueBytes).toBe(67_108_864);
     expect(resolveOptions(base).maxQueueBytes).toBe(67_108_864);
-    expect(resolveOptions({ ...base, maxEventBytes: 2048, maxQueueBytes: 2048 }).maxQueueBytes).toBe(2048);
+    expect(resolveOptions({ ...base, maxEventBytes: 2048, maxQueueBytes: 4608 }).maxQueueBytes).toBe(4608);
     expect(resolveOptions({ ...base, maxQueueBytes: Number.MAX_SAFE_INTEGER }).maxQueueBytes).toBe(Number.MAX_SAFE_INTEGER);
     expectError(
-      () => resolveOptions({ ...base, maxEventBytes: 2048, maxQueueBytes: 2047 }),
+      () => resolveOptions({ ...base, maxEventBytes: 2048, maxQueueBytes: 4607 }),
       RangeError,
-      'Expected `maxQueueBytes` to be an integer from 2048 (maxEventBytes) to 9007199254740991, got `2047` (number)',
+      `Expected \`maxQueueBytes\` to be ${range(4608)}, got \`4607\` (number)`,
     );
     expectError(
-      () => resolveOptions({ ...base, maxQueueBytes: 65_536.5 }),
+      () => resolveOptions({ ...base, maxQueueBytes: 131_584.5 }),
       RangeError,
-      'Expected `maxQueueBytes` to be an integer from 65536 (maxEventBytes) to 9007199254740991, got `65536.5` (number)',
+      `Expected \`maxQueueBytes\` to be ${range(131_584)}, got \`131584.5\` (number)`,
     );
-    expectError(
-      () => resolveOptions({ ...base, maxQueueBytes: '1' }),
-      TypeError,
-      'Expected `maxQueueBytes` to be an integer from 65536 (maxEventBytes) to 9007199254740991, got `"1"` (string)',
-    );
+    expectError(() => resolveOptions({ ...base, maxQueueBytes: '1' }), TypeError, `Expected \`maxQueueBytes\` to be ${range(131_584)}, got \`"1"\` (string)`);
     expectError(
       () => resolveOptions({ ...base, maxQueueBytes: 2 ** 60 }),
       RangeError,
-      `Expected \`maxQueueBytes\` to be an integer from 65536 (maxEventBytes) to 9007199254740991, got \`${2 ** 60}\` (number)`,
+      `Expected \`maxQueueBytes\` to be ${range(131_584)}, got \`${2 ** 60}\` (number)`,
     );
   });
 
   it('raise the default maxQueueBytes to fit a larger maxEventBytes', () => {
-    expect(resolveOptions({ ...base, maxEventBytes: 67_108_864 }).maxQueueBytes).toBe(67_108_864);
+    expect(resolveOptions({ ...base, maxEventBytes: 67_108_864 }).maxQueueBytes).toBe(2 * 67_108_864 + 512);
+    expect(resolveOptions({ ...base, maxEventBytes: 33_554_176 }).maxQueueBytes).toBe(67_108_864);
+    expect(resolveOptions({ ...base, maxEventBytes: 33_554_177 }).maxQueueBytes).toBe(67_108_864 + 2);
   });
 
   it('raise the default maxBatchBytes to fit a larger maxEventBytes', () => {

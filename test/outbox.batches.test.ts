@@ -380,6 +380,20 @@ describe('a send that fails inside the library', () => {
     expect(internalErrors).toHaveLength(1);
   });
 
+  it('removes the file it held for a batch it drops as internal_error, so no later reporter resends it, even when the warning hook throws', async () => {
+    const { spool, calls } = memorySpool();
+    const { outbox, accept, dropped, signal } = setup({
+      spool,
+      onSendFinished: () => {
+        throw new Error('hostile hook');
+      },
+    });
+    accept(2);
+    await expect(outbox.send(0, signal)).resolves.toEqual({ type: 'ACK' });
+    expect(calls).toEqual(['hold 2', 'remove file-0']);
+    expect(dropped).toEqual([['internal_error', 2]]);
+  });
+
   it('keeps retrying with a finite delay when the injected random throws or returns nonsense', async () => {
     for (const random of [
       () => {

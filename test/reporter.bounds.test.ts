@@ -28,10 +28,11 @@ afterEach(() => {
 
 describe('maxQueueBytes', () => {
   it('accepts an event that fills the queue to maxQueueBytes exactly, refuses the next as queue_bytes, and warns once for the episode', async () => {
-    const data = { text: 'y'.repeat(300) };
+    const data = { text: 'y'.repeat(500) };
     const each = expectedBytes('e', data, 1024);
-    // SESSION_START is queued first and counts its fixed fields.
+    // SESSION_START is queued first and counts its fixed fields; the smallest maxQueueBytes for 1024 is 2560.
     const max = EVENT_OVERHEAD_BYTES + 3 * each;
+    expect(max).toBeGreaterThanOrEqual(2560);
     const { reporter, log } = startTestReporter({ maxEventBytes: 1024, maxQueueBytes: max, flushIntervalMs: 60_000 });
     expect(reporter.stats().queueBytes).toBe(EVENT_OVERHEAD_BYTES);
     expect([1, 2, 3].map(() => reporter.log('e', data))).toEqual([true, true, true]);
@@ -46,27 +47,35 @@ describe('maxQueueBytes', () => {
     await stopNow(reporter);
   });
 
-  it('counts exceptions by their fields, and refuses one that would cross the bound', async () => {
-    const { reporter } = startTestReporter({ maxEventBytes: 1024, maxQueueBytes: 1024, flushIntervalMs: 60_000 });
-    const error = new Error('m'.repeat(600));
-    error.stack = 's'.repeat(200);
-    // Without an exception flush, the queued exception stays counted.
-    expect(reporter.log('fill', { pad: 'p'.repeat(400) })).toBe(true);
+  it('counts an exception by its fields: refused when they would cross the bound, though its fixed fields alone would fit', async () => {
+    const { reporter } = startTestReporter({ maxEventBytes: 1024, maxQueueBytes: 2560, flushIntervalMs: 60_000 });
+    // A queued exception would start a flush; a queued ordinary event does not, so the bytes stay counted.
+    expect(reporter.log('fill', { pad: 'p'.repeat(500) })).toBe(true);
+    const room = 2560 - reporter.stats().queueBytes;
+    expect(room).toBeGreaterThan(EVENT_OVERHEAD_BYTES + 100);
+    // Fields of `room` code units: with the fixed fields, 256 more than there is room for.
+    const tooLarge = new Error('m'.repeat(room - 5 - 200));
+    tooLarge.stack = 's'.repeat(200);
     const before = reporter.stats().queueBytes;
-    expect(reporter.logException(error)).toBe(false);
+    expect(reporter.logException(tooLarge)).toBe(false);
     expect(reporter.stats().dropped.queue_bytes).toBe(1);
     expect(reporter.stats().queueBytes).toBe(before);
+    // Fields that leave exactly the fixed fields' room: accepted, filling the queue to the byte (then flushed at once).
+    const fits = new Error('m'.repeat(room - EVENT_OVERHEAD_BYTES - 5 - 200));
+    fits.stack = 's'.repeat(200);
+    expect(reporter.logException(fits)).toBe(true);
+    expect(reporter.stats()).toMatchObject({ pushCounter: 3, dropped: expect.objectContaining({ queue_bytes: 1 }) });
     await stopNow(reporter);
   });
 
   it('never refuses SESSION_END: stop() queues and delivers it when the bytes are full', async () => {
-    const data = { text: 'z'.repeat(800) };
-    const max = EVENT_OVERHEAD_BYTES + expectedBytes('e', data, 1024);
+    const data = { text: 'z'.repeat(500) };
+    const max = EVENT_OVERHEAD_BYTES + 3 * expectedBytes('e', data, 1024);
     const { reporter, wire } = startTestReporter({ maxEventBytes: 1024, maxQueueBytes: max, flushIntervalMs: 60_000 }, () => ({ kind: 'ok', status: 200 }));
-    expect(reporter.log('e', data)).toBe(true);
-    expect(reporter.log('e', data)).toBe(false);
+    expect([1, 2, 3, 4].map(() => reporter.log('e', data))).toEqual([true, true, true, false]);
+    expect(reporter.stats().queueBytes).toBe(max);
     await expect(reporter.stop(1000)).resolves.toBe(true);
-    expect(eventsOf(wire.sent).map((e) => e.event)).toEqual(['SESSION_START', 'GENERIC_EVENT', 'SESSION_END']);
+    expect(eventsOf(wire.sent).map((e) => e.event)).toEqual(['SESSION_START', 'GENERIC_EVENT', 'GENERIC_EVENT', 'GENERIC_EVENT', 'SESSION_END']);
   });
 
   it('frees the bytes of events taken into a batch: the batch in flight is not counted', async () => {
@@ -78,6 +87,87 @@ describe('maxQueueBytes', () => {
     expect(wire.pending).toHaveLength(1);
     expect(reporter.stats()).toMatchObject({ queueBytes: 0, inFlight: 2 });
     wire.answerAll();
+    await stopNow(reporter);
+  });
+});
+
+describe('code of the caller that runs while log() takes its snapshot', () => {
+  it('cannot make log() accept an event past maxQueueSize: a getter that fills the queue meanwhile gets the event refused and counted', async () => {
+    const { reporter } = startTestReporter({ maxQueueSize: 3, flushIntervalMs: 60_000 });
+    const filler = {
+      get field() {
+        reporter.log('inner');
+        return 1;
+      },
+    };
+    // SESSION_START and one event leave one place; the getter takes it while the outer event is built.
+    expect(reporter.log('first')).toBe(true);
+    expect(reporter.log('outer', filler)).toBe(false);
+    const stats = reporter.stats();
+    expect(stats).toMatchObject({ queueSize: 3, pushCounter: 3, dropped: expect.objectContaining({ queue_full: 1 }) });
+    await stopNow(reporter);
+    const after = reporter.stats();
+    expect(after.pushCounter).toBe(after.flushCounter + after.queueSize + after.inFlight);
+  });
+
+  it('gives each event its own index when a getter logs while the outer event is built', async () => {
+    const { reporter, wire } = startTestReporter({}, () => ({ kind: 'ok', status: 200 }));
+    reporter.log('outer', {
+      get field() {
+        reporter.log('inner');
+        return 1;
+      },
+    });
+    await reporter.stop(1000);
+    const indices = eventsOf(wire.sent).map((e) => e.event_session_index);
+    expect(indices).toEqual([0, 1, 2, 3]);
+    expect(eventsOf(wire.sent).map((e) => (e.event === 'GENERIC_EVENT' ? e.event_name : e.event))).toEqual(['SESSION_START', 'inner', 'outer', 'SESSION_END']);
+  });
+
+  it('refuses the event as after_stop when a getter ends the session meanwhile, so nothing follows SESSION_END', async () => {
+    const { reporter, wire } = startTestReporter({}, () => ({ kind: 'ok', status: 200 }));
+    let stopped: Promise<boolean> | undefined;
+    expect(
+      reporter.log('outer', {
+        get field() {
+          stopped = reporter.stop(1000);
+          return 1;
+        },
+      }),
+    ).toBe(false);
+    expect(reporter.stats().dropped.after_stop).toBe(1);
+    await stopped;
+    expect(eventsOf(wire.sent).map((e) => e.event)).toEqual(['SESSION_START', 'SESSION_END']);
+  });
+
+  it('refuses an exception whose message getter fills the queue meanwhile', async () => {
+    const { reporter } = startTestReporter({ maxQueueSize: 2, flushIntervalMs: 60_000 });
+    const error = new Error('boom');
+    Object.defineProperty(error, 'message', {
+      get() {
+        reporter.log('inner');
+        return 'boom';
+      },
+    });
+    expect(reporter.logException(error)).toBe(false);
+    // The getter runs for the message and again for the traceback: its first log takes the last place, its second
+    // is refused, and so is the exception itself.
+    expect(reporter.stats()).toMatchObject({ pushCounter: 2, queueSize: 2, dropped: expect.objectContaining({ queue_full: 2 }) });
+    await stopNow(reporter);
+  });
+});
+
+describe('warnings about refused names and severities', () => {
+  it('are said once per kind and type of value, however many distinct values are refused', async () => {
+    const { reporter, log } = startTestReporter();
+    for (let i = 0; i < 50; i++) reporter.log('e', {}, `loud-${i}` as never);
+    reporter.log('e', {}, 7 as never);
+    expect(reporter.stats().dropped.invalid).toBe(51);
+    const warnings = log.records.filter((r) => r.level === 'warn' && r.msg?.startsWith('Telemetry event refused: severity'));
+    expect(warnings.map((r) => r.msg)).toEqual([
+      'Telemetry event refused: severity "loud-0" is not one of debug, info, warning, error, critical',
+      'Telemetry event refused: severity `7` (number) is not one of debug, info, warning, error, critical',
+    ]);
     await stopNow(reporter);
   });
 });

@@ -152,6 +152,18 @@ describe('toJsonSafe unreadable values', () => {
     expect(toJsonSafe(throwing(`${exact}f`))).toEqual({ x: `[Unserializable: ${exact}…]` });
   });
 
+  it('redacts the key from a thrown message before its cut at 200 characters, so no part of it is kept', () => {
+    const key = 'tml-ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+    const thrown = {
+      get x(): never {
+        throw new Error(`${'x'.repeat(185)}${key} and more`);
+      },
+    };
+    const out = toJsonSafe(thrown, undefined, key) as { x: string };
+    expect(out.x).toBe(`[Unserializable: ${'x'.repeat(185)}[redacted]…]`);
+    for (let i = 0; i + 8 <= key.length; i++) expect(out.x).not.toContain(key.slice(i, i + 8));
+  });
+
   it('writes a thrown non-Error by its string form, and one that cannot be stringified as "unreadable error"', () => {
     const throwingValue = (thrown: unknown) => ({
       get x(): never {

@@ -433,15 +433,16 @@ export class Outbox {
   #failInternally(error: unknown): void {
     const batch = this.#current;
     this.#current = undefined;
-    try {
-      this.#options.hooks.onInternalError(error);
-      if (batch === undefined) return;
-      if (batch.replayed === undefined) this.#settleDropped('internal_error', batch.events);
-      // A claimed file goes back to ready; a resent batch always has one.
-      else this.#options.spool?.keep(batch.spoolFile, batch.body ?? '', batch.idempotencyKey, batch.replayed);
-    } catch {
-      // Nothing is left to tell: the hooks and the spool report their own faults.
+    quietly(() => this.#options.hooks.onInternalError(error));
+    if (batch === undefined) return;
+    if (batch.replayed !== undefined) {
+      // A claimed file goes back to ready, for the next reporter; a resent batch always has one.
+      quietly(() => this.#options.spool?.keep(batch.spoolFile, batch.body ?? '', batch.idempotencyKey, batch.replayed as number));
+      return;
     }
+    // Counted as dropped, so its file (held before the send) must not be resent by a later reporter.
+    quietly(() => this.#options.spool?.remove(batch.spoolFile));
+    quietly(() => this.#settleDropped('internal_error', batch.events));
   }
 
   #claimReplay(): Batch | undefined {
@@ -486,6 +487,15 @@ export class Outbox {
     for (const event of events) if (event.index < first) first = event.index;
     this.#options.hooks.onDropped(reason, events.length);
     this.#options.hooks.onSettled(first);
+  }
+}
+
+/** Runs `step` of the path of last resort, each on its own: one that throws must not keep the next from running. */
+function quietly(step: () => unknown): void {
+  try {
+    step();
+  } catch {
+    // The hooks and the spool report their own faults; there is nowhere left to report this one.
   }
 }
 

@@ -462,7 +462,9 @@ function unserializable(error: unknown): string {
   } catch {
     message = 'unreadable error';
   }
-  return keepString(`[Unserializable: ${message.length > 200 ? `${message.slice(0, 200)}…` : message}]`);
+  // Redacted before the cut, as every string is: the message may quote the key.
+  const { kept, omitted } = redactCut(message, 200, budget.secret);
+  return keepString(`[Unserializable: ${kept}${omitted > 0 ? '…' : ''}]`);
 }
 
 function functionName(fn: unknown): string {

@@ -108,10 +108,11 @@ export const EVENT_OVERHEAD_BYTES = 256;
 /**
  * The bytes an event counts against `maxQueueBytes`: `EVENT_OVERHEAD_BYTES`
  * plus the UTF-16 code units of its variable parts (`contentChars`: the name
- * and the snapshot's JSON length, or the exception's fields). Exact for ASCII
- * text; text beyond ASCII encodes to up to 3 bytes a code unit, while V8
- * holds it in at most 2, so the heap the queue holds stays within about twice
- * `maxQueueBytes`.
+ * and the snapshot's JSON length, or the exception's fields), an escape
+ * counted as one. That is the UTF-8 size for ASCII text without escapes;
+ * other text encodes to up to 3 bytes a code unit (6 for a control
+ * character), while V8 holds it in 1 or 2, so the heap the queued strings
+ * hold stays within about twice `maxQueueBytes`.
  */
 export function estimateEventBytes(contentChars: number): number {
   return EVENT_OVERHEAD_BYTES + contentChars;
