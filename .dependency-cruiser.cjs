@@ -52,7 +52,8 @@ module.exports = {
     {
       name: 'core-uses-no-node-io',
       severity: 'error',
-      comment: 'src/core/ and machines/ use no Node built-in module but node:crypto (random ids): no fs, http(s), net, tls, diagnostics_channel, child_process, worker_threads.',
+      comment:
+        'src/core/ and machines/ use no Node built-in module but node:crypto (random ids): no fs, http(s), net, tls, diagnostics_channel, child_process, worker_threads.',
       from: { path: '^(src/core|machines)/' },
       to: { dependencyTypes: ['core'], pathNot: '^crypto$' },
     },
@@ -80,7 +81,7 @@ module.exports = {
     {
       name: 'no-folder-reaches-the-facade',
       severity: 'error',
-      comment: 'No folder under src/ (a later feature\'s included) imports the façade: reporter.ts, options.ts, config.ts, index.ts sit on top.',
+      comment: "No folder under src/ (a later feature's included) imports the façade: reporter.ts, options.ts, config.ts, index.ts sit on top.",
       from: { path: '^src/[^/]+/' },
       to: { path: '^src/[^/]+\\.ts$' },
     },
