@@ -14,6 +14,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { TelemetryReporter } from '../src/reporter.js';
 import type { WireBody } from '../src/core/wire.js';
 import { startTestReporter, stopNow } from '../test/helpers.js';
+import { fcRuns } from '../test/fc-runs.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 console.log(`hostile.property FC_SEED=${seed}`);
@@ -213,7 +214,7 @@ describe('a reporter fed hostile input', () => {
           await stopNow(reporter);
         }
       }),
-      { seed, numRuns: 300 },
+      { seed, numRuns: fcRuns(300) },
     );
   });
 });

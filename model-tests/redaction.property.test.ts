@@ -10,10 +10,11 @@ import { describe, expect, it } from 'vitest';
 import { describeException, findUserError } from '../src/core/exception.js';
 import { redactCut } from '../src/core/redact.js';
 import { describeNetworkError } from '../src/io/transport.js';
+import { fcRuns } from '../test/fc-runs.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 console.log(`fast-check seed: ${seed} (set FC_SEED to replay)`);
-const options = { seed, numRuns: 300 };
+const options = { seed, numRuns: fcRuns(300) };
 
 /** Keys: `tml-` and 8 to 40 capitals and digits, self-overlapping ones (`tml-AAAA…`) included. */
 const keyArb = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'), minLength: 8, maxLength: 40 }).map((tail) => `tml-${tail}`);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { int32Chars, numberChars } from '../src/core/json-length.js';
+import { fcRuns } from './fc-runs.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 console.log(`json-length FC_SEED=${seed}`);
@@ -57,7 +58,7 @@ describe('numberChars', () => {
           expect(numberChars(value)).toBe(JSON.stringify(value).length);
         },
       ),
-      { seed, numRuns: 2000 },
+      { seed, numRuns: fcRuns(2000) },
     );
   });
 
@@ -75,7 +76,7 @@ describe('numberChars', () => {
           expect(over).toBeLessThanOrEqual(1);
         },
       ),
-      { seed, numRuns: 2000 },
+      { seed, numRuns: fcRuns(2000) },
     );
     // 17 significant digits are counted exactly, 16 one over.
     expect(numberChars(0.1 + 0.2)).toBe('0.30000000000000004'.length);

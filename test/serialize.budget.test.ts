@@ -17,6 +17,7 @@ import {
   toEventData,
   toJsonSafe,
 } from '../src/core/serialize.js';
+import { fcRuns } from './fc-runs.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 console.log(`serialize.budget FC_SEED=${seed}`);
@@ -123,7 +124,7 @@ describe('the char budget', () => {
         expect(lastSnapshotChars()).toBe(json.length);
         expect(json.length).toBeLessThanOrEqual(maxChars);
       }),
-      { seed, numRuns: 300 },
+      { seed, numRuns: fcRuns(300) },
     );
   });
 
@@ -143,7 +144,7 @@ describe('the char budget', () => {
         toEventData(value, maxChars);
         expect(lastSnapshotChars()).toBeLessThanOrEqual(maxChars);
       }),
-      { seed, numRuns: 300 },
+      { seed, numRuns: fcRuns(300) },
     );
   });
 });
@@ -235,7 +236,7 @@ describe('redaction before the cut', () => {
         expect(holdsFragment(JSON.stringify(toJsonSafe(text, maxChars, KEY)))).toBe(false);
         expect(holdsFragment(JSON.stringify(toEventData({ pad: 'p'.repeat(pad), text, list: [text] }, maxChars, KEY)))).toBe(false);
       }),
-      { seed, numRuns: 400 },
+      { seed, numRuns: fcRuns(400) },
     );
   });
 
