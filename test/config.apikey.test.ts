@@ -3,25 +3,13 @@
  * missing key, `startReporter` throws without one only when telemetry is on,
  * and `createHttpClient` always needs one.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createConfig } from '../src/config.js';
 import { createHttpClient } from '../src/host/http-client.js';
 import { startReporter } from '../src/reporter.js';
-import { manualTransport, recordingLogger } from './helpers.js';
+import { manualTransport, recordingLogger, isolateTinkerEnv } from './helpers.js';
 
-const ENV_KEYS = ['TINKER_API_KEY', 'TINKER_BASE_URL', 'TINKER_TELEMETRY'] as const;
-let saved: Record<string, string | undefined>;
-
-beforeEach(() => {
-  saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-  for (const k of ENV_KEYS) delete process.env[k];
-});
-afterEach(() => {
-  for (const k of ENV_KEYS) {
-    if (saved[k] === undefined) delete process.env[k];
-    else process.env[k] = saved[k];
-  }
-});
+isolateTinkerEnv();
 
 const REPORTER_MESSAGE =
   'No Tinker API key for startReporter() with telemetry on: pass `apiKey` to createConfig() or set the TINKER_API_KEY environment variable, ' +

@@ -1,20 +1,9 @@
 import { inspect } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_BASE_URL, createConfig, resolveEnabled, telemetryEnabledFromEnv } from '../src/config.js';
+import { isolateTinkerEnv } from './helpers.js';
 
-const ENV_KEYS = ['TINKER_API_KEY', 'TINKER_BASE_URL', 'TINKER_TELEMETRY'] as const;
-let saved: Record<string, string | undefined>;
-
-beforeEach(() => {
-  saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-  for (const k of ENV_KEYS) delete process.env[k];
-});
-afterEach(() => {
-  for (const k of ENV_KEYS) {
-    if (saved[k] === undefined) delete process.env[k];
-    else process.env[k] = saved[k];
-  }
-});
+isolateTinkerEnv();
 
 describe('createConfig', () => {
   it('reads the key and base URL from the environment, with the production default', () => {

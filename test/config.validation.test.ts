@@ -1,22 +1,11 @@
 /**
  * The exact errors of `createConfig` and how it normalizes the base URL.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createConfig, telemetryEnabledFromEnv } from '../src/config.js';
+import { isolateTinkerEnv } from './helpers.js';
 
-const ENV_KEYS = ['TINKER_API_KEY', 'TINKER_BASE_URL', 'TINKER_TELEMETRY'] as const;
-let saved: Record<string, string | undefined>;
-
-beforeEach(() => {
-  saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-  for (const k of ENV_KEYS) delete process.env[k];
-});
-afterEach(() => {
-  for (const k of ENV_KEYS) {
-    if (saved[k] === undefined) delete process.env[k];
-    else process.env[k] = saved[k];
-  }
-});
+isolateTinkerEnv();
 
 /** What `createConfig(input)` throws; fails the test when it returns. */
 function errorOf(input: unknown): Error & { code?: string } {

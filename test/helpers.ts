@@ -1,5 +1,5 @@
 /** Shared test doubles: a logger that records, a transport the test answers by hand, and a reporter built from both. */
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { createConfig } from '../src/config.js';
 import type { ReporterOptions } from '../src/options.js';
 import { type TelemetryReporter, startReporter } from '../src/reporter.js';
@@ -130,4 +130,24 @@ export async function stopNow(reporter: TelemetryReporter): Promise<void> {
   const stopped = reporter.stop(10);
   await vi.advanceTimersByTimeAsync(10);
   await stopped;
+}
+
+/**
+ * Runs each test of the calling file without `TINKER_API_KEY`,
+ * `TINKER_BASE_URL` and `TINKER_TELEMETRY` (set them inside a test as it
+ * needs), and gives the process its own values back after each.
+ */
+export function isolateTinkerEnv(): void {
+  const keys = ['TINKER_API_KEY', 'TINKER_BASE_URL', 'TINKER_TELEMETRY'] as const;
+  let saved: Record<string, string | undefined> = {};
+  beforeEach(() => {
+    saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+    for (const k of keys) delete process.env[k];
+  });
+  afterEach(() => {
+    for (const k of keys) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  });
 }
