@@ -1,5 +1,5 @@
 /** Shared test doubles: a logger that records, a transport the test answers by hand, and a reporter built from both. */
-import { afterEach, beforeEach, vi } from 'vitest';
+import { afterEach, beforeEach, expect, vi } from 'vitest';
 import { createConfig } from '../src/config.js';
 import type { ReporterOptions } from '../src/options.js';
 import { type TelemetryReporter, startReporter } from '../src/reporter.js';
@@ -150,4 +150,14 @@ export function isolateTinkerEnv(): void {
       else process.env[k] = saved[k];
     }
   });
+}
+
+/** What `fn` throws, typed as an Error with the library's `code`; fails the test when it returns. */
+export function thrownBy(fn: () => unknown): Error & { code?: string } {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  return expect.unreachable('the call returned instead of throwing');
 }

@@ -7,20 +7,13 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createConfig } from '../src/config.js';
 import { DEFAULT_OPTIONS, resolveOptions } from '../src/options.js';
 import { startReporter } from '../src/reporter.js';
-import { eventsOf, manualTransport, recordingLogger, settle, startTestReporter, stopNow, testOptions } from './helpers.js';
+import { eventsOf, manualTransport, recordingLogger, settle, startTestReporter, stopNow, testOptions, thrownBy } from './helpers.js';
 
 const config = createConfig({ apiKey: 'k', baseUrl: 'http://127.0.0.1:1' });
 const base = { config, sessionId: 's' };
 
 /** What `resolveOptions(input)` throws; fails the test when it returns. */
-function errorOf(input: unknown): Error & { code?: string } {
-  try {
-    resolveOptions(input);
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  return expect.unreachable('resolveOptions accepted the input');
-}
+const errorOf = (input: unknown) => thrownBy(() => resolveOptions(input));
 
 const deadThreshold = (threshold: number, queue: number, intervalMs: number) =>
   `Telemetry option \`flushThreshold\` (${threshold}) is above \`maxQueueSize\` (${queue}), so it is never reached: ` +

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { FORWARDABLE_CHANNELS } from '../src/host/channels.js';
 import { createConfig } from '../src/config.js';
 import { resolveOptions } from '../src/options.js';
+import { thrownBy } from './helpers.js';
 
 const config = createConfig({ apiKey: 'k', baseUrl: 'http://127.0.0.1:1' });
 const base = { config, sessionId: 's' };
@@ -16,14 +17,7 @@ const KNOWN =
   'maxSpoolBytes, enabled, logger, inspect, transport, clock, random';
 
 /** What `resolveOptions(input)` throws; fails the test when it returns. */
-function errorOf(input: unknown): Error & { code?: string } {
-  try {
-    resolveOptions(input);
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  return expect.unreachable('resolveOptions accepted the input');
-}
+const errorOf = (input: unknown) => thrownBy(() => resolveOptions(input));
 
 function expectTypeError(input: unknown, message: string): void {
   const error = errorOf(input);
