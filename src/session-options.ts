@@ -6,9 +6,11 @@
 import type { Config } from './config.js';
 import type { JsonObject } from './core/json.js';
 import type { LoggerLike } from './core/ports.js';
+import { redactCut } from './core/redact.js';
 import { integerInRange, invalidType, outOfRange, unknownOption } from './core/validate.js';
 import type { HookChoice } from './host/process-hooks.js';
 import { type InspectObserver, REPORTER_OPTION_NAMES, type ReporterOptions, resolveOptions } from './options.js';
+import type { FutureOptions } from './session/tinker-api.js';
 
 /** The reporter options a session takes: all of `startReporter`'s but `config` and `sessionId`, which the session supplies. */
 export type SessionTelemetryOptions = Omit<ReporterOptions, 'config' | 'sessionId'>;
@@ -56,6 +58,16 @@ export interface SessionOptions {
   /** Where the session logs; handed to its reporter unless `telemetry.logger` is given. Default: pino at 'warn' on stderr. */
   logger?: LoggerLike;
   /** Aborts start-up: `createSession` then rejects with the signal's reason. It has no effect once the session exists. */
+  signal?: AbortSignal;
+}
+
+/** Options of `session.submit()`. */
+export interface SubmitOptions {
+  /** The operation's PascalCase name, sent as `X-Tinker-Request-Type` while polling (e.g. `OptimStep`). Required. */
+  requestType: string;
+  /** Milliseconds the polling of the future may take in all. Default: no limit. */
+  timeoutMs?: number;
+  /** Aborts the submit and the polling. */
   signal?: AbortSignal;
 }
 
@@ -228,4 +240,26 @@ function loggerOption(value: unknown): LoggerLike | undefined {
 function signalOption(value: unknown): AbortSignal | undefined {
   if (value === undefined || value instanceof AbortSignal) return value;
   throw invalidType('signal', 'an AbortSignal', value);
+}
+
+/** Checks the options of `submit()` and `retrieveFuture()`, in the same template; returns the three it reads. */
+export function checkFutureOptions(options: unknown): FutureOptions {
+  if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object with a requestType', options);
+  const { requestType, timeoutMs, signal } = options as Record<string, unknown>;
+  if (typeof requestType !== 'string' || requestType.trim() === '') throw invalidType('requestType', 'a non-empty string', requestType);
+  if (timeoutMs !== undefined) integerInRange('timeoutMs', timeoutMs, 1);
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType('signal', 'an AbortSignal', signal);
+  return { requestType, timeoutMs: timeoutMs as number | undefined, signal: signal };
+}
+
+/**
+ * The deadline `close(value)` uses: `value` when it is an integer from 0 to
+ * 2³¹−1, else `fallback` with a warning that quotes the value (never the
+ * API key); `close()` never throws.
+ */
+export function checkCloseTimeout(value: unknown, fallback: number, apiKey: string): { timeoutMs: number; warning?: string } {
+  if (value === undefined) return { timeoutMs: fallback };
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 2 ** 31 - 1) return { timeoutMs: value };
+  const shown = typeof value === 'number' ? String(value) : typeof value === 'string' ? JSON.stringify(redactCut(value, 60, apiKey).kept) : `a ${typeof value}`;
+  return { timeoutMs: fallback, warning: `Tinker session close(): expected a timeout in ms from 0 to 2^31−1, got ${shown}; using ${fallback}` };
 }

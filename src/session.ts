@@ -10,22 +10,27 @@ import { type CreatedSessionOutput, type HeartbeatInput, type SessionMachineEven
 import type { Clock } from './core/clock.js';
 import { systemClock } from './core/clock.js';
 import type { JsonObject } from './core/json.js';
-import { errorSummary, redactCut } from './core/redact.js';
+import { errorSummary } from './core/redact.js';
 import { KeepAliveTimers } from './core/timers.js';
-import { hasApiKey, integerInRange, invalidType, missingApiKey } from './core/validate.js';
+import { hasApiKey, invalidType, missingApiKey } from './core/validate.js';
 import { SDK_VERSION } from './core/version.js';
 import { type CaptureReporter, instrumentClient } from './host/capture.js';
 import { FORWARDABLE_CHANNELS } from './host/channels.js';
 import { SafeLogger } from './host/logger.js';
 import { type HookedReporter, type ProcessHooks, processHooks } from './host/process-hooks.js';
 import { type TelemetryReporter, forwardInspection, startReporter } from './reporter.js';
-import { type ResolvedSessionOptions, type SessionOptions, resolveSessionOptions } from './session-options.js';
+import {
+  type ResolvedSessionOptions,
+  type SessionOptions,
+  type SubmitOptions,
+  checkCloseTimeout,
+  checkFutureOptions,
+  resolveSessionOptions,
+} from './session-options.js';
 import { FutureTracker } from './session/future-tracker.js';
+import { Heartbeat } from './session/heartbeat.js';
 import type { FutureOptions, FutureResult, TinkerApiFactory, TinkerApiLike } from './session/tinker-api.js';
 import { SessionClosedError, createTinkerApi } from './session/tinker-wiring.js';
-
-/** The least time between two warnings that the heartbeat is failing: a minute. */
-export const HEARTBEAT_WARN_INTERVAL_MS = 60_000;
 
 /**
  * Seams for tests, not part of the public API: the API factory (a double
@@ -38,16 +43,6 @@ export interface SessionInternals {
   clock?: Clock;
   hooks?: ProcessHooks;
   adjustMachine?: (machine: typeof sessionMachine) => typeof sessionMachine;
-}
-
-/** Options of `session.submit()`. */
-export interface SubmitOptions {
-  /** The operation's PascalCase name, sent as `X-Tinker-Request-Type` while polling (e.g. `OptimStep`). Required. */
-  requestType: string;
-  /** Milliseconds the polling of the future may take in all. Default: no limit. */
-  timeoutMs?: number;
-  /** Aborts the submit and the polling. */
-  signal?: AbortSignal;
 }
 
 type SessionActor = Actor<typeof sessionMachine>;
@@ -83,9 +78,7 @@ export class Session implements AsyncDisposable {
   #finished = false;
   #ended: () => void = () => undefined;
   readonly #endedPromise: Promise<void>;
-  #lastSuccessAtMs = 0;
-  #lastWarnAtMs: number | undefined;
-  #lastHeartbeatError: unknown;
+  readonly #heartbeat: Heartbeat;
   /** Settles `createSession()`'s promise once start-up has an outcome. */
   #settleStart: ((outcome: { ok: true } | { ok: false; error: unknown }) => void) | undefined;
   readonly #started: Promise<Session>;
@@ -108,6 +101,7 @@ export class Session implements AsyncDisposable {
       };
     });
     this.#api = (internals.createApi ?? createTinkerApi)({ config: options.config, sdkVersion: SDK_VERSION, log: this.#log, clock: this.#timers });
+    this.#heartbeat = new Heartbeat({ api: this.#api, timers: this.#timers, timeoutMs: options.heartbeatTimeoutMs, apiKey: options.config.apiKey });
     this.#actor = this.#createActor();
   }
 
@@ -139,7 +133,7 @@ export class Session implements AsyncDisposable {
    * `SessionClosedError`.
    */
   async submit(path: string, body: JsonObject, options: SubmitOptions): Promise<FutureResult> {
-    const checked = this.#checkFutureOptions(options);
+    const checked = checkFutureOptions(options);
     if (typeof path !== 'string' || path.trim() === '') throw invalidType('path', 'a non-empty string', path);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidType('body', 'a JSON object', body);
     this.#assertActive();
@@ -156,7 +150,7 @@ export class Session implements AsyncDisposable {
 
   /** Polls the future `requestId` until its result; rejects as `submit()` does. */
   async retrieveFuture(requestId: string, options: FutureOptions): Promise<FutureResult> {
-    const checked = this.#checkFutureOptions(options);
+    const checked = checkFutureOptions(options);
     if (typeof requestId !== 'string' || requestId.trim() === '') throw invalidType('requestId', 'a non-empty string', requestId);
     this.#assertActive();
     return this.#futures.run(checked.signal, (signal) =>
@@ -270,7 +264,10 @@ export class Session implements AsyncDisposable {
           this.#api.bind(created.sessionId);
           return { sessionId: created.sessionId };
         }),
-        heartbeat: fromCallback<SessionMachineEvent, HeartbeatInput>(({ sendBack, input }) => this.#beat(input.sessionId, sendBack)),
+        heartbeat: fromCallback<SessionMachineEvent, HeartbeatInput>(({ sendBack, input }) =>
+          // Leaving `active` stops the beat in flight, which aborts its request.
+          this.#heartbeat.beat(input.sessionId, (ok) => sendBack({ type: ok ? 'HEARTBEAT_OK' : 'HEARTBEAT_FAILED' })),
+        ),
         closeSession: fromPromise<void>(async () => {
           this.#drained = await this.#reporterStopped;
         }),
@@ -283,7 +280,7 @@ export class Session implements AsyncDisposable {
           this.#becameActive(params.sessionId);
           queueMicrotask(() => this.#startTelemetry());
         },
-        warnFailing: () => this.#warnFailing(),
+        warnFailing: () => this.#heartbeat.warnFailing(this.#log, this.#sessionId),
         abortFutures: () => {
           this.#futures.abortAll(new SessionClosedError(this.#sessionId));
         },
@@ -323,7 +320,7 @@ export class Session implements AsyncDisposable {
   #becameActive(sessionId: string): void {
     this.#sessionId = sessionId;
     this.#log = new SafeLogger(this.#options.logger, { component: 'tinker-telemetry', sessionId });
-    this.#lastSuccessAtMs = this.#timers.now();
+    this.#heartbeat.started();
     this.#log.info({}, `Tinker session ${sessionId} started`);
   }
 
@@ -357,60 +354,6 @@ export class Session implements AsyncDisposable {
     if (this.#reporter !== null) this.#unhook = this.#hooks.register(this.#hookTarget(), options.hooks);
   }
 
-  /** One heartbeat, bounded by `heartbeatTimeoutMs` here too, so it answers even if the request never does. */
-  #beat(sessionId: string, sendBack: (event: SessionMachineEvent) => void): () => void {
-    const timeoutMs = this.#options.heartbeatTimeoutMs;
-    const controller = new AbortController();
-    let live = true;
-    const answer = (ok: boolean, error?: unknown) => {
-      if (!live) return;
-      live = false;
-      this.#timers.clearTimeout(timer);
-      if (ok) {
-        this.#lastSuccessAtMs = this.#timers.now();
-        // A success ends the failing episode: the next one warns at once.
-        this.#lastWarnAtMs = undefined;
-        sendBack({ type: 'HEARTBEAT_OK' });
-      } else {
-        this.#lastHeartbeatError = error;
-        sendBack({ type: 'HEARTBEAT_FAILED' });
-      }
-    };
-    const timer = this.#timers.setTimeout(() => {
-      const error = Object.assign(new Error(`Tinker session heartbeat got no answer within ${timeoutMs} ms`), { code: 'ERR_TINKER_HEARTBEAT_TIMEOUT' });
-      controller.abort(error);
-      answer(false, error);
-    }, timeoutMs);
-    // Async, so that a call that throws at once is a rejection like any other failure.
-    const call = (async () => this.#api.heartbeat(sessionId, timeoutMs, controller.signal))();
-    call.then(
-      () => answer(true),
-      (error: unknown) => answer(false, error),
-    );
-    return () => {
-      // Leaving `active` stops the beat in flight and aborts its request.
-      live = false;
-      this.#timers.clearTimeout(timer);
-      controller.abort();
-    };
-  }
-
-  /** The heartbeat has failed for `heartbeatWarnAfterMs` or more: warn, at most once a minute. */
-  #warnFailing(): void {
-    const now = this.#timers.now();
-    if (this.#lastWarnAtMs !== undefined && now - this.#lastWarnAtMs < HEARTBEAT_WARN_INTERVAL_MS) return;
-    this.#lastWarnAtMs = now;
-    const apiKey = this.#options.config.apiKey;
-    const sinceSuccessMs = now - this.#lastSuccessAtMs;
-    const lastError = this.#lastHeartbeatError === undefined ? undefined : errorSummary(this.#lastHeartbeatError, apiKey);
-    const because = lastError?.message === undefined ? '' : ` (last error: ${redactCut(lastError.message, 200, apiKey).kept})`;
-    this.#log.warn(
-      { sinceSuccessMs, lastError },
-      `Tinker session ${this.#sessionId}: no heartbeat has succeeded for ${Math.round(sinceSuccessMs / 1000)} s${because}; ` +
-        'the connection may be unreliable or Tinker may be down, and the server may end the session',
-    );
-  }
-
   /** Sends to the machine while it runs; a stopped actor would print a warning to stderr, outside the logger. */
   #send(event: SessionMachineEvent): void {
     if (this.#actor.getSnapshot().status === 'active') this.#actor.send(event);
@@ -420,25 +363,11 @@ export class Session implements AsyncDisposable {
     if (!this.#actor.getSnapshot().matches('active')) throw new SessionClosedError(this.#sessionId);
   }
 
-  #checkFutureOptions(options: FutureOptions): FutureOptions {
-    if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object with a requestType', options);
-    const { requestType, timeoutMs, signal } = options;
-    if (typeof requestType !== 'string' || requestType.trim() === '') throw invalidType('requestType', 'a non-empty string', requestType);
-    if (timeoutMs !== undefined) integerInRange('timeoutMs', timeoutMs, 1);
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType('signal', 'an AbortSignal', signal);
-    return { requestType, timeoutMs, signal };
-  }
-
   #closeTimeout(value: unknown): number {
-    if (value === undefined) return this.#options.closeTimeoutMs;
-    if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 2 ** 31 - 1) return value;
-    const shown = typeof value === 'string' ? JSON.stringify(redactCut(value, 60, this.#options.config.apiKey).kept) : `a ${typeof value}`;
-    this.#log.warnOnce(
-      'close:timeout',
-      {},
-      `Tinker session close(): expected a timeout in ms from 0 to 2^31−1, got ${typeof value === 'number' ? String(value) : shown}; using ${this.#options.closeTimeoutMs}`,
-    );
-    return this.#options.closeTimeoutMs;
+    const fallback = this.#options.closeTimeoutMs;
+    const checked = checkCloseTimeout(value, fallback, this.#options.config.apiKey);
+    if (checked.warning !== undefined) this.#log.warnOnce('close:timeout', {}, checked.warning);
+    return checked.timeoutMs;
   }
 
   /** The machine has ended (closed or failed): nothing of the session may run any more. */

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../src/core/clock.js';
 import { DEFAULT_SESSION_OPTIONS } from '../src/session-options.js';
-import { HEARTBEAT_WARN_INTERVAL_MS } from '../src/session.js';
+import { HEARTBEAT_WARN_INTERVAL_MS } from '../src/session/heartbeat.js';
 import { TEST_CONFIG, isolateTinkerEnv } from './helpers.js';
 import { fakeTinkerApi, startTestSession } from './session-helpers.js';
 
