@@ -5,11 +5,12 @@
  * record, a file of the spool (the journal and the batch files, mid-session
  * and after `stop()`), a `tinker:telemetry:*` channel payload or `stats()`.
  *
- * Each run starts a reporter with `startReporter` on a simulated clock,
- * sending through got to a `node:http` server on 127.0.0.1 that answers 200,
- * 503 once or 503 always, with `spoolDir` in a fresh temporary directory: a
- * batch is held on disk while it is sent, then delivered, spooled when its
- * retries are exhausted, or dropped when the spool has no room. Where a
+ * Each run (`secrets-run.ts`) starts a reporter with `startReporter` on a
+ * simulated clock, sending through got to a `node:http` server on 127.0.0.1
+ * that answers 200, 503 once or 503 always, with `spoolDir` in a fresh
+ * temporary directory: a batch is held on disk while it is sent, then
+ * delivered, spooled when its retries are exhausted, or dropped when the
+ * spool has no room. Where a
  * failure's reason must carry the key, a transport wraps the got one and
  * turns each failed answer into that failure. The key (`tml-`, capitals and
  * digits) and the text around it (no capitals, digits, `t`, `m` or `l`) share
@@ -19,30 +20,16 @@
  * traceback's 65,536, a failure reason's 300, a warning quote's 60, and the
  * cut to `maxEventBytes` at send time.
  */
-import diagnostics from 'node:diagnostics_channel';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { InspectionEvent } from 'xstate';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createConfig } from '../src/config.js';
-import { TELEMETRY_CHANNELS, publishQueueStateChange } from '../src/host/channels.js';
-import { attachLogger, detachLogger } from '../src/host/debug-logger.js';
-import { createGotTransport } from '../src/io/transport.js';
-import { type TelemetryReporter, startReporter } from '../src/reporter.js';
-import type { SendResult, Transport } from '../src/core/ports.js';
-import { recordingLogger } from '../test/helpers.js';
+import { publishQueueStateChange } from '../src/host/channels.js';
 import { fcRuns } from '../test/fc-runs.js';
-import { SimulatedClock, settle } from './harness.js';
+import { type Delivery, type Run, SESSION, type SinkMode, type TelemetrySink, runOnce, startTelemetrySink } from './secrets-run.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 console.log(`secrets.e2e.property FC_SEED=${seed}`);
 /** Every case is a reporter, sockets and files: a few under the mutation gate, where each surviving mutant reruns them. */
 const options = { seed, numRuns: fcRuns(25, 4) };
-const SESSION = 'secrets-e2e';
 
 /** Keys: `tml-` and 8 to 40 capitals and digits, self-overlapping ones (`tml-AAAA…`) included. */
 const keyArb = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'), minLength: 8, maxLength: 40 }).map((tail) => `tml-${tail}`);
@@ -118,22 +105,11 @@ function fragmentsIn(text: string, key: string): string[] {
   return found;
 }
 
-/** How the server answers: every request 200, the first 503 and the rest 200, or every request 503. */
-type SinkMode = 'ok' | 'fail-once' | 'fail';
-
-/** One public input that can carry the key, and the cuts a string given through it meets. */
-interface Carrier {
+/** One public input that can carry the key, how a run gives it, and the cuts a string given through it meets. */
+interface Carrier extends Delivery {
   readonly name: string;
   /** Where a string given through it is cut, for a `maxEventBytes` of `max`: the offsets of the key are drawn around these. */
   cuts(max: number): Cut[];
-  /** Hands `text` to the reporter; `run.variant` (0–5) picks among ways of doing it. */
-  give?(reporter: TelemetryReporter, text: string, run: Run): void;
-  /** Every failed send of the wrapped got transport ends in this instead: a result, or a throw. */
-  failure?(text: string): SendResult;
-  /** What `stop()` is called with. Default: 60 000. */
-  stopWith?(text: string): unknown;
-  /** The reporter forwards the queue channel, and `attachLogger` writes every channel to the same logger. */
-  forwards?: boolean;
 }
 
 /**
@@ -206,159 +182,6 @@ const CARRIERS: readonly Carrier[] = [
   { name: 'a refused stop() timeout, quoted in a warning', cuts: () => [chars(60)], stopWith: (text) => text },
 ];
 
-interface Sink {
-  base: string;
-  mode: SinkMode;
-  bodies: string[];
-}
-
-let server: Server | undefined;
-let sink: Sink;
-beforeEach(async () => {
-  sink = { base: '', mode: 'ok', bodies: [] };
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      sink.bodies.push(Buffer.concat(chunks).toString('utf8'));
-      const fail = sink.mode === 'fail' || (sink.mode === 'fail-once' && sink.bodies.length === 1);
-      res.writeHead(fail ? 503 : 200).end();
-    });
-  });
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-  sink.base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterEach(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  server = undefined;
-});
-
-/** One run's inputs. */
-interface Run {
-  key: string;
-  text: string;
-  maxEventBytes: number;
-  mode: SinkMode;
-  spoolRoom: boolean;
-  variant: number;
-}
-
-/** Everything one run left where the key must not be, each as one text. */
-interface Sinks {
-  bodies: string;
-  logs: string;
-  /** The spool's files while the first batch waits for its retry or has been delivered. */
-  spoolMidSession: string;
-  /** The spool's files once `stop()` has resolved. */
-  spoolAfterStop: string;
-  channels: string;
-  stats: string;
-}
-
-/** Every file of the spool directory, its name and its bytes. */
-const spoolText = (dir: string) =>
-  readdirSync(dir)
-    .map((file) => `${file}\n${readFileSync(join(dir, file), 'utf8')}`)
-    .join('\n');
-
-/**
- * Runs `carrier` with `run` through a reporter configured with `reporterKey`
- * (the key itself, or another for the control runs): gives it the text,
- * sends, reads the spool while the batch waits for its retry, stops on the
- * simulated clock, and returns what every sink holds. Always stops the
- * reporter and removes the directory.
- */
-async function runOnce(carrier: Carrier, run: Run, reporterKey: string): Promise<Sinks> {
-  sink.mode = run.mode;
-  sink.bodies = [];
-  const dir = mkdtempSync(join(tmpdir(), 'secrets-e2e-'));
-  const clock = new SimulatedClock();
-  const log = recordingLogger();
-  const config = createConfig({ apiKey: reporterKey, baseUrl: sink.base });
-  const channels: string[] = [];
-  const hear = (message: unknown) => channels.push(JSON.stringify(message));
-  for (const name of TELEMETRY_CHANNELS) diagnostics.subscribe(name, hear);
-  const debugId = carrier.forwards === true ? attachLogger({ logger: log.logger, apiKey: reporterKey }) : undefined;
-  let transport: Transport | undefined;
-  const { failure } = carrier;
-  if (failure !== undefined) {
-    const got = createGotTransport({ endpoint: config.telemetryEndpoint, apiKey: reporterKey, userAgent: SESSION, httpTimeoutMs: 60_000 });
-    transport = {
-      send: async (request) => {
-        const result = await got.send(request);
-        return result.kind === 'ok' ? result : failure(run.text);
-      },
-      close: () => got.close?.(),
-    };
-  }
-  // Each step of the machine wakes the driver: a send ends when its HTTP answer arrives, not at a time the test can set.
-  let wake = () => undefined as void;
-  const reporter = startReporter({
-    config,
-    sessionId: SESSION,
-    enabled: true,
-    attachEvents: carrier.forwards === true,
-    events: ['tinker:queue:state_change'],
-    drainOnExit: false,
-    flushIntervalMs: 0,
-    flushTimeoutMs: 60_000,
-    maxRetries: 1,
-    retryBaseDelayMs: 100,
-    random: () => 0.5,
-    clock,
-    logger: log.logger,
-    maxEventBytes: run.maxEventBytes,
-    spoolDir: dir,
-    ...(run.spoolRoom ? {} : { maxSpoolBytes: 1 }),
-    ...(transport === undefined ? {} : { transport }),
-    inspect: (event: InspectionEvent) => {
-      if (event.type === '@xstate.snapshot') wake();
-    },
-  }) as TelemetryReporter;
-  const whileSending = async () => {
-    for (;;) {
-      await settle();
-      if (!JSON.stringify(reporter.stats().state).includes('sending')) return;
-      await new Promise<void>((resolve) => (wake = resolve));
-    }
-  };
-  let during = '';
-  let done = false;
-  try {
-    carrier.give?.(reporter, run.text, run);
-    reporter.log('after', { n: 2 });
-    void reporter.flush();
-    await whileSending();
-    // With a failing sink the batch waits for its retry: held in a claimed file, its events in the journal.
-    during = spoolText(dir);
-    const stopped = reporter.stop((carrier.stopWith?.(run.text) ?? 60_000) as number);
-    void stopped.then(() => (done = true));
-    for (let step = 0; step < 40 && !done; step++) {
-      await whileSending();
-      await clock.advance(1_000);
-    }
-  } finally {
-    if (!done) {
-      void reporter.stop(1);
-      await clock.advance(120_000);
-    }
-    for (const name of TELEMETRY_CHANNELS) diagnostics.unsubscribe(name, hear);
-    if (debugId !== undefined) detachLogger(debugId);
-  }
-  const after = spoolText(dir);
-  rmSync(dir, { recursive: true, force: true });
-  expect(done, 'stop() resolved on the simulated clock').toBe(true);
-  return {
-    bodies: sink.bodies.join('\n'),
-    logs: log.text(),
-    spoolMidSession: during,
-    spoolAfterStop: after,
-    channels: channels.join('\n'),
-    stats: JSON.stringify(reporter.stats()),
-  };
-}
-
 const runArb = (carrier: Carrier): fc.Arbitrary<Run> =>
   fc
     .record({
@@ -371,12 +194,20 @@ const runArb = (carrier: Carrier): fc.Arbitrary<Run> =>
     })
     .chain((base) => textArb(base.key, carrier.cuts(base.maxEventBytes), base.maxEventBytes).map((text) => ({ ...base, text })));
 
+let sink: TelemetrySink;
+beforeEach(async () => {
+  sink = await startTelemetrySink();
+});
+afterEach(async () => {
+  await sink.close();
+});
+
 describe('the API key, given to a real reporter through any public input, at any offset and across any cut', () => {
   for (const carrier of CARRIERS) {
     it(`leaves no fragment in a request body, a log record, the spool, a channel payload or stats() when it is in ${carrier.name}`, async () => {
       await fc.assert(
         fc.asyncProperty(runArb(carrier), async (run) => {
-          const sinks = await runOnce(carrier, run, run.key);
+          const sinks = await runOnce(sink, carrier, run, run.key);
           const leaks = Object.fromEntries(Object.entries(sinks).map(([where, text]) => [where, fragmentsIn(text, run.key)]));
           expect(leaks).toEqual({ bodies: [], logs: [], spoolMidSession: [], spoolAfterStop: [], channels: [], stats: [] });
         }),
@@ -392,13 +223,13 @@ describe('the leak check', () => {
 
   for (const carrier of CARRIERS) {
     it(`finds the key that ${carrier.name} carries when the reporter was given another key`, async () => {
-      const sinks = await runOnce(carrier, run, 'tml-SOMEOTHERKEY00000000');
+      const sinks = await runOnce(sink, carrier, run, 'tml-SOMEOTHERKEY00000000');
       expect(fragmentsIn(Object.values(sinks).join('\n'), key)).not.toEqual([]);
     });
   }
 
   it('searches the journal and the held batch mid-session, and the spooled batches after stop(), when the sink fails', async () => {
-    const sinks = await runOnce(CARRIERS[0] as Carrier, run, 'tml-SOMEOTHERKEY00000000');
+    const sinks = await runOnce(sink, CARRIERS[0] as Carrier, run, 'tml-SOMEOTHERKEY00000000');
     expect(sinks.spoolMidSession).toMatch(/\.journal\n/);
     expect(sinks.spoolMidSession).toMatch(/\.batch\.claimed-\d+-[0-9a-f]+\n/);
     expect(sinks.spoolAfterStop).toMatch(/\.batch\n/);
