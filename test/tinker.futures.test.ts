@@ -96,6 +96,8 @@ describe('retrieveFuture results', () => {
     await expect(first.api.retrieveFuture('r-1', { requestType: 'OptimStep' })).resolves.toEqual({ kind: 'json', value: { metrics: { loss: 0.5 } } });
     const second = await polling([{ json: [1, 'two'] }]);
     await expect(second.api.retrieveFuture('r-1', { requestType: 'X' })).resolves.toEqual({ kind: 'json', value: [1, 'two'] });
+    const third = await polling([{ text: 'null' }]);
+    await expect(third.api.retrieveFuture('r-1', { requestType: 'X' })).resolves.toEqual({ kind: 'json', value: null });
   });
 
   it('resolves a protobuf result as its bytes and content type, undecoded', async () => {

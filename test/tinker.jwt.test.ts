@@ -165,6 +165,22 @@ describe('TinkerApi with pjwt_auth_enabled', () => {
     expect(keyOf(server, '/api/v1/c')).toEqual([server.issued[1]]);
   });
 
+  it('refreshes a JWT that lives less than 300 s no sooner than 10 s on, instead of at once and forever', async () => {
+    const { server, clock } = await started((_n, nowSec) => ({ json: { jwt: makeJwt(nowSec + 100) } }));
+    expect(clock.pending.map((t) => t.ms)).toEqual([10_000]);
+    clock.fire(clock.pending[0]!);
+    await until(() => server.issued.length === 2 && clock.pending.length === 1);
+    expect(clock.pending.map((t) => t.ms)).toEqual([10_000]);
+  });
+
+  it('refreshes a JWT without a readable exp every 60 s, and never on demand', async () => {
+    const { server, api, clock } = await started(() => ({ json: { jwt: 'opaque-token-without-claims' } }));
+    expect(clock.pending.map((t) => [t.ms, t.unrefd])).toEqual([[60_000, true]]);
+    await api.submit('api/v1/optim_step', {}, { requestType: 'OptimStep' });
+    expect(server.to(TOKEN)).toHaveLength(1);
+    expect(keyOf(server, '/api/v1/optim_step')).toEqual(['opaque-token-without-claims']);
+  });
+
   it('close() stops the refresh timer, and is idempotent', async () => {
     const { api, clock } = await started();
     const [refresh] = clock.pending;
@@ -176,10 +192,13 @@ describe('TinkerApi with pjwt_auth_enabled', () => {
 
   it('keeps the key and the JWT out of every error, log line and channel payload, even when the server echoes them', async () => {
     let echo = '';
+    let polls = 0;
     const { server, api, clock, logged } = await started(alwaysIssue, (path) => {
       if (path === '/api/v1/create_session') return { json: { session_id: 'sess-1', warning_message: `seen ${echo}` } };
       if (path === '/api/v1/optim_step') return { status: 400, json: { detail: `bad ${echo}` } };
       if (path === '/api/v1/session_heartbeat') return { status: 500, text: `oops ${echo}` };
+      if (path === '/api/v1/retrieve_future' && polls++ === 0)
+        return { json: { type: 'try_again', queue_state: 'paused_capacity', queue_state_reason: `why ${echo}` } };
       if (path === '/api/v1/retrieve_future') return { json: { error: `failed ${echo}`, category: 'user' } };
       return undefined;
     });
@@ -198,7 +217,8 @@ describe('TinkerApi with pjwt_auth_enabled', () => {
     expect(errors[2]).toBeInstanceOf(RequestFailedError);
     expect(errors.map((e) => e.message).join('\n')).toContain('[redacted] [redacted]');
     expect((errors[2] as unknown as RequestFailedError).error).toBe('failed [redacted] [redacted]');
-    expect(channels.messages.length).toBeGreaterThan(0);
+    expect(channels.on('tinker:queue:state_change')).toEqual([expect.objectContaining({ reason: 'why [redacted] [redacted]' })]);
+    expect(logged.records.filter((r) => r.msg?.includes('is paused'))).toHaveLength(1);
 
     const everything = [...errors.map((e) => `${e.message} ${JSON.stringify(e)}`), logged.text(), JSON.stringify(channels.messages)].join('\n');
     for (const fragment of [KEY, KEY.slice(-12), jwt, jwt.split('.')[2]!]) expect(everything).not.toContain(fragment);

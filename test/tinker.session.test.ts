@@ -98,6 +98,7 @@ describe('TinkerApi.heartbeat', () => {
     const error = await rejectionOf(api.heartbeat('sess-1', 5_000));
     expect(error).toBeInstanceOf(ApiConnectionError);
     expect(Object.getPrototypeOf(error.cause)).toBe(Error.prototype);
+    expect(error.cause).toMatchObject({ code: 'ECONNRESET' });
     expect(error.cause).not.toHaveProperty('options');
     expect(JSON.stringify(error.cause)).not.toContain(KEY);
   });

@@ -165,7 +165,6 @@ async function poll(context: FutureContext, requestId: string, options: Retrieve
   let backoffs = 0;
   let badRequests = 0;
   for (let iteration = 0; ; iteration++) {
-    if (loop.isStopped()) throw loop.stopped();
     const headers: Record<string, string> = { 'x-tinker-request-iteration': String(iteration), 'x-tinker-request-type': requestType };
     if (iteration === 0 && options.createRoundTripMs !== undefined)
       headers['x-tinker-create-promise-roundtrip-time'] = (options.createRoundTripMs / 1000).toFixed(3);
