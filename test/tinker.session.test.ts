@@ -130,10 +130,10 @@ describe('TinkerApi.submit', () => {
     expect(second).toMatchObject({ requestId: 'r-2', modelId: 'm-1' });
   });
 
-  it('retries a 503 and a reset with one idempotency key, and counts the waits in roundTripMs', async () => {
+  it('retries a 503 and a reset with one idempotency key, logs each retry at debug, and counts the waits in roundTripMs', async () => {
     const answers: Answer[] = [{ status: 503 }, { reset: true }, { json: { request_id: 'r-1' } }];
     const server = await serve((_request, n) => answers[n] ?? { status: 500 });
-    const { api, clock } = makeApi(server.baseUrl);
+    const { api, clock, logged } = makeApi(server.baseUrl);
     const submitting = api.submit('api/v1/optim_step', {}, { requestType: 'OptimStep' });
     const first = await clock.nextTimer();
     expect(first.ms).toBe(1000);
@@ -143,6 +143,11 @@ describe('TinkerApi.submit', () => {
     clock.fire(second);
 
     await expect(submitting).resolves.toMatchObject({ requestId: 'r-1', roundTripMs: 3000 });
+    const retries = logged.records.filter((r) => r.level === 'debug');
+    expect(retries.map((r) => r.obj)).toEqual([
+      expect.objectContaining({ path: '/api/v1/optim_step', requestType: 'OptimStep', retry: 1, delayMs: 1000 }),
+      expect.objectContaining({ path: '/api/v1/optim_step', requestType: 'OptimStep', retry: 2, delayMs: 2000 }),
+    ]);
     const keys = new Set(server.received.map((r) => r.headers['x-idempotency-key']));
     expect(server.received).toHaveLength(3);
     expect(keys.size).toBe(1);

@@ -218,7 +218,7 @@ export class TinkerApi {
   async submit(path: string, body: JsonObject, options: { requestType: string; signal?: AbortSignal }): Promise<SubmittedRequest> {
     const fullPath = `/${path.replace(/^\/+/, '')}`;
     const submittedAtMs = this.#clock.now();
-    const { status, json } = await call(this.#sessionCalls, { path: fullPath, body, retry: true, signal: options.signal });
+    const { status, json } = await call(this.#sessionCalls, { path: fullPath, body, retry: true, signal: options.signal, requestType: options.requestType });
     const handle = parseFutureHandle(json);
     if (handle === undefined) throw new InvalidResponseError({ path: fullPath, status, expected: 'an object with a string request_id' });
     return { ...handle, submittedAtMs, roundTripMs: this.#clock.now() - submittedAtMs };

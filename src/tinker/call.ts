@@ -49,6 +49,8 @@ export interface CallRequest {
   signal?: AbortSignal;
   /** got's timeout of each attempt in ms; default: connect 5 s, idle socket 60 s. */
   timeoutMs?: number;
+  /** The operation's name (e.g. `OptimStep`), for the retry log line. */
+  requestType?: string;
 }
 
 /** A 2xx answer. */
@@ -109,7 +111,7 @@ export async function call(context: CallContext, request: CallRequest): Promise<
       }
       last = failure;
       if (deadlineAtMs !== undefined && clock.now() + delayMs >= deadlineAtMs) throw expired();
-      context.log.debug({ path, retry, delayMs, failure: failure.message }, 'Tinker API call failed; retrying');
+      context.log.debug({ path, requestType: request.requestType, retry, delayMs, failure: failure.message }, 'Tinker API call failed; retrying');
       try {
         await sleep(clock, delayMs, signal);
       } catch {
