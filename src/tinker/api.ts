@@ -33,6 +33,7 @@ import {
 } from './messages.js';
 import { PausedWarnings } from './queue-state.js';
 
+// The contract's names, reachable from here: the façade imports the whole layer through this file.
 export type { ClientConfig } from './client-config.js';
 export type { CreatedSession, CreateSessionRequest } from './messages.js';
 export type { FutureOptions, FutureResult, RetrieveFutureOptions } from './futures.js';
@@ -70,6 +71,12 @@ export interface SubmittedRequest {
   roundTripMs: number;
 }
 
+/**
+ * The Tinker API as a session uses it; one per session. Nothing it does
+ * throws into the host at run time: each call rejects with a typed error
+ * (`errors.ts`) or the signal's reason, and the only timer it leaves running
+ * is the JWT refresh (unref'd), which `close()` stops.
+ */
 export class TinkerApi {
   readonly #config: { readonly apiKey: string; readonly baseUrl: string };
   readonly #sdkVersion: string;

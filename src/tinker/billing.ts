@@ -13,6 +13,7 @@ export const BILLING_INCIDENT_RESET_MS = 300_000;
 /** The pause is warned about at most this often: 60 s. */
 export const BILLING_WARN_INTERVAL_MS = 60_000;
 
+/** The billing incident of one API client: when it began, and when it was last warned about. */
 export class BillingPause {
   readonly #log: Log;
   /** When the incident's first 402 came, in clock ms. */

@@ -9,6 +9,7 @@ import { redactCut, redactText } from '../core/redact.js';
 /** JWTs remembered for redaction besides the current one: a request sent before a refresh may still fail after it. */
 const REMEMBERED_JWTS = 4;
 
+/** The credential in use and every secret to redact; one per API client. */
 export class Credentials {
   readonly #apiKey: string;
   #jwt: string | undefined;
