@@ -72,10 +72,11 @@ export interface SubmittedRequest {
 }
 
 /**
- * The Tinker API as a session uses it; one per session. Nothing it does
- * throws into the host at run time: each call rejects with a typed error
- * (`errors.ts`) or the signal's reason, and the only timer it leaves running
- * is the JWT refresh (unref'd), which `close()` stops.
+ * The Tinker API as a session uses it; one per session. Its calls reject
+ * with a typed error (`errors.ts`) or the signal's reason; only misuse
+ * throws (no key, `http` before `bind()`, binding a second session id). The
+ * only timer it leaves running is the JWT refresh (unref'd), which
+ * `close()` stops.
  */
 export class TinkerApi {
   readonly #config: { readonly apiKey: string; readonly baseUrl: string };
