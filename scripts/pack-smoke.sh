@@ -2,7 +2,8 @@
 # Proves the published tarball works on its own: pack it, install it into an
 # empty project, and use the public API with no build step, from an ES module
 # (import) and from CommonJS (require(), which loads an ES module from Node
-# 20.19 on).
+# 20.19 on), through both entries: `tinker-telemetry` and
+# `tinker-telemetry/testing`.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
@@ -85,3 +86,39 @@ main().catch((error) => {
 });
 JS
 node enabled.cjs
+
+# The second entry, tinker-telemetry/testing: the fake Tinker API, imported and
+# required from the tarball, takes a reporter's batches and finds them valid.
+cat > testing.mjs <<'JS'
+import { createConfig, startReporter } from 'tinker-telemetry';
+import { startFakeTinker } from 'tinker-telemetry/testing';
+const fake = await startFakeTinker();
+const reporter = startReporter({ config: createConfig({ apiKey: fake.apiKey, baseUrl: fake.url }), sessionId: 'smoke-testing', enabled: true });
+reporter.log('smoke.testing', { ok: true });
+const drained = await reporter.stop();
+await fake.close();
+const events = fake.telemetry.events.map((e) => e.event).join();
+if (!drained || events !== 'SESSION_START,GENERIC_EVENT,SESSION_END' || fake.violations.length !== 0) {
+  console.error(`pack smoke (tinker-telemetry/testing) failed: drained=${drained} events=${events} violations=${fake.violations.length}`);
+  process.exit(1);
+}
+console.log('pack smoke: import of tinker-telemetry/testing started a fake Tinker API that validated and recorded 3 events');
+JS
+node testing.mjs
+
+cat > testing.cjs <<'JS'
+const { startFakeTinker } = require('tinker-telemetry/testing');
+startFakeTinker().then(
+  async (fake) => {
+    const ok = fake.url.startsWith('http://127.0.0.1:');
+    await fake.close();
+    if (!ok) process.exit(1);
+    console.log('pack smoke: require() of tinker-telemetry/testing started and closed the fake');
+  },
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
+JS
+node testing.cjs

@@ -1,6 +1,9 @@
 /**
  * tinker-telemetry: a session-scoped telemetry reporter for the Tinker API.
- * This file is the whole public surface; everything else is internal.
+ * This file is the whole public surface of the main entry; everything else is
+ * internal. The fake Tinker API for tests is the second entry, `./testing.ts`.
+ *
+ * @module tinker-telemetry
  */
 export { createConfig, DEFAULT_BASE_URL } from './config.js';
 export { startReporter } from './reporter.js';

@@ -84,6 +84,21 @@ describe('channels', () => {
     });
   });
 
+  it('leaves an absent optional field out of the metadata: a first queue state without from, a failed request with its category', () => {
+    expect(toForwardedEvent(CHANNELS.queueStateChange, { sessionId: 's', requestId: 'r', queueDepth: 2, to: 'paused_capacity', reason: 'busy' })).toEqual({
+      eventName: 'tinker.queue.state_change',
+      data: { measurements: { queueDepth: 2 }, metadata: { requestId: 'r', to: 'paused_capacity', reason: 'busy' } },
+      severity: 'info',
+    });
+    expect(
+      toForwardedEvent(CHANNELS.futureRequestFailed, { sessionId: 's', requestId: 'r', requestType: 'OptimStep', category: 'user', elapsedMs: 3 }),
+    ).toEqual({
+      eventName: 'tinker.future.request_failed',
+      data: { measurements: { elapsedMs: 3 }, metadata: { requestId: 'r', requestType: 'OptimStep', category: 'user' } },
+      severity: 'error',
+    });
+  });
+
   it('forwards only its own session when two forwarders listen', () => {
     const a = forward('session-a');
     const b = forward('session-b');

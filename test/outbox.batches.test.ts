@@ -17,7 +17,8 @@ function setup(
   options: {
     maxQueueSize?: number;
     maxQueueBytes?: number;
-    answer?: SendResult;
+    /** The transport's answer, or what makes it (and may throw, which rejects the send). Default: 200. */
+    answer?: SendResult | (() => SendResult);
     sendTakesMs?: number;
     spool?: Spool;
     random?: () => number;
@@ -34,11 +35,11 @@ function setup(
   };
   const bodies: { indices: number[]; idempotencyKey: string }[] = [];
   const transport: Transport = {
-    send: (request) => {
+    send: async (request) => {
       const body = JSON.parse(request.body) as { events: { event_session_index: number }[] };
       bodies.push({ indices: body.events.map((e) => e.event_session_index), idempotencyKey: request.idempotencyKey });
       nowMs += options.sendTakesMs ?? 0;
-      return Promise.resolve(options.answer ?? ok);
+      return typeof options.answer === 'function' ? options.answer() : (options.answer ?? ok);
     },
   };
   const settled: (number | undefined)[] = [];
@@ -91,6 +92,33 @@ describe('Outbox.send', () => {
     await expect(outbox.send(1, signal)).resolves.toEqual({ type: 'ACK' });
     expect(finished).toEqual([{ size: 2, attempt: 1, durationMs: 250, result: ok }]);
     expect(outbox.lastSend).toEqual(finished[0]);
+  });
+});
+
+describe("a failed send's reason", () => {
+  /** The API key `setup` gives the outbox. */
+  const KEY = 'sk-test-0123456789abcdef';
+  const reasonOf = async (answer: SendResult | (() => SendResult)) => {
+    const { outbox, accept, finished, signal } = setup({ answer });
+    accept(1);
+    await outbox.send(0, signal);
+    return finished[0]?.result;
+  };
+
+  it('has the key redacted before its cut at 300 characters, so a key across the cut goes whole', async () => {
+    const given: SendResult = { kind: 'retryable', status: 503, retryAfterMs: 20, reason: `${'r'.repeat(295)}${KEY} and more` };
+    expect(await reasonOf(given)).toEqual({ kind: 'retryable', status: 503, retryAfterMs: 20, reason: `${'r'.repeat(295)}[redacted]…` });
+    // The transport's own object is left as it gave it.
+    expect(given.kind === 'retryable' && given.reason).toBe(`${'r'.repeat(295)}${KEY} and more`);
+    expect(await reasonOf({ kind: 'retryable', reason: 'r'.repeat(301) })).toEqual({ kind: 'retryable', reason: `${'r'.repeat(300)}…` });
+    expect(await reasonOf({ kind: 'retryable', reason: 'HTTP 503' })).toEqual({ kind: 'retryable', reason: 'HTTP 503' });
+  });
+
+  it('has the key redacted from the name of an error the transport throws', async () => {
+    const thrown = () => {
+      throw Object.assign(new Error('send failed'), { name: `Name ${KEY}` });
+    };
+    expect(await reasonOf(thrown)).toEqual({ kind: 'retryable', reason: 'Name [redacted]' });
   });
 });
 

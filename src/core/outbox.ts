@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { FailureKind, ReporterMachineEvent } from '../../machines/reporter.machine.js';
 import type { Clock } from './clock.js';
 import { RingQueue } from './queue.js';
+import { redactReason } from './redact.js';
 import { retryDelayMs } from './retry.js';
 import type { JournalPort, SendResult, SpoolPort, Transport } from './ports.js';
 import { type BodyMeta, type QueuedEvent, bodyJson, encodeEvent, envelopeBytes, envelopeJson, secretOf, serializeBatch } from './wire.js';
@@ -107,7 +108,7 @@ export interface OutboxOptions {
   maxEventBytes: number;
   /** The cap on one request body, in UTF-8 bytes; at least `maxEventBytes` plus the envelope. */
   maxBatchBytes: number;
-  /** Redacted from every event (the API key). */
+  /** Redacted from every event and from a failed send's reason (the API key). */
   apiKey: string;
   retryBaseDelayMs: number;
   transport: Transport;
@@ -301,6 +302,9 @@ export class Outbox {
       // A custom transport that throws is treated like a network error.
       result = { kind: 'retryable', reason: error instanceof Error ? error.name : typeof error };
     }
+    // A custom transport's reason is the host's text (a thrown error's name included), and it is logged and
+    // published: the key is redacted from it, and it is cut, here, where every transport's answer passes.
+    if (result.kind === 'retryable' && typeof result.reason === 'string') result = { ...result, reason: redactReason(result.reason, this.#options.apiKey) };
     const size = sizeOf(batch);
     const last: LastSend = { size, attempt, durationMs: clock.now() - started, result };
     this.#lastSend = last;

@@ -18,7 +18,9 @@ export type SendResult =
    * `maxRetries` times. `status` is absent when no response came;
    * `retryAfterMs` is the parsed Retry-After in ms, capped at 60 s, and wins
    * over a shorter backoff; `reason` is a short text for logs and the
-   * `batch:failed` channel (e.g. `HTTP 503`), without secrets.
+   * `batch:failed` channel (e.g. `HTTP 503`), without secrets: the reporter
+   * redacts the API key from it and then cuts it to 300 characters, a cut
+   * one ending in `…`, whatever transport gave it.
    */
   | { kind: 'retryable'; status?: number; retryAfterMs?: number; reason: string }
   /** Any other 4xx (and 1xx/3xx), given in `status`: the batch is dropped as `rejected`, never retried. */

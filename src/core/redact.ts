@@ -14,6 +14,19 @@ export function redactText(text: string, secret: string): string {
   return secret.length > 0 ? text.split(secret).join(REDACTED) : text;
 }
 
+/** Characters of a failed send's reason kept (300); a cut one ends in `…`. */
+export const MAX_REASON_CHARS = 300;
+
+/**
+ * A failed send's reason as the library logs and publishes it: `secret`
+ * redacted first, then cut to `MAX_REASON_CHARS`, a cut one ending in `…`
+ * (a key across the cut goes whole; see `redactCut`).
+ */
+export function redactReason(reason: string, secret: string): string {
+  const { kept, omitted } = redactCut(reason, MAX_REASON_CHARS, secret);
+  return omitted > 0 ? `${kept}…` : kept;
+}
+
 /** What `redactCut` keeps of a text. */
 export interface RedactedCut {
   /** The kept head, with `secret` redacted; a flat copy that shares no memory with the input. */

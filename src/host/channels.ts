@@ -102,10 +102,10 @@ export interface QueueStateChangePayload {
   sessionId: string;
   /** The server's id of the request. */
   requestId: string;
-  /** Requests ahead in the queue. */
+  /** This session's futures being polled at that moment. */
   queueDepth: number;
-  /** The queue state left, as the publisher names it. */
-  from: string;
+  /** The queue state left, as the publisher names it; absent on the first state seen for the request. */
+  from?: string;
   /** The queue state entered, as the publisher names it. */
   to: string;
   /** Why it moved, when the publisher knows. */
@@ -122,7 +122,9 @@ export interface FuturePayload {
   requestType: string;
   /** The HTTP status, when the failure came with one. */
   status?: number;
-  /** Since the request was made, in ms. */
+  /** The server's category of a failed request (`tinker:future:request_failed`): `user`, `server` or `unknown`, as on the wire. */
+  category?: string;
+  /** Since the wait for the future began, in ms. */
   elapsedMs: number;
 }
 

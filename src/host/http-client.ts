@@ -11,7 +11,7 @@ import { redactText } from '../core/redact.js';
 import { describeNetworkError } from '../io/transport.js';
 
 /** The request options fields read here; got hands several shapes of them to its hooks. */
-type RequestShape = { readonly method?: unknown; readonly url?: unknown };
+type RequestShape = { readonly method?: unknown; readonly url?: unknown; readonly headers?: unknown };
 import { hasApiKey, missingApiKey } from '../core/validate.js';
 
 /** got's `timeout`, in ms (see `createHttpClient`): idle time rather than a whole-request bound, so a long transfer that keeps moving is never cut. */
@@ -27,6 +27,16 @@ export interface HttpClientOptions {
   config: { readonly apiKey: string; readonly baseUrl: string };
   /** The session whose reporter should hear about these requests. */
   sessionId: string;
+  /**
+   * Where the `X-API-Key` value comes from, when it is not `config.apiKey`
+   * itself: called once per request (its retries reuse the value), for a
+   * credential that changes, such as the short-lived JWT the Tinker API
+   * issues for the key. What it returns is redacted from published
+   * messages, as the key is, and dropped on a redirect to another origin.
+   * When it throws or returns an empty string, the key is sent. Default:
+   * none (the key is sent).
+   */
+  credential?: () => string;
 }
 
 /**
@@ -69,9 +79,12 @@ export interface HttpClientOptions {
  * every request.
  */
 export function createHttpClient(options: HttpClientOptions): Got {
-  const { config, sessionId } = options;
+  const { config, sessionId, credential } = options;
   if (!hasApiKey(config)) throw missingApiKey('createHttpClient()');
-  const pathOf = (requestOptions: RequestShape) => redactPath(requestOptions, config.apiKey);
+  /** `text` without the credential the request carried nor the one current now (a refresh may come between), beside the key. */
+  const withoutCredential = (text: string, requestOptions: RequestShape) =>
+    credential === undefined ? text : redactText(redactText(text, sentCredential(requestOptions)), currentCredential(credential));
+  const pathOf = (requestOptions: RequestShape) => withoutCredential(redactPath(requestOptions, config.apiKey), requestOptions);
   const started = new WeakMap<object, number>();
   /** Errors already published by `beforeError`; got skips that hook for an abort, which the handler then publishes. */
   const published = new WeakSet<object>();
@@ -87,7 +100,10 @@ export function createHttpClient(options: HttpClientOptions): Got {
       method: methodOf(requestOptions),
       path: pathOf(requestOptions),
       kind: kindOf(error),
-      reason: describeNetworkError(error, config.apiKey),
+      reason: describeNetworkError(
+        credential === undefined ? error : withoutCredentialIn(error, (text) => withoutCredential(text, requestOptions)),
+        config.apiKey,
+      ),
       durationMs: since(requestOptions),
     });
   };
@@ -97,6 +113,10 @@ export function createHttpClient(options: HttpClientOptions): Got {
     timeout: TIMEOUTS_MS,
     handlers: [
       (requestOptions, next) => {
+        // Set here, once per request, rather than in beforeRequest: that hook runs again for each redirect and
+        // would put back the key that beforeRedirect dropped for another origin.
+        const current = credential === undefined ? '' : currentCredential(credential);
+        if (current !== '') requestOptions.headers['x-api-key'] = current;
         const result = next(requestOptions);
         if (!requestOptions.isStream) {
           // got's promise is a thenable (p-cancelable), returned unchanged; this branch only watches it.
@@ -149,6 +169,36 @@ export function createHttpClient(options: HttpClientOptions): Got {
       ],
     },
   });
+}
+
+/** What `credential` returns, or '' when it throws or returns no string (the request then carries `config.apiKey`). */
+function currentCredential(credential: () => string): string {
+  try {
+    const value = credential();
+    return typeof value === 'string' ? value : '';
+  } catch {
+    return '';
+  }
+}
+
+/** The `X-API-Key` value the request carries, or ''. */
+function sentCredential(options: RequestShape): string {
+  try {
+    const value = (options.headers as Headers | undefined)?.['x-api-key'];
+    return typeof value === 'string' ? value : '';
+  } catch {
+    return '';
+  }
+}
+
+/** The fields of `error` that `describeNetworkError` reads, each string passed through `redact` (which the key then is too). */
+function withoutCredentialIn(error: RequestError, redact: (text: string) => string): { code?: unknown; name?: unknown; message?: unknown } {
+  const clean = (value: unknown) => (typeof value === 'string' ? redact(value) : value);
+  try {
+    return { code: clean(error.code), name: clean(error.name), message: clean(error.message) };
+  } catch {
+    return {};
+  }
 }
 
 function methodOf(options: RequestShape): string {

@@ -5,7 +5,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { got } from 'got';
-import { redactCut } from '../core/redact.js';
+import { redactReason } from '../core/redact.js';
 import type { SendResult, Transport } from '../core/ports.js';
 import { classifyStatus, parseRetryAfter } from '../core/retry.js';
 
@@ -69,14 +69,11 @@ export function createGotTransport(options: GotTransportOptions): Transport {
   };
 }
 
-/** Characters of a network error's reason kept; a cut one ends in `…`. */
-const MAX_REASON = 300;
-
 /**
  * A short reason built only from the error's code, name and message. got's
  * errors carry the request options, headers included, so the error object
  * itself is never logged; the key is scrubbed from the text anyway, before
- * it is cut to 300 characters, so that a key across the cut goes whole.
+ * it is cut to 300 characters (`redactReason`), so that a key across the cut goes whole.
  */
 export function describeNetworkError(error: unknown, apiKey: string): string {
   let text: string;
@@ -87,6 +84,5 @@ export function describeNetworkError(error: unknown, apiKey: string): string {
   } catch {
     text = 'unknown network error';
   }
-  const { kept, omitted } = redactCut(text, MAX_REASON, apiKey);
-  return omitted > 0 ? `${kept}…` : kept;
+  return redactReason(text, apiKey);
 }

@@ -1,0 +1,119 @@
+/**
+ * The JWT the server issues for the key when `pjwt_auth_enabled`: read its
+ * expiry, and keep it fresh. As in the Python SDK, a background refresh
+ * runs 300 s before `exp`, a request finding 60 s or less left refreshes it
+ * first, and a failed refresh keeps the old token and tries again 60 s
+ * later. The JWT's signature is not verified: it came from the server.
+ */
+import type { Clock } from '../core/clock.js';
+import type { Log } from '../core/ports.js';
+import type { Credentials } from './credentials.js';
+import { unrefTimeout } from './wait.js';
+
+/** The background refresh runs this long before `exp`: 300 s. */
+export const REFRESH_BEFORE_EXPIRY_MS = 300_000;
+/** A request refreshes the JWT first when this long or less is left: 60 s. */
+export const REFRESH_ON_DEMAND_MS = 60_000;
+/** A failed refresh (or a JWT without a readable `exp`) is tried again after this long: 60 s. */
+export const REFRESH_RETRY_MS = 60_000;
+/**
+ * Refreshes are at least this far apart: 10 s. The Python SDK has no floor,
+ * so a JWT that lives less than 300 s, or a clock running ahead of the
+ * server's, would have it ask for a new token in a tight loop.
+ */
+export const MIN_REFRESH_INTERVAL_MS = 10_000;
+
+/** The `exp` claim of a JWT in epoch ms, or undefined when the payload or the claim cannot be read. */
+export function jwtExpiresAtMs(jwt: string): number | undefined {
+  const payload = jwt.split('.')[1];
+  if (payload === undefined || payload === '') return undefined;
+  try {
+    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    const exp = typeof claims === 'object' && claims !== null ? (claims as { exp?: unknown }).exp : undefined;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Keeps `credentials` holding a fresh JWT; `exchange` fetches a new one (rejecting on failure). */
+export class JwtRefresher {
+  readonly #credentials: Credentials;
+  readonly #exchange: () => Promise<string>;
+  readonly #clock: Clock;
+  readonly #log: Log;
+  #timer: unknown;
+  #refreshing: Promise<void> | undefined;
+  /** No on-demand refresh before this clock time: 10 s after a refresh, 60 s after a failed one, so requests do not each ask again. */
+  #quietUntilMs = -Infinity;
+  #closed = false;
+
+  constructor(options: { credentials: Credentials; exchange: () => Promise<string>; clock: Clock; log: Log }) {
+    this.#credentials = options.credentials;
+    this.#exchange = options.exchange;
+    this.#clock = options.clock;
+    this.#log = options.log;
+  }
+
+  /** Starts using `jwt` and schedules its refresh. */
+  adopt(jwt: string): void {
+    this.#credentials.useJwt(jwt);
+    const expiresAtMs = jwtExpiresAtMs(jwt);
+    if (expiresAtMs === undefined) this.#log.debug({}, 'Tinker JWT has no readable expiry; refreshing it every 60 s');
+    this.#schedule(
+      expiresAtMs === undefined ? REFRESH_RETRY_MS : Math.max(MIN_REFRESH_INTERVAL_MS, expiresAtMs - REFRESH_BEFORE_EXPIRY_MS - this.#clock.now()),
+    );
+  }
+
+  /** Refreshes the JWT first when 60 s or less are left (and no failure is recent); resolves either way. */
+  async fresh(): Promise<void> {
+    const jwt = this.#credentials.jwt;
+    if (jwt === undefined || this.#closed) return;
+    const expiresAtMs = jwtExpiresAtMs(jwt);
+    const now = this.#clock.now();
+    if (expiresAtMs === undefined || expiresAtMs - now > REFRESH_ON_DEMAND_MS || now < this.#quietUntilMs) return;
+    await this.#refresh();
+  }
+
+  /** Stops the refresh timer; idempotent. */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One refresh at a time: the background timer and on-demand callers share it. */
+  #refresh(): Promise<void> {
+    this.#refreshing ??= this.#exchange()
+      .then(
+        (jwt) => {
+          this.#quietUntilMs = this.#clock.now() + MIN_REFRESH_INTERVAL_MS;
+          if (!this.#closed) this.adopt(jwt);
+        },
+        (error: unknown) => {
+          this.#quietUntilMs = this.#clock.now() + REFRESH_RETRY_MS;
+          // Only the message, redacted once more: the error object itself is never logged.
+          const reason = this.#credentials.redactCut(error instanceof Error ? error.message : 'unknown failure', 300);
+          this.#log.warn({ reason }, 'Tinker JWT refresh failed; keeping the current token and trying again in 60 s');
+          this.#schedule(REFRESH_RETRY_MS);
+        },
+      )
+      .finally(() => {
+        this.#refreshing = undefined;
+      });
+    return this.#refreshing;
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#closed) return;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = unrefTimeout(
+      this.#clock,
+      () => {
+        this.#timer = undefined;
+        void this.#refresh();
+      },
+      delayMs,
+    );
+  }
+}
