@@ -29,8 +29,8 @@ import {
 } from './session-options.js';
 import { FutureTracker } from './session/future-tracker.js';
 import { Heartbeat } from './session/heartbeat.js';
-import type { FutureOptions, FutureResult, TinkerApiFactory, TinkerApiLike } from './session/tinker-api.js';
-import { SessionClosedError, createTinkerApi } from './session/tinker-wiring.js';
+import { type FutureOptions, type FutureResult, type TinkerApiFactory, type TinkerApiLike, createTinkerApi } from './session/tinker-api.js';
+import { SessionClosedError } from './tinker/errors.js';
 
 /**
  * Seams for tests, not part of the public API: the API factory (a double
@@ -255,7 +255,7 @@ export class Session implements AsyncDisposable {
         createSession: fromPromise<CreatedSessionOutput>(async ({ signal }) => {
           const deadlineAtMs = this.#timers.now() + options.createTimeoutMs;
           await this.#api.start(deadlineAtMs, signal);
-          const request = { tags: [...options.tags], userMetadata: options.userMetadata };
+          const request = { tags: options.tags, userMetadata: options.userMetadata };
           const created = await this.#api.createSession(
             options.projectId === undefined ? request : { ...request, projectId: options.projectId },
             deadlineAtMs,
@@ -282,7 +282,7 @@ export class Session implements AsyncDisposable {
         },
         warnFailing: () => this.#heartbeat.warnFailing(this.#log, this.#sessionId),
         abortFutures: () => {
-          this.#futures.abortAll(new SessionClosedError(this.#sessionId));
+          this.#futures.abortAll(new SessionClosedError({ sessionId: this.#sessionId }));
         },
         stopReporter: (_args, params) => {
           this.#reporterStopped = this.#reporter?.stop(params.timeoutMs) ?? Promise.resolve(true);
@@ -299,7 +299,7 @@ export class Session implements AsyncDisposable {
       next: (snapshot) => {
         if (snapshot.value !== 'creating' && this.#settleStart !== undefined) {
           if (snapshot.value === 'failed') this.#settleStart({ ok: false, error: snapshot.context.error });
-          else if (snapshot.value === 'closed') this.#settleStart({ ok: false, error: options.signal?.reason ?? new SessionClosedError('') });
+          else if (snapshot.value === 'closed') this.#settleStart({ ok: false, error: options.signal?.reason ?? new SessionClosedError({ sessionId: '' }) });
           else this.#settleStart({ ok: true });
         }
         if (snapshot.status === 'done') this.#finish();
@@ -308,7 +308,7 @@ export class Session implements AsyncDisposable {
         // An error inside the machine would otherwise be rethrown globally.
         this.#log.error({ err: errorSummary(error, options.config.apiKey) }, 'Tinker session lifecycle failed; the session is abandoned');
         this.#settleStart?.({ ok: false, error });
-        this.#futures.abortAll(new SessionClosedError(this.#sessionId));
+        this.#futures.abortAll(new SessionClosedError({ sessionId: this.#sessionId }));
         void this.#reporter?.stop(options.closeTimeoutMs);
         this.#finish();
       },
@@ -360,7 +360,7 @@ export class Session implements AsyncDisposable {
   }
 
   #assertActive(): void {
-    if (!this.#actor.getSnapshot().matches('active')) throw new SessionClosedError(this.#sessionId);
+    if (!this.#actor.getSnapshot().matches('active')) throw new SessionClosedError({ sessionId: this.#sessionId });
   }
 
   #closeTimeout(value: unknown): number {
@@ -375,7 +375,7 @@ export class Session implements AsyncDisposable {
     if (this.#finished) return;
     this.#finished = true;
     this.#unhook();
-    this.#futures.abortAll(new SessionClosedError(this.#sessionId));
+    this.#futures.abortAll(new SessionClosedError({ sessionId: this.#sessionId }));
     try {
       this.#api.close();
     } catch (error) {

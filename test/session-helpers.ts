@@ -13,6 +13,8 @@ import { type HandledSignal, type HostProcess, ProcessHooks, type Reraise } from
 import { type Session, type SessionInternals, createSession } from '../src/session.js';
 import type { SessionOptions } from '../src/session-options.js';
 import type { CreatedSession, FutureResult, SubmittedRequest, TinkerApiLike, TinkerApiOptions } from '../src/session/tinker-api.js';
+import { type ClientConfig, DEFAULT_CLIENT_CONFIG } from '../src/tinker/client-config.js';
+import { ApiStatusError, FutureAbortedError } from '../src/tinker/errors.js';
 import { TEST_CONFIG, manualTransport, recordingLogger } from './helpers.js';
 
 /** A promise the test settles by hand. */
@@ -38,22 +40,14 @@ export interface Call<T> extends Deferred<T> {
   signal: AbortSignal | undefined;
 }
 
-/** What `retrieveFuture` rejects with when its signal aborts, as the real API does: code `TINKER_FUTURE_ABORTED`, the signal's reason as `cause`. */
-export class FakeFutureAbortedError extends Error {
-  readonly code = 'TINKER_FUTURE_ABORTED';
-  override readonly name = 'FutureAbortedError';
-  constructor(
-    readonly requestId: string,
-    cause: unknown,
-  ) {
-    super(`Future ${requestId} was aborted`, { cause });
-  }
-}
-
-/** The double. `auto` answers start-up at once (default on); otherwise each call waits in its list. */
+/**
+ * The double. `auto` answers start-up at once (default on); otherwise each
+ * call waits in its list. As the real API does, an abort rejects a call with
+ * the signal's reason, and a future with `FutureAbortedError` caused by it.
+ */
 export function fakeTinkerApi(auto: { start?: boolean; created?: CreatedSession | false } = {}) {
   const calls = {
-    start: [] as Call<{ pjwtAuthEnabled: boolean }>[],
+    start: [] as Call<ClientConfig>[],
     createSession: [] as Call<CreatedSession>[],
     heartbeat: [] as Call<void>[],
     submit: [] as Call<SubmittedRequest>[],
@@ -74,7 +68,7 @@ export function fakeTinkerApi(auto: { start?: boolean; created?: CreatedSession 
   const api: TinkerApiLike = {
     start(deadlineAtMs, signal) {
       const promise = call(calls.start, [deadlineAtMs], signal);
-      if (auto.start !== false) calls.start.at(-1)!.resolve({ pjwtAuthEnabled: false });
+      if (auto.start !== false) calls.start.at(-1)!.resolve({ ...DEFAULT_CLIENT_CONFIG });
       return promise;
     },
     createSession(request, deadlineAtMs, signal) {
@@ -105,7 +99,7 @@ export function fakeTinkerApi(auto: { start?: boolean; created?: CreatedSession 
     },
     retrieveFuture(requestId, futureOptions) {
       const { signal, ...rest } = futureOptions;
-      return call(calls.retrieveFuture, [requestId, rest], signal, (reason) => new FakeFutureAbortedError(requestId, reason));
+      return call(calls.retrieveFuture, [requestId, rest], signal, (reason) => new FutureAbortedError({ requestId, cause: reason }));
     },
     get pendingFutures() {
       return calls.retrieveFuture.length;
@@ -132,7 +126,7 @@ export function fakeTinkerApi(auto: { start?: boolean; created?: CreatedSession 
       const beat = calls.heartbeat.at(-1);
       if (beat === undefined) throw new Error('no heartbeat was sent');
       if (ok) beat.resolve();
-      else beat.reject(Object.assign(new Error('HTTP 503 on api/v1/session_heartbeat'), { code: 'TINKER_API_STATUS', status: 503 }));
+      else beat.reject(new ApiStatusError({ status: 503, path: '/api/v1/session_heartbeat' }));
     },
   };
 }

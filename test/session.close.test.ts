@@ -6,7 +6,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { eventsOf, isolateTinkerEnv, manualTransport, settle } from './helpers.js';
-import { BODY, FakeFutureAbortedError, sessionEnds, startTestSession } from './session-helpers.js';
+import { FutureAbortedError } from '../src/tinker/errors.js';
+import { BODY, sessionEnds, startTestSession } from './session-helpers.js';
 
 isolateTinkerEnv();
 beforeEach(() => {
@@ -98,7 +99,7 @@ describe('close()', () => {
     expect(session.state).toBe('closing');
     wire.answerAll();
     await closing;
-    expect(pollError).toBeInstanceOf(FakeFutureAbortedError);
+    expect(pollError).toBeInstanceOf(FutureAbortedError);
     expect((pollError as Error).cause).toMatchObject({ name: 'SessionClosedError', code: 'TINKER_SESSION_CLOSED', sessionId: 'sess-from-server' });
     // Still submitting: the submit itself is aborted, with the same reason.
     expect(submitError).toMatchObject({ name: 'SessionClosedError', sessionId: 'sess-from-server' });

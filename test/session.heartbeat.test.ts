@@ -120,11 +120,11 @@ describe('failing and ok', () => {
     await vi.advanceTimersByTimeAsync(1);
     expect(session.state).toEqual({ active: 'failing' });
     expect(heartbeatWarnings(log.records)).toEqual([
-      'Tinker session sess-from-server: no heartbeat has succeeded for 5 s (last error: HTTP 503 on api/v1/session_heartbeat); ' +
+      'Tinker session sess-from-server: no heartbeat has succeeded for 5 s (last error: Tinker API POST /api/v1/session_heartbeat answered HTTP 503); ' +
         'the connection may be unreliable or Tinker may be down, and the server may end the session',
     ]);
     const record = log.records.find((r) => r.msg?.includes('no heartbeat has succeeded'))!;
-    expect(record.obj).toMatchObject({ sessionId: 'sess-from-server', sinceSuccessMs: 5000, lastError: { code: 'TINKER_API_STATUS', name: 'Error' } });
+    expect(record.obj).toMatchObject({ sessionId: 'sess-from-server', sinceSuccessMs: 5000, lastError: { code: 'TINKER_API_STATUS', name: 'ApiStatusError' } });
     await session.close(0);
   });
 

@@ -198,10 +198,6 @@ describe('start-up that ends without a session', () => {
     });
     expect(fake.calls.start).toEqual([]);
   });
-
-  it('says the Tinker API client is not wired in when no factory is given', async () => {
-    await expect(createSession({ config: TEST_CONFIG })).rejects.toMatchObject({ code: 'ERR_TINKER_API_MISSING' });
-  });
 });
 
 describe('the inspect option', () => {
