@@ -2,7 +2,8 @@
  * The layers of the source tree, enforced by `npm run lint:deps`: each may
  * import only the ones below it.
  *
- *   src/*.ts (reporter, options, config, index)  the façade; testing.ts is the second entry point
+ *   src/*.ts (reporter, options, config, session, index)  the façade; testing.ts is the second entry point
+ *   src/session/ what the session façade stands on: the Tinker API's interface, heartbeats, futures
  *   src/testing/ the fake Tinker API behind tinker-telemetry/testing: stands on src/core/ alone
  *   src/tinker/ the Tinker service protocol: start-up, sessions, heartbeats, submits, futures
  *   src/host/   ties into the host process: channels, capture, the HTTP client, process hooks, logging
@@ -33,9 +34,10 @@ module.exports = {
       comment:
         'Every file under src/ is reached from an entry point: src/index.ts (the package) or src/testing.ts (tinker-telemetry/testing); one that is not is dead code, however many files it imports.',
       from: { path: '^src/(index|testing)\\.ts$' },
-      // The entry points themselves are left out: each would count as unreachable from the other. src/tinker/ is
-      // reached through the session façade, which src/index.ts does not export yet.
-      to: { path: '^src/', pathNot: ['^src/(index|testing)\\.ts$', '^src/tinker/'], reachable: false },
+      // The entry points themselves are left out: each would count as unreachable from the other. The session
+      // façade (session.ts, session-options.ts, session/) and src/tinker/ below it are left out until src/index.ts
+      // exports createSession.
+      to: { path: '^src/', pathNot: ['^src/(index|testing)\\.ts$', '^src/tinker/', '^src/session(/|\\.ts$|-options\\.ts$)'], reachable: false },
     },
     {
       name: 'machines-import-only-xstate',
@@ -74,14 +76,14 @@ module.exports = {
       severity: 'error',
       comment: 'src/io/ may use src/core/ and nothing above it.',
       from: { path: '^src/io/' },
-      to: { path: '^src/(host/|tinker/|[^/]+\\.ts$)' },
+      to: { path: '^src/(host/|tinker/|session/|[^/]+\\.ts$)' },
     },
     {
       name: 'host-stands-on-io-and-core',
       severity: 'error',
-      comment: 'src/host/ may use src/io/ and src/core/, never the Tinker protocol layer or the façade.',
+      comment: "src/host/ may use src/io/ and src/core/, never the Tinker protocol layer, the session's pieces or the façade.",
       from: { path: '^src/host/' },
-      to: { path: '^src/(tinker/|[^/]+\\.ts$)' },
+      to: { path: '^src/(tinker/|session/|[^/]+\\.ts$)' },
     },
     {
       name: 'tinker-stands-on-host-io-and-core',

@@ -1,14 +1,15 @@
 /**
- * `npm run diagram`: regenerates `docs/machine.md` (the lifecycle diagram and
- * transition table) from the machine definition, and the diagram between the
+ * `npm run diagram`: regenerates `docs/machine.md` (the diagram and tables of
+ * each lifecycle machine, the reporter's and the session's) from the machine
+ * definitions, and the reporter's diagram between the
  * `<!-- machine-diagram:start -->` and `<!-- machine-diagram:end -->` lines
- * of README.md. The output depends only on the machine, so running it twice
+ * of README.md. The output depends only on the machines, so running it twice
  * gives the same files.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MACHINE_DOC_PATH, README_PATH, reporterMachineDoc, withReadmeDiagram } from '../tools/machine-doc.js';
+import { MACHINE_DOC_PATH, README_PATH, machineDocPage, withReadmeDiagram } from '../tools/machine-doc.js';
 
 const root = new URL('../', import.meta.url);
 const docTarget = fileURLToPath(new URL(MACHINE_DOC_PATH, root));
@@ -25,7 +26,7 @@ function readIfPresent(path: string): string | undefined {
 
 // Both files are worked out before either is written, so that a README
 // without its markers leaves everything as it was.
-const page = reporterMachineDoc();
+const page = machineDocPage();
 const readme = readIfPresent(readmeTarget);
 let newReadme: string;
 try {

@@ -235,7 +235,8 @@ const NUMERIC_MINIMUMS = {
   maxBatchSize: 1,
 } as const;
 
-const KNOWN_OPTIONS = [
+/** Every option name `startReporter` knows, in the order its unknown-option error lists them. */
+export const REPORTER_OPTION_NAMES = [
   'config',
   'sessionId',
   'handlerId',
@@ -267,7 +268,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidType('options', 'an object', input);
   const options = input as Record<string, unknown>;
   for (const key of Object.keys(options)) {
-    if (!(KNOWN_OPTIONS as readonly string[]).includes(key)) throw unknownOption('startReporter', key, KNOWN_OPTIONS);
+    if (!(REPORTER_OPTION_NAMES as readonly string[]).includes(key)) throw unknownOption('startReporter', key, REPORTER_OPTION_NAMES);
   }
 
   const config = options.config;

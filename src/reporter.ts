@@ -654,7 +654,8 @@ function shownRefused(value: unknown, secret: string): string {
   }
 }
 
-function forwardInspection(observer: NonNullable<ResolvedOptions['inspect']>, event: InspectionEvent): void {
+/** Hands `event` to an `inspect` observer (a function, or an observer's `next`); an observer that throws is ignored. */
+export function forwardInspection(observer: NonNullable<ResolvedOptions['inspect']>, event: InspectionEvent): void {
   try {
     if (typeof observer === 'function') observer(event);
     else observer.next?.(event);

@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { and, assign, cancel, emit, fromPromise, log, not, or, raise, sendTo, setup, spawnChild, stateIn } from 'xstate';
+import { and, assign, cancel, emit, fromPromise, log, not, or, raise, sendTo, setup, spawnChild, stateIn, stopChild } from 'xstate';
 import { reporterMachine } from '../machines/reporter.machine.js';
+import { sessionMachine } from '../machines/session.machine.js';
 import {
+  DOCUMENTED_MACHINES,
   MACHINE_DOC_COMMAND,
   MACHINE_DOC_PATH,
   README_DIAGRAM_END,
   README_DIAGRAM_START,
   README_PATH,
-  reporterMachineDoc,
+  machineDocPage,
+  machineSection,
   reporterReadmeDiagram,
   splitReadmeDiagram,
   withReadmeDiagram,
@@ -21,18 +24,49 @@ function t(source: string, event: string, target: string | undefined, more: Part
 }
 
 describe('docs/machine.md', () => {
-  it(`matches the reporter machine (run \`${MACHINE_DOC_COMMAND}\` when this fails)`, () => {
+  it(`matches the reporter and session machines (run \`${MACHINE_DOC_COMMAND}\` when this fails)`, () => {
     let onDisk: string;
     try {
       onDisk = readFileSync(new URL(`../${MACHINE_DOC_PATH}`, import.meta.url), 'utf8');
     } catch (error) {
       throw new Error(`${MACHINE_DOC_PATH} is missing: run \`${MACHINE_DOC_COMMAND}\``, { cause: error });
     }
-    expect(onDisk, `${MACHINE_DOC_PATH} is out of date: run \`${MACHINE_DOC_COMMAND}\` and commit the result`).toBe(reporterMachineDoc());
+    expect(onDisk, `${MACHINE_DOC_PATH} is out of date: run \`${MACHINE_DOC_COMMAND}\` and commit the result`).toBe(machineDocPage());
   });
 
   it('is the same text on every run', () => {
-    expect(reporterMachineDoc()).toBe(reporterMachineDoc());
+    expect(machineDocPage()).toBe(machineDocPage());
+  });
+
+  it('holds one section per machine, reporter then session, each with its diagram and its transition table', () => {
+    const page = machineDocPage();
+    expect(DOCUMENTED_MACHINES.map((m) => [m.machine.id, m.sourcePath])).toEqual([
+      ['reporter', 'machines/reporter.machine.ts'],
+      ['session', 'machines/session.machine.ts'],
+    ]);
+    const reporterAt = page.indexOf('\n## The `reporter` machine\n');
+    const sessionAt = page.indexOf('\n## The `session` machine\n');
+    expect(reporterAt).toBeGreaterThan(0);
+    expect(sessionAt).toBeGreaterThan(reporterAt);
+    expect(page.slice(reporterAt + 1, sessionAt)).toBe(`${machineSection(machineGraph(reporterMachine), 'machines/reporter.machine.ts')}\n`);
+    expect(page.slice(sessionAt + 1)).toBe(`${machineSection(machineGraph(sessionMachine), 'machines/session.machine.ts')}\n`);
+    expect(page).toContain('- [The `session` machine](#the-session-machine): ');
+    expect(page.match(/^```mermaid$/gm)).toHaveLength(2);
+  });
+
+  it('lists entry and exit actions in a table only for a machine that has some', () => {
+    const reporter = machineSection(machineGraph(reporterMachine), 'r.ts');
+    const session = machineSection(machineGraph(sessionMachine), 's.ts');
+    expect(reporter).not.toContain('### Entry and exit actions');
+    expect(session).toContain(
+      [
+        '| State | Entry | Exit |',
+        '| --- | --- | --- |',
+        '| `active` | `startReporter`, `scheduleBeat` | `cancel nextBeat`, `stopChild heartbeat` |',
+        '| `active.failing` | `warnFailing` |  |',
+        '| `closing` | `abortFutures`, `stopReporter` |  |',
+      ].join('\n'),
+    );
   });
 });
 
@@ -49,7 +83,7 @@ describe('the diagram in README.md', () => {
   it('is the Mermaid block of docs/machine.md, and a line naming its source, its command and the page', () => {
     const block = mermaidBlockOf(reporterReadmeDiagram());
     expect(block).toBeDefined();
-    expect(block).toBe(mermaidBlockOf(reporterMachineDoc()));
+    expect(block).toBe(mermaidBlockOf(machineDocPage()));
     expect(reporterReadmeDiagram()).toBe(
       `${block}\n\nGenerated from \`machines/reporter.machine.ts\` by \`npm run diagram\`; every transition with its guard and actions is in [docs/machine.md](docs/machine.md).\n`,
     );
@@ -150,6 +184,112 @@ describe('the reporter diagram', () => {
   });
 });
 
+describe('the session diagram', () => {
+  const mermaid = toMermaid(machineGraph(sessionMachine));
+  const lines = mermaid.split('\n');
+  // Labels of arrows and state lines, and the lines of notes.
+  const labels = lines.flatMap((line, i) => {
+    if (line.includes(' : ')) return line.slice(line.indexOf(' : ') + 3).split('<br/>');
+    const opened = lines.slice(0, i).findLastIndex((l) => l.trim().startsWith('note right of '));
+    const closed = lines.slice(0, i).findLastIndex((l) => l.trim() === 'end note');
+    return opened > closed ? [line.trim()] : [];
+  });
+
+  it('draws every state, ok and failing inside active, and both final states', () => {
+    expect(machineGraph(sessionMachine).states.map((s) => s.id)).toEqual(['creating', 'active', 'active.ok', 'active.failing', 'closing', 'closed', 'failed']);
+    for (const [key, id] of [
+      ['creating', 'creating'],
+      ['active', 'active'],
+      ['ok', 'active_ok'],
+      ['failing', 'active_failing'],
+      ['closing', 'closing'],
+      ['closed', 'closed'],
+      ['failed', 'failed'],
+    ]) {
+      expect(mermaid, id).toContain(`state "${key}" as ${id}\n`);
+    }
+    const active = mermaid.slice(mermaid.indexOf('state active {'), mermaid.indexOf('\n  }\n'));
+    expect(active).toContain('[*] --> active_ok');
+    expect(mermaid).toContain('  [*] --> creating\n');
+    expect(mermaid).toContain('  closed --> [*]\n  failed --> [*]\n');
+  });
+
+  it('names every event the machine handles: actor outcomes by the actor, delays by their name', () => {
+    const shownAs = (type: string) =>
+      type.match(/^xstate\.after\.([^.]+)\./)?.[1]?.replace(/^/, 'after ') ??
+      type
+        .match(/^xstate\.(done|error)\.actor\.(.+)$/)
+        ?.slice(1)
+        .join(' ') ??
+      type;
+    expect(sessionMachine.events.map(shownAs)).toEqual(
+      expect.arrayContaining([
+        'CLOSE',
+        'SIGNAL',
+        'FATAL',
+        'BEAT',
+        'HEARTBEAT_OK',
+        'HEARTBEAT_FAILED',
+        'done createSession',
+        'error createSession',
+        'done closeSession',
+        'error closeSession',
+        'after heartbeatWarnAfter',
+        'after closeDeadline',
+      ]),
+    );
+    for (const type of sessionMachine.events) {
+      const shown = shownAs(type);
+      expect(
+        labels.some((label) => label === shown || label.startsWith(`${shown} `)),
+        shown,
+      ).toBe(true);
+    }
+  });
+
+  it('shows every action and delay the machine declares, entry and exit actions included', () => {
+    const { actions, delays } = sessionMachine.implementations;
+    expect(Object.keys(actions)).toEqual(
+      expect.arrayContaining(['startReporter', 'warnFailing', 'abortFutures', 'stopReporter', 'scheduleBeat', 'beatAnswered']),
+    );
+    for (const name of Object.keys(actions))
+      expect(
+        labels.some((l) => new RegExp(`/ .*\\b${name}\\b`).test(l)),
+        `action ${name}`,
+      ).toBe(true);
+    // heartbeatInterval is the delay of the raise that schedules each beat, so it shows where scheduleBeat is defined, not on an arrow.
+    expect(Object.keys(delays).sort()).toEqual(['closeDeadline', 'heartbeatInterval', 'heartbeatWarnAfter']);
+    expect(labels).toContain('after heartbeatWarnAfter');
+    expect(labels).toContain('done closeSession');
+    expect(labels).toContain('after closeDeadline');
+  });
+
+  it('shows what active does on entry and exit, and its own transitions, in a note, since Mermaid drops a composite given a description', () => {
+    expect(mermaid).toContain(
+      [
+        '  note right of active',
+        '    entry / startReporter, scheduleBeat',
+        '    exit / cancel nextBeat, stopChild heartbeat',
+        '    BEAT / spawnChild heartbeat',
+        '    FATAL / markFatal',
+        '  end note',
+        '',
+      ].join('\n'),
+    );
+    expect(lines.filter((l) => l.startsWith('  active : '))).toEqual([]);
+    expect(mermaid).toContain('  closing : entry / abortFutures, stopReporter\n');
+    expect(mermaid).toContain('    active_failing : entry / warnFailing\n');
+  });
+
+  it('closes from creating and from active, and ends closing by the drain or the deadline', () => {
+    expect(mermaid).toContain('  creating --> closed : CLOSE<br/>SIGNAL\n');
+    expect(mermaid).toContain('  active --> closing : CLOSE / setCloseTimeout<br/>SIGNAL\n');
+    expect(mermaid).toContain('  closing --> closed : done closeSession<br/>error closeSession<br/>after closeDeadline\n');
+    expect(mermaid).toContain('  active_ok --> active_failing : after heartbeatWarnAfter\n');
+    expect(mermaid).toContain('  active_failing --> active_ok : HEARTBEAT_OK / beatAnswered, scheduleBeat\n');
+  });
+});
+
 describe('machineGraph', () => {
   it('renders and/or/not/stateIn, parameterised, inline and named-function guards as expressions', () => {
     const machine = setup({
@@ -223,8 +363,8 @@ describe('machineGraph', () => {
     expect(machineGraph(machine)).toEqual<MachineGraph>({
       id: 'timers',
       states: [
-        { id: 'waiting', parent: undefined, initial: true, final: false, compound: false },
-        { id: 'done', parent: undefined, initial: false, final: true, compound: false },
+        { id: 'waiting', parent: undefined, initial: true, final: false, compound: false, entry: [], exit: [] },
+        { id: 'done', parent: undefined, initial: false, final: true, compound: false, entry: [], exit: [] },
       ],
       transitions: [
         t('timers', 'RESET', 'waiting', { actions: ['tick'], reenter: true }),
@@ -271,17 +411,17 @@ describe('machineGraph', () => {
     expect(machineGraph(machine)).toEqual<MachineGraph>({
       id: 'nested',
       states: [
-        { id: 'outer', parent: undefined, initial: true, final: false, compound: true },
-        { id: 'outer.inner', parent: 'outer', initial: true, final: false, compound: true },
-        { id: 'outer.inner.leaf', parent: 'outer.inner', initial: true, final: false, compound: false },
-        { id: 'outer.inner.end', parent: 'outer.inner', initial: false, final: true, compound: false },
-        { id: 'outer.closing', parent: 'outer', initial: false, final: false, compound: false },
-        { id: 'both', parent: undefined, initial: false, final: false, compound: true },
-        { id: 'both.left', parent: 'both', initial: true, final: false, compound: true },
-        { id: 'both.left.l1', parent: 'both.left', initial: true, final: false, compound: false },
-        { id: 'both.right', parent: 'both', initial: true, final: false, compound: true },
-        { id: 'both.right.r1', parent: 'both.right', initial: true, final: false, compound: false },
-        { id: 'finished', parent: undefined, initial: false, final: true, compound: false },
+        { id: 'outer', parent: undefined, initial: true, final: false, compound: true, entry: [], exit: [] },
+        { id: 'outer.inner', parent: 'outer', initial: true, final: false, compound: true, entry: [], exit: [] },
+        { id: 'outer.inner.leaf', parent: 'outer.inner', initial: true, final: false, compound: false, entry: [], exit: [] },
+        { id: 'outer.inner.end', parent: 'outer.inner', initial: false, final: true, compound: false, entry: [], exit: [] },
+        { id: 'outer.closing', parent: 'outer', initial: false, final: false, compound: false, entry: [], exit: [] },
+        { id: 'both', parent: undefined, initial: false, final: false, compound: true, entry: [], exit: [] },
+        { id: 'both.left', parent: 'both', initial: true, final: false, compound: true, entry: [], exit: [] },
+        { id: 'both.left.l1', parent: 'both.left', initial: true, final: false, compound: false, entry: [], exit: [] },
+        { id: 'both.right', parent: 'both', initial: true, final: false, compound: true, entry: [], exit: [] },
+        { id: 'both.right.r1', parent: 'both.right', initial: true, final: false, compound: false, entry: [], exit: [] },
+        { id: 'finished', parent: undefined, initial: false, final: true, compound: false, entry: [], exit: [] },
       ],
       transitions: [
         t('outer.inner', 'done', 'outer.closing'),
@@ -319,6 +459,36 @@ describe('machineGraph', () => {
       t('loading', 'done fetcher', 'ok', { actions: ['record', 'assign', 'log'] }),
       t('loading', 'error fetcher', 'failed', { actions: ['emit FAILED', 'sendTo watcher NOTE', 'cancel timer', 'spawnChild fetcher', 'inline'] }),
     ]);
+  });
+
+  it('lists entry and exit actions on their state, without the timers of its delayed transitions', () => {
+    const machine = setup({
+      actors: { worker: fromPromise(async () => 1) },
+      actions: { greet: () => undefined, wave: () => undefined },
+      delays: { soon: () => 5 },
+    }).createMachine({
+      id: 'effects',
+      initial: 'a',
+      states: {
+        a: {
+          entry: ['greet', raise({ type: 'PING' }, { delay: 'soon', id: 'ping' }), spawnChild('worker', { id: 'w' })],
+          exit: [cancel('ping'), stopChild('w'), 'wave'],
+          after: { soon: 'b', 100: 'b' },
+        },
+        b: {},
+      },
+    });
+    const [a, b] = machineGraph(machine).states;
+    expect(a).toEqual({
+      id: 'a',
+      parent: undefined,
+      initial: true,
+      final: false,
+      compound: false,
+      entry: ['greet', 'raise PING after soon', 'spawnChild worker'],
+      exit: ['cancel ping', 'stopChild w', 'wave'],
+    });
+    expect(b).toMatchObject({ entry: [], exit: [] });
   });
 
   it('keeps targetless and re-entering transitions apart', () => {
@@ -426,10 +596,42 @@ describe('toMermaid', () => {
     );
   });
 
+  it("puts entry and exit actions first among a simple state's lines, and a composite's own lines in a note", () => {
+    const graph: MachineGraph = {
+      id: 'm',
+      states: [
+        { id: 'a', parent: undefined, initial: true, final: false, compound: false, entry: ['x'], exit: ['y', 'z'] },
+        { id: 'b', parent: undefined, initial: false, final: false, compound: true, entry: ['p'], exit: [] },
+        { id: 'b.c', parent: 'b', initial: true, final: false, compound: false, entry: [], exit: [] },
+      ],
+      transitions: [t('a', 'STAY', undefined, { actions: ['w'] }), t('b', 'KEEP', undefined)],
+    };
+    expect(toMermaid(graph)).toBe(
+      [
+        'stateDiagram-v2',
+        '  state "a" as a',
+        '  a : entry / x',
+        '  a : exit / y, z',
+        '  a : STAY / w',
+        '  state "b" as b',
+        '  state b {',
+        '    state "c" as b_c',
+        '    [*] --> b_c',
+        '  }',
+        '  note right of b',
+        '    entry / p',
+        '    KEEP',
+        '  end note',
+        '  [*] --> a',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('replaces the characters that end or mark up a Mermaid label', () => {
     const graph: MachineGraph = {
       id: 'm',
-      states: [{ id: 'a', parent: undefined, initial: true, final: false, compound: false }],
+      states: [{ id: 'a', parent: undefined, initial: true, final: false, compound: false, entry: [], exit: [] }],
       transitions: [t('a', 'x:y;z', 'a', { guard: 'p < q > r', actions: ['say "hi"\nthere'] })],
     };
     expect(toMermaid(graph)).toContain('  a --> a : x∶y\u037ez [p ‹ q › r] / say "hi" there\n');
@@ -438,7 +640,7 @@ describe('toMermaid', () => {
   it('refuses a transition to a state the graph does not have', () => {
     const graph: MachineGraph = {
       id: 'm',
-      states: [{ id: 'a', parent: undefined, initial: true, final: false, compound: false }],
+      states: [{ id: 'a', parent: undefined, initial: true, final: false, compound: false, entry: [], exit: [] }],
       transitions: [t('a', 'GO', 'missing')],
     };
     expect(() => toMermaid(graph)).toThrow(/Expected every transition to join states of the graph, got `missing` in a --GO-->/);

@@ -20,7 +20,9 @@
  *   with parentheses where a nested combinator would otherwise read wrongly;
  *   `stateIn` becomes `in(…)`; an inline function shows its name, or `inline`.
  * - Actions show their name; built-ins show what they do: `raise TICK`,
- *   `sendTo watcher NOTE`, `emit DONE`, `cancel timer`.
+ *   `sendTo watcher NOTE`, `emit DONE`, `cancel timer`, `stopChild beat`.
+ * - A state's entry and exit actions are listed on the state, without the
+ *   timers XState adds for its delayed transitions.
  */
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 
@@ -39,6 +41,10 @@ export interface GraphState {
   final: boolean;
   /** Has child states (compound or parallel). */
   compound: boolean;
+  /** The actions run on entering it, by name as in `GraphTransition.actions`; the timers of its delayed transitions are left out (they are the `after …` transitions). */
+  entry: string[];
+  /** The actions run on leaving it, likewise without the cancelling of its own delayed transitions. */
+  exit: string[];
 }
 
 /** One transition of the graph. A transition with several targets appears once per target. */
@@ -94,6 +100,8 @@ export function machineGraph(machine: AnyStateMachine): MachineGraph {
         initial: parent.type === 'parallel' || (parent.type === 'compound' && isInitialChild(parent, node)),
         final: node.type === 'final',
         compound: Object.keys(node.states).length > 0,
+        entry: ownActions(node.entry),
+        exit: ownActions(node.exit),
       });
     }
     const definitions = [...[...node.transitions.values()].flat(), ...(node.always ?? [])];
@@ -113,6 +121,23 @@ export function machineGraph(machine: AnyStateMachine): MachineGraph {
 }
 
 type DefinitionShape = { eventType: string; delay?: unknown };
+
+/**
+ * The labels of a state's entry or exit actions. XState adds to them the
+ * raise that starts each delayed transition's timer and the cancel that
+ * stops it, both under an id `xstate.after.…`: those are drawn as the
+ * `after …` transitions already, so they are left out here.
+ */
+function ownActions(actions: readonly unknown[]): string[] {
+  return actions.filter((action) => !isDelayedTransitionTimer(action)).map(actionLabel);
+}
+
+function isDelayedTransitionTimer(action: unknown): boolean {
+  if (typeof action !== 'function') return false;
+  const { type, id, sendId } = action as { type?: unknown; id?: unknown; sendId?: unknown };
+  const timerId = type === 'xstate.raise' ? id : type === 'xstate.cancel' ? sendId : undefined;
+  return typeof timerId === 'string' && timerId.startsWith('xstate.after.');
+}
 
 function pathId(node: AnyStateNode): string {
   return node.path.join('.');
@@ -183,7 +208,7 @@ function combinator(g: { check?: { name?: string }; name: string }): 'and' | 'or
 type ActionShape =
   | string
   | { type: string }
-  | (((...args: never[]) => unknown) & { type?: string; event?: unknown; to?: unknown; delay?: unknown; sendId?: unknown; src?: unknown });
+  | (((...args: never[]) => unknown) & { type?: string; event?: unknown; to?: unknown; delay?: unknown; sendId?: unknown; src?: unknown; actorRef?: unknown });
 
 /** An action by name; XState's built-in action creators by what they do. */
 function actionLabel(action: unknown): string {
@@ -205,6 +230,8 @@ function actionLabel(action: unknown): string {
         return typeof a.sendId === 'string' ? `cancel ${a.sendId}` : 'cancel';
       case 'spawnChild':
         return typeof a.src === 'string' ? `spawnChild ${a.src}` : 'spawnChild';
+      case 'stopChild':
+        return typeof a.actorRef === 'string' ? `stopChild ${a.actorRef}` : 'stopChild';
       default:
         return kind;
     }

@@ -19,7 +19,10 @@ import type { GraphState, GraphTransition, MachineGraph } from './machine-graph.
  *   Transitions between the same two states share one arrow, one line each:
  *   Mermaid keeps only one self-loop per state, and fewer arrows read better.
  * - A targetless transition changes no state, so it is not an arrow: it is
- *   listed inside its state's box, as UML lists internal transitions.
+ *   listed inside its state's box, as UML lists internal transitions, after
+ *   the state's `entry / …` and `exit / …` actions. A state with children
+ *   shows these lines in a note beside it instead: Mermaid drops a composite
+ *   state that is given a description.
  * - A transition declared on the root (source = the machine id) applies in
  *   every state; rather than an arrow from each state, it is a note on its
  *   target, `EVENT in any state / actions` (on the first top-level state
@@ -67,9 +70,14 @@ export function toMermaid(graph: MachineGraph): string {
         emitBlock(child.id, `${indent}  `);
         lines.push(`${indent}}`);
       }
-      for (const t of graph.transitions) {
-        if (!isRoot(t) && t.source === child.id && t.target === undefined) lines.push(`${indent}${id} : ${transitionLabel(t)}`);
-      }
+      const own = [
+        ...(child.entry.length > 0 ? [escapeLabel(`entry / ${child.entry.join(', ')}`)] : []),
+        ...(child.exit.length > 0 ? [escapeLabel(`exit / ${child.exit.join(', ')}`)] : []),
+        ...graph.transitions.filter((t) => !isRoot(t) && t.source === child.id && t.target === undefined).map(transitionLabel),
+      ];
+      // Mermaid drops a composite state given a description (it draws only its children), so a composite's own lines go in a note beside it.
+      if (child.compound && own.length > 0) lines.push(`${indent}note right of ${id}`, ...own.map((line) => `${indent}  ${line}`), `${indent}end note`);
+      else for (const line of own) lines.push(`${indent}${id} : ${line}`);
       for (const note of rootNotes.get(child.id) ?? []) lines.push(`${indent}note left of ${id} : ${note}`);
     }
     if (!parallel) for (const r of regions) lines.push(`${indent}[*] --> ${ids.get(r.id)!}`);
