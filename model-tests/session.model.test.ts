@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createMachine } from 'xstate';
 import type { sessionMachine } from '../machines/session.machine.js';
-import { type Session, type SessionInternals, createSession } from '../src/session.js';
+import { type Session, type SessionInternals, openSession } from '../src/session.js';
 import { fcRuns } from '../test/fc-runs.js';
 import { TEST_CONFIG, manualTransport, recordingLogger } from '../test/helpers.js';
 import { type Call, fakeHooks, fakeTinkerApi } from '../test/session-helpers.js';
@@ -365,7 +365,7 @@ function sessionProperty(telemetry: boolean, internals: SessionInternals = {}) {
       closes: [],
     };
     real.wire = manualTransport(() => (real.transportHangs ? undefined : { kind: 'ok', status: 200 }));
-    real.starting = createSession(
+    real.starting = openSession(
       {
         config: TEST_CONFIG,
         ...HEARTBEAT,

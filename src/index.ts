@@ -6,6 +6,20 @@
  * @module tinker-telemetry
  */
 export { createConfig, DEFAULT_BASE_URL } from './config.js';
+export { createSession } from './session.js';
+export { DEFAULT_SESSION_OPTIONS } from './session-options.js';
+export {
+  ApiConnectionError,
+  ApiStatusError,
+  DeadlineExceededError,
+  FutureAbortedError,
+  FutureExpiredError,
+  FutureTimeoutError,
+  InvalidResponseError,
+  RequestFailedError,
+  SessionClosedError,
+  TinkerError,
+} from './tinker/errors.js';
 export { startReporter } from './reporter.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export { DROP_REASONS } from './core/outbox.js';
@@ -32,6 +46,10 @@ export {
 } from './host/channels.js';
 
 export type { Config, ConfigInput } from './config.js';
+export type { Session } from './session.js';
+export type { SessionOptions, SessionTelemetryOptions, SubmitOptions } from './session-options.js';
+export type { RequestFailedCategory } from './tinker/errors.js';
+export type { ClientConfig, FutureOptions, FutureResult } from './tinker/api.js';
 export type { FlushOptions, ReporterStats, TelemetryReporter } from './reporter.js';
 export type { InspectObserver, ReporterOptions } from './options.js';
 export type { HandledSignal } from './host/process-hooks.js';

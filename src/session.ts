@@ -396,7 +396,16 @@ export class Session implements AsyncDisposable {
  * and with an Error coded `ERR_TINKER_TELEMETRY_MISSING_API_KEY` without an
  * API key (the service needs one whether telemetry is on or off).
  */
-export async function createSession(options: SessionOptions, internals: SessionInternals = {}): Promise<Session> {
+export function createSession(options: SessionOptions): Promise<Session> {
+  return openSession(options);
+}
+
+/**
+ * `createSession` with the test seams of `SessionInternals`; not exported
+ * from the package.
+ * @internal
+ */
+export async function openSession(options: SessionOptions, internals: SessionInternals = {}): Promise<Session> {
   const resolved = resolveSessionOptions(options);
   if (!hasApiKey(resolved.config)) throw missingApiKey('createSession()');
   return beginStartUp(new Session(resolved, internals));

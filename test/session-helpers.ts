@@ -10,7 +10,7 @@ import type { Got } from 'got';
 import type { JsonObject } from '../src/core/json.js';
 import type { Log } from '../src/core/ports.js';
 import { type HandledSignal, type HostProcess, ProcessHooks, type Reraise } from '../src/host/process-hooks.js';
-import { type Session, type SessionInternals, createSession } from '../src/session.js';
+import { type Session, type SessionInternals, openSession } from '../src/session.js';
 import type { SessionOptions } from '../src/session-options.js';
 import type { CreatedSession, FutureResult, SubmittedRequest, TinkerApiLike, TinkerApiOptions } from '../src/session/tinker-api.js';
 import { type ClientConfig, DEFAULT_CLIENT_CONFIG } from '../src/tinker/client-config.js';
@@ -152,7 +152,7 @@ export async function startTestSession(overrides: Partial<SessionOptions> = {}, 
   const wire = manualTransport(() => ({ kind: 'ok', status: 200 }));
   const log = recordingLogger();
   const hooks = fakeHooks();
-  const session = await createSession(
+  const session = await openSession(
     {
       config: TEST_CONFIG,
       logger: log.logger,

@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createConfig } from '../src/config.js';
 import { SDK_VERSION } from '../src/core/version.js';
-import { createSession } from '../src/session.js';
+import { openSession } from '../src/session.js';
 import { type FakeTinker, startFakeTinker } from '../src/testing.js';
 import { FutureAbortedError } from '../src/tinker/errors.js';
 import { isolateTinkerEnv, recordingLogger } from './helpers.js';
@@ -32,7 +32,7 @@ const OPTIM_STEP = {
 async function startSession(options: { telemetry?: Record<string, unknown> } = {}) {
   fake = await startFakeTinker();
   const log = recordingLogger();
-  const session = await createSession(
+  const session = await openSession(
     {
       config: createConfig({ apiKey: fake.apiKey, baseUrl: fake.url }),
       tags: ['integration'],
@@ -98,7 +98,7 @@ describe('a session against the fake Tinker API', () => {
   it('rejects with the API’s typed error when create_session is refused, naming the status and never the key', async () => {
     fake = await startFakeTinker();
     fake.inject({ match: '/api/v1/create_session', response: { status: 403 }, times: Infinity });
-    const starting = createSession(
+    const starting = openSession(
       { config: createConfig({ apiKey: fake.apiKey, baseUrl: fake.url }), logger: recordingLogger().logger },
       { hooks: fakeHooks().hooks },
     );

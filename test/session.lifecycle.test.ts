@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { InspectionEvent } from 'xstate';
 import { createConfig } from '../src/config.js';
 import { CHANNELS, FORWARDABLE_CHANNELS, publishFuture, publishQueueStateChange } from '../src/host/channels.js';
-import { createSession } from '../src/session.js';
+import { openSession } from '../src/session.js';
 import { DEFAULT_SESSION_OPTIONS } from '../src/session-options.js';
 import { TEST_CONFIG, eventsOf, isolateTinkerEnv, recordingLogger, settle } from './helpers.js';
 import { fakeHooks, fakeTinkerApi, startTestSession } from './session-helpers.js';
@@ -146,7 +146,7 @@ describe('start-up that ends without a session', () => {
   it('rejects with the API’s error, starts no reporter, closes the API and leaves no timer', async () => {
     const fake = fakeTinkerApi({ created: false });
     const hooks = fakeHooks();
-    const starting = createSession({ config: TEST_CONFIG, logger: recordingLogger().logger }, { createApi: fake.factory, hooks: hooks.hooks });
+    const starting = openSession({ config: TEST_CONFIG, logger: recordingLogger().logger }, { createApi: fake.factory, hooks: hooks.hooks });
     await settle();
     const failure = Object.assign(new Error('HTTP 401 on api/v1/create_session'), { code: 'TINKER_API_STATUS', status: 401 });
     fake.calls.createSession[0]!.reject(failure);
@@ -159,7 +159,7 @@ describe('start-up that ends without a session', () => {
   it('rejects with the signal’s reason when the signal aborts start-up, and aborts the request in flight', async () => {
     const fake = fakeTinkerApi({ start: false });
     const controller = new AbortController();
-    const starting = createSession({ config: TEST_CONFIG, signal: controller.signal, logger: recordingLogger().logger }, { createApi: fake.factory });
+    const starting = openSession({ config: TEST_CONFIG, signal: controller.signal, logger: recordingLogger().logger }, { createApi: fake.factory });
     await settle();
     expect(fake.calls.start).toHaveLength(1);
     const reason = new Error('user gave up');
@@ -174,7 +174,7 @@ describe('start-up that ends without a session', () => {
   it('rejects at once with an already-aborted signal, sending nothing', async () => {
     const fake = fakeTinkerApi();
     const reason = new Error('never mind');
-    await expect(createSession({ config: TEST_CONFIG, signal: AbortSignal.abort(reason) }, { createApi: fake.factory })).rejects.toBe(reason);
+    await expect(openSession({ config: TEST_CONFIG, signal: AbortSignal.abort(reason) }, { createApi: fake.factory })).rejects.toBe(reason);
     expect(fake.calls.start).toEqual([]);
   });
 
@@ -192,7 +192,7 @@ describe('start-up that ends without a session', () => {
   ])('rejects without an API key, with telemetry %s, before any request', async (_label, enabled) => {
     const fake = fakeTinkerApi();
     const config = createConfig({ baseUrl: 'http://127.0.0.1:9' });
-    await expect(createSession({ config, telemetry: { enabled } }, { createApi: fake.factory })).rejects.toMatchObject({
+    await expect(openSession({ config, telemetry: { enabled } }, { createApi: fake.factory })).rejects.toMatchObject({
       code: 'ERR_TINKER_TELEMETRY_MISSING_API_KEY',
       message: expect.stringMatching(/^No Tinker API key for createSession\(\)/),
     });

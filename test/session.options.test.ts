@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createConfig } from '../src/config.js';
-import { createSession } from '../src/session.js';
+import { openSession } from '../src/session.js';
 import { DEFAULT_SESSION_OPTIONS, projectFromEnv, resolveSessionOptions, tagsFromEnv } from '../src/session-options.js';
 import { TEST_CONFIG, thrownBy } from './helpers.js';
 import { fakeTinkerApi } from './session-helpers.js';
@@ -168,7 +168,7 @@ describe('createSession’s options', () => {
   it('are checked by createSession, which rejects before any request, with telemetry on or off', async () => {
     const fake = fakeTinkerApi();
     const config = createConfig({ apiKey: 'k', baseUrl: 'http://127.0.0.1:9', telemetryEnabled: false });
-    const pending = createSession({ config, heartbeatIntervalMs: -1 }, { createApi: fake.factory });
+    const pending = openSession({ config, heartbeatIntervalMs: -1 }, { createApi: fake.factory });
     await expect(pending).rejects.toThrow('Expected `heartbeatIntervalMs` to be an integer ≥ 1');
     expect(fake.calls.start).toEqual([]);
   });

@@ -84,6 +84,7 @@ named(DeadlineExceededError, 'DeadlineExceededError');
 
 /** The server reports that the request itself failed (a body with `error` and `category`). Code `TINKER_REQUEST_FAILED`. */
 export class RequestFailedError extends TinkerError {
+  /** The server's id of the failed request. */
   readonly requestId: string;
   /** The server's category, as on the wire: `user`, `server` or `unknown`. */
   readonly category: RequestFailedCategory;
@@ -101,7 +102,9 @@ named(RequestFailedError, 'RequestFailedError');
 
 /** The server no longer holds the future (HTTP 410): the request must be submitted again. Code `TINKER_FUTURE_EXPIRED`. */
 export class FutureExpiredError extends TinkerError {
+  /** The server's id of the request whose future expired. */
   readonly requestId: string;
+  /** Always 410 (Gone). */
   readonly status = 410 as const;
 
   constructor(options: { requestId: string; cause?: unknown }) {
@@ -113,6 +116,7 @@ named(FutureExpiredError, 'FutureExpiredError');
 
 /** `retrieveFuture`'s `timeoutMs` ran out before a result. Code `TINKER_FUTURE_TIMEOUT`. */
 export class FutureTimeoutError extends TinkerError {
+  /** The server's id of the request waited for. */
   readonly requestId: string;
   /** The `timeoutMs` given, in ms. */
   readonly timeoutMs: number;
@@ -127,6 +131,7 @@ named(FutureTimeoutError, 'FutureTimeoutError');
 
 /** `retrieveFuture`'s `signal` aborted the wait. `cause` is the signal's reason. Code `TINKER_FUTURE_ABORTED`. */
 export class FutureAbortedError extends TinkerError {
+  /** The server's id of the request waited for. */
   readonly requestId: string;
 
   constructor(options: { requestId: string; cause?: unknown }) {
@@ -138,7 +143,9 @@ named(FutureAbortedError, 'FutureAbortedError');
 
 /** A 2xx whose body is not valid JSON, or not the shape the call expects. Code `TINKER_INVALID_RESPONSE`. */
 export class InvalidResponseError extends TinkerError {
+  /** The path called, e.g. `/api/v1/retrieve_future`. */
   readonly path: string;
+  /** The server's id of the request, when the call was about one. */
   readonly requestId: string | undefined;
   /** The HTTP status (a 2xx). */
   readonly status: number;
@@ -159,6 +166,7 @@ named(InvalidResponseError, 'InvalidResponseError');
 
 /** A call on a closed session, or the reason its futures were aborted. Code `TINKER_SESSION_CLOSED`. */
 export class SessionClosedError extends TinkerError {
+  /** The closed session's id. */
   readonly sessionId: string;
 
   constructor(options: { sessionId: string }) {

@@ -43,7 +43,21 @@ export interface FutureOptions {
 }
 
 /** What a future resolves to: parsed JSON, or the bytes of a binary (protobuf) result, not decoded. */
-export type FutureResult = { kind: 'json'; value: JsonValue } | { kind: 'binary'; contentType: string; bytes: Uint8Array };
+export type FutureResult =
+  | {
+      /** A JSON result. */
+      kind: 'json';
+      /** The parsed body. */
+      value: JsonValue;
+    }
+  | {
+      /** A binary result, such as protobuf; decoding it is the caller's. */
+      kind: 'binary';
+      /** The response's `Content-Type`, e.g. `application/x-protobuf`. */
+      contentType: string;
+      /** The body as received. */
+      bytes: Uint8Array;
+    };
 
 /** `FutureOptions` and what only the API client knows. */
 export interface RetrieveFutureOptions extends FutureOptions {
