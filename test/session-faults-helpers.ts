@@ -154,16 +154,18 @@ export async function faultWorld(fakeOptions: FakeTinkerOptions = {}): Promise<F
   const notify = (waiters: Set<() => void>) => {
     for (const waiter of [...waiters]) waiter();
   };
-  const logger = new Proxy(log.logger, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function' || property === 'child') return value;
-      return (...args: unknown[]) => {
-        (value as (...a: unknown[]) => void)(...args);
+  // The recording logger, telling the waiters of each record; its children (the reporter logs through one) too.
+  type Logger = typeof log.logger;
+  const notifying = (inner: Logger): Logger => {
+    const at =
+      (level: 'warn' | 'info' | 'error' | 'debug') =>
+      (obj: object, msg?: string): void => {
+        inner[level](obj, msg);
         notify(logWaiters);
       };
-    },
-  });
+    return { warn: at('warn'), info: at('info'), error: at('error'), debug: at('debug'), child: (bindings: object) => notifying(inner.child(bindings)) };
+  };
+  const logger = notifying(log.logger);
   const inspect = (event: InspectionEvent) => {
     if (event.type !== '@xstate.snapshot') return;
     const snapshot = event.snapshot as { machine?: { id?: string }; value?: StateValue };
