@@ -352,3 +352,39 @@ export const REFUSED_STATUSES: readonly StatusCase[] = [
 export function statusResponse(given: StatusCase): { status: number; retryAfter?: number } {
   return given.retryAfter === undefined ? { status: given.status } : { status: given.status, retryAfter: given.retryAfter };
 }
+
+/** How a call settled: its value, or its rejection (kept in `world.errors` for the secrets check). */
+export type Settled<T> = { value: T } | { error: Error & Record<string, unknown> };
+
+/**
+ * Waits for `promise` to settle, then closes `session`, so that everything
+ * the call published is at the backend when the test looks; resolves how it
+ * settled and the session's state before the close.
+ */
+export async function settleThenClose<T>(world: FaultWorld, session: Session, promise: Promise<T>): Promise<{ settled: Settled<T>; stateBeforeClose: StateValue }> {
+  const settled = await promise.then(
+    (value): Settled<T> => ({ value }),
+    (error: unknown): Settled<T> => {
+      world.errors.push(error);
+      return { error: error as Error & Record<string, unknown> };
+    },
+  );
+  const stateBeforeClose = session.state;
+  await session.close(CLOSE_MS);
+  return { settled, stateBeforeClose };
+}
+
+/** The rejection of a settled call; fails the test when it resolved. */
+export function errorOf<T>(settled: Settled<T>): Error & Record<string, unknown> {
+  if ('error' in settled) return settled.error;
+  throw new Error(`expected a rejection, but it resolved with ${JSON.stringify(settled.value)}`);
+}
+
+/** The forwarded queue and future events as `[name, metadata]`, after checking that each measures `queueDepth` (queue) or `elapsedMs` (futures) and nothing else. */
+export function futureEvents(fake: FakeTinker): [string, unknown][] {
+  return forwardedFutureEvents(fake).map(([name, data]) => {
+    const { measurements, metadata } = data as { measurements: Record<string, number>; metadata: unknown };
+    expect(Object.keys(measurements)).toEqual([name.startsWith('tinker.queue.') ? 'queueDepth' : 'elapsedMs']);
+    return [name, metadata];
+  });
+}

@@ -20,10 +20,13 @@ import {
   REFUSED_STATUSES,
   RETRIED_STATUSES,
   expectCleanRun,
+  errorOf,
   faultWorld,
   forwardedFutureEvents,
+  futureEvents,
   rejection,
   requestsTo,
+  settleThenClose,
   statusResponse,
   useFaultHarness,
 } from './session-faults-helpers.js';
@@ -32,15 +35,6 @@ useFaultHarness();
 
 const RESULT = { metrics: { loss: 0.5 } };
 const submitOptions = { requestType: 'OptimStep' };
-
-/** The forwarded queue and future events as `[name, metadata]`, after checking each measures `elapsedMs` (futures) or `queueDepth` (queue). */
-function futureEvents(fake: Parameters<typeof forwardedFutureEvents>[0]): [string, unknown][] {
-  return forwardedFutureEvents(fake).map(([name, data]) => {
-    const { measurements, metadata } = data as { measurements: Record<string, number>; metadata: unknown };
-    expect(Object.keys(measurements)).toEqual([name.startsWith('tinker.queue.') ? 'queueDepth' : 'elapsedMs']);
-    return [name, metadata];
-  });
-}
 
 describe('the submit endpoint under faults', () => {
   const RETRIED: { name: string; response: ScriptedResponse; leastWaitMs: number }[] = [
@@ -142,15 +136,7 @@ describe('retrieve_future under faults', () => {
     w.fake.inject({ match: PATHS.future, response });
     w.fake.scriptNextFuture([{ result: RESULT }]);
     const options = timeoutMs === undefined ? submitOptions : { ...submitOptions, timeoutMs };
-    const settled = await session.submit('api/v1/optim_step', OPTIM_STEP, options).then(
-      (value) => ({ value }),
-      (error: unknown) => {
-        w.errors.push(error);
-        return { error: error as Error & Record<string, unknown> };
-      },
-    );
-    const stateBeforeClose = session.state;
-    await session.close(CLOSE_MS);
+    const { settled, stateBeforeClose } = await settleThenClose(w, session, session.submit('api/v1/optim_step', OPTIM_STEP, options));
     const polls = requestsTo(w.fake, PATHS.future);
     return { w, session, settled, polls, stateBeforeClose };
   }
@@ -188,8 +174,7 @@ describe('retrieve_future under faults', () => {
     'a poll answered $name rejects with an ApiStatusError naming the status, the path and the request, publishing api_error',
     async ({ status }) => {
       const { w, session, settled, polls } = await pollThrough({ status });
-      expect('error' in settled).toBe(true);
-      const error = (settled as { error: Error & Record<string, unknown> }).error;
+      const error = errorOf(settled);
       expect(error).toMatchObject({ name: 'ApiStatusError', code: 'TINKER_API_STATUS', status, path: PATHS.future, requestId: 'fake-request-1' });
       expect(error.message).toContain(`POST ${PATHS.future} for request fake-request-1 answered HTTP ${status}`);
       expect(polls).toHaveLength(1);
@@ -201,7 +186,7 @@ describe('retrieve_future under faults', () => {
   it('a hung poll ends at the future’s timeoutMs with a FutureTimeoutError, publishing timeout with the time waited', async () => {
     const timeoutMs = 20_000;
     const { w, session, settled, polls, stateBeforeClose } = await pollThrough({ hang: true }, timeoutMs);
-    const error = (settled as { error: Error & Record<string, unknown> }).error;
+    const error = errorOf(settled);
     expect(error).toMatchObject({ name: 'FutureTimeoutError', code: 'TINKER_FUTURE_TIMEOUT', requestId: 'fake-request-1', timeoutMs });
     expect(polls.map((r) => r.outcome)).toEqual(['hung']);
     expect(futureEvents(w.fake)).toEqual([['tinker.future.timeout', { requestId: 'fake-request-1', requestType: 'OptimStep' }]]);
