@@ -361,7 +361,11 @@ export type Settled<T> = { value: T } | { error: Error & Record<string, unknown>
  * the call published is at the backend when the test looks; resolves how it
  * settled and the session's state before the close.
  */
-export async function settleThenClose<T>(world: FaultWorld, session: Session, promise: Promise<T>): Promise<{ settled: Settled<T>; stateBeforeClose: StateValue }> {
+export async function settleThenClose<T>(
+  world: FaultWorld,
+  session: Session,
+  promise: Promise<T>,
+): Promise<{ settled: Settled<T>; stateBeforeClose: StateValue }> {
   const settled = await promise.then(
     (value): Settled<T> => ({ value }),
     (error: unknown): Settled<T> => {

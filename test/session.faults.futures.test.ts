@@ -119,7 +119,13 @@ describe('complete_metadata', () => {
 
   it('a second complete_metadata is an InvalidResponseError, published as validation_error with the status', async () => {
     const { w, session, settled } = await submitScripted([{ completeMetadata: true }, { completeMetadata: true }]);
-    expect(errorOf(settled)).toMatchObject({ name: 'InvalidResponseError', code: 'TINKER_INVALID_RESPONSE', path: PATHS.future, requestId: REQUEST, status: 200 });
+    expect(errorOf(settled)).toMatchObject({
+      name: 'InvalidResponseError',
+      code: 'TINKER_INVALID_RESPONSE',
+      path: PATHS.future,
+      requestId: REQUEST,
+      status: 200,
+    });
     expect(futureEvents(w.fake)).toEqual([['tinker.future.validation_error', { requestId: REQUEST, requestType: 'OptimStep', status: 200 }]]);
     expectCleanRun(w, session.sessionId);
   });
@@ -134,7 +140,13 @@ describe('results and errors', () => {
   ])('an error body of category $category rejects with a RequestFailedError of category $reads, published as request_failed', async ({ category, reads }) => {
     const { w, session, settled } = await submitScripted([{ tryAgain: 'active' }, { error: `bad batch sent with ${API_KEY}`, category }]);
     const error = errorOf(settled);
-    expect(error).toMatchObject({ name: 'RequestFailedError', code: 'TINKER_REQUEST_FAILED', requestId: REQUEST, category: reads, error: 'bad batch sent with [redacted]' });
+    expect(error).toMatchObject({
+      name: 'RequestFailedError',
+      code: 'TINKER_REQUEST_FAILED',
+      requestId: REQUEST,
+      category: reads,
+      error: 'bad batch sent with [redacted]',
+    });
     expect(error.message).toBe(`Tinker request ${REQUEST} failed (category ${reads}): bad batch sent with [redacted]`);
     expect(futureEvents(w.fake)).toEqual([
       [QUEUE, { requestId: REQUEST, to: 'active' }],

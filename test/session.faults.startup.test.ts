@@ -40,29 +40,32 @@ const SHORT_DEADLINE_MS = 30_000;
 describe.each(CALLS)('start-up: $name', ({ path, jwt, credential }) => {
   const world = () => faultWorld(jwt ? { clientConfig: { pjwtAuthEnabled: true } } : {});
 
-  it.each(RETRIED_STATUSES)('a $name is retried after the backoff or the longer Retry-After, with the same idempotency key, and the session starts', async (given) => {
-    const w = await world();
-    w.fake.inject({ match: path, response: statusResponse(given) });
-    const session = await w.start();
-    expect(session.state).toEqual({ active: 'ok' });
+  it.each(RETRIED_STATUSES)(
+    'a $name is retried after the backoff or the longer Retry-After, with the same idempotency key, and the session starts',
+    async (given) => {
+      const w = await world();
+      w.fake.inject({ match: path, response: statusResponse(given) });
+      const session = await w.start();
+      expect(session.state).toEqual({ active: 'ok' });
 
-    const attempts = requestsTo(w.fake, path);
-    expect(attempts.map((r) => [r.faulted, r.status, r.credential])).toEqual([
-      [true, given.status, credential],
-      [false, 200, credential],
-    ]);
-    const [first, second] = attempts as [(typeof attempts)[0], (typeof attempts)[0]];
-    expect(second.body).toEqual(first.body);
-    expect(second.headers['x-idempotency-key']).toBe(first.headers['x-idempotency-key']);
-    // The backoff of a first retry is 1 s and 10 % jitter at most; a longer Retry-After wins.
-    expect(second.atMs - first.atMs).toBeGreaterThanOrEqual((given.retryAfter ?? 1) * 1000);
-    if (jwt) expect(requestsTo(w.fake, PATHS.create)[0]?.credential).toBe('jwt');
-    expect(w.fake.sessions.map((s) => [s.sessionId, s.tags, s.sdkVersion])).toEqual([[session.sessionId, ['faults'], SDK_VERSION]]);
+      const attempts = requestsTo(w.fake, path);
+      expect(attempts.map((r) => [r.faulted, r.status, r.credential])).toEqual([
+        [true, given.status, credential],
+        [false, 200, credential],
+      ]);
+      const [first, second] = attempts as [(typeof attempts)[0], (typeof attempts)[0]];
+      expect(second.body).toEqual(first.body);
+      expect(second.headers['x-idempotency-key']).toBe(first.headers['x-idempotency-key']);
+      // The backoff of a first retry is 1 s and 10 % jitter at most; a longer Retry-After wins.
+      expect(second.atMs - first.atMs).toBeGreaterThanOrEqual((given.retryAfter ?? 1) * 1000);
+      if (jwt) expect(requestsTo(w.fake, PATHS.create)[0]?.credential).toBe('jwt');
+      expect(w.fake.sessions.map((s) => [s.sessionId, s.tags, s.sdkVersion])).toEqual([[session.sessionId, ['faults'], SDK_VERSION]]);
 
-    await session.close(CLOSE_MS);
-    expect(w.fake.telemetry.events.map((e) => e.event)).toEqual(expect.arrayContaining(['SESSION_START', 'SESSION_END']));
-    expectCleanRun(w, session.sessionId);
-  });
+      await session.close(CLOSE_MS);
+      expect(w.fake.telemetry.events.map((e) => e.event)).toEqual(expect.arrayContaining(['SESSION_START', 'SESSION_END']));
+      expectCleanRun(w, session.sessionId);
+    },
+  );
 
   it('a reset connection is retried after the backoff, with the same idempotency key, and the session starts', async () => {
     const w = await world();
@@ -117,19 +120,22 @@ describe.each(CALLS)('start-up: $name', ({ path, jwt, credential }) => {
     expectCleanRun(w, undefined);
   });
 
-  it.each(REFUSED_STATUSES)('a $name is not retried: createSession rejects with an ApiStatusError naming the status and the path, not the key', async (given) => {
-    const w = await world();
-    w.fake.inject({ match: path, response: statusResponse(given) });
-    const error = await rejection(w, w.start());
+  it.each(REFUSED_STATUSES)(
+    'a $name is not retried: createSession rejects with an ApiStatusError naming the status and the path, not the key',
+    async (given) => {
+      const w = await world();
+      w.fake.inject({ match: path, response: statusResponse(given) });
+      const error = await rejection(w, w.start());
 
-    expect(error).toMatchObject({ name: 'ApiStatusError', code: 'TINKER_API_STATUS', status: given.status, path });
-    expect(error.message).toContain(`POST ${path}`);
-    expect(error.message).toContain(`HTTP ${given.status}`);
-    expect(requestsTo(w.fake, path)).toHaveLength(1);
-    expect(w.fake.sessions).toEqual([]);
-    expect(w.states.at(-1)).toBe('failed');
-    expectCleanRun(w, undefined);
-  });
+      expect(error).toMatchObject({ name: 'ApiStatusError', code: 'TINKER_API_STATUS', status: given.status, path });
+      expect(error.message).toContain(`POST ${path}`);
+      expect(error.message).toContain(`HTTP ${given.status}`);
+      expect(requestsTo(w.fake, path)).toHaveLength(1);
+      expect(w.fake.sessions).toEqual([]);
+      expect(w.states.at(-1)).toBe('failed');
+      expectCleanRun(w, undefined);
+    },
+  );
 });
 
 describe('start-up with the JWT', () => {

@@ -75,22 +75,25 @@ describe('the submit endpoint under faults', () => {
     },
   );
 
-  it.each(REFUSED_STATUSES)('a submit answered $name is not retried: it rejects with an ApiStatusError naming the status and the path, and nothing is polled', async (given) => {
-    const w = await faultWorld();
-    const session = await w.start();
-    w.fake.inject({ match: PATHS.submit, response: statusResponse(given) });
+  it.each(REFUSED_STATUSES)(
+    'a submit answered $name is not retried: it rejects with an ApiStatusError naming the status and the path, and nothing is polled',
+    async (given) => {
+      const w = await faultWorld();
+      const session = await w.start();
+      w.fake.inject({ match: PATHS.submit, response: statusResponse(given) });
 
-    const error = await rejection(w, session.submit('api/v1/optim_step', OPTIM_STEP, submitOptions));
-    expect(error).toMatchObject({ name: 'ApiStatusError', code: 'TINKER_API_STATUS', status: given.status, path: PATHS.submit });
-    expect(error.message).toContain(`POST ${PATHS.submit}`);
-    expect(error.message).toContain(`HTTP ${given.status}`);
-    expect(requestsTo(w.fake, PATHS.submit)).toHaveLength(1);
-    expect(requestsTo(w.fake, PATHS.future)).toEqual([]);
-    expect(session.state).toEqual({ active: 'ok' });
+      const error = await rejection(w, session.submit('api/v1/optim_step', OPTIM_STEP, submitOptions));
+      expect(error).toMatchObject({ name: 'ApiStatusError', code: 'TINKER_API_STATUS', status: given.status, path: PATHS.submit });
+      expect(error.message).toContain(`POST ${PATHS.submit}`);
+      expect(error.message).toContain(`HTTP ${given.status}`);
+      expect(requestsTo(w.fake, PATHS.submit)).toHaveLength(1);
+      expect(requestsTo(w.fake, PATHS.future)).toEqual([]);
+      expect(session.state).toEqual({ active: 'ok' });
 
-    await session.close(CLOSE_MS);
-    expectCleanRun(w, session.sessionId);
-  });
+      await session.close(CLOSE_MS);
+      expectCleanRun(w, session.sessionId);
+    },
+  );
 
   it('a hung submit waits until the caller’s signal aborts it, then rejects with the signal’s reason, and nothing is polled', async () => {
     const w = await faultWorld();
@@ -141,16 +144,19 @@ describe('retrieve_future under faults', () => {
     return { w, session, settled, polls, stateBeforeClose };
   }
 
-  it.each([408, 500, 503].map((status) => ({ status })))('a poll answered $status publishes api_error with the status and is polled again at once', async ({ status }) => {
-    const { w, session, settled, polls } = await pollThrough({ status });
-    expect(settled).toEqual({ value: { kind: 'json', value: RESULT } });
-    expect(polls.map((r) => [r.faulted, r.headers['x-tinker-request-iteration']])).toEqual([
-      [true, '0'],
-      [false, '1'],
-    ]);
-    expect(futureEvents(w.fake)).toEqual([['tinker.future.api_error', { requestId: 'fake-request-1', requestType: 'OptimStep', status }]]);
-    expectCleanRun(w, session.sessionId);
-  });
+  it.each([408, 500, 503].map((status) => ({ status })))(
+    'a poll answered $status publishes api_error with the status and is polled again at once',
+    async ({ status }) => {
+      const { w, session, settled, polls } = await pollThrough({ status });
+      expect(settled).toEqual({ value: { kind: 'json', value: RESULT } });
+      expect(polls.map((r) => [r.faulted, r.headers['x-tinker-request-iteration']])).toEqual([
+        [true, '0'],
+        [false, '1'],
+      ]);
+      expect(futureEvents(w.fake)).toEqual([['tinker.future.api_error', { requestId: 'fake-request-1', requestType: 'OptimStep', status }]]);
+      expectCleanRun(w, session.sessionId);
+    },
+  );
 
   it('a poll answered 429 with Retry-After publishes api_error 429 and is polled again after its 1 s backoff', async () => {
     const { w, session, settled, polls } = await pollThrough({ status: 429, retryAfter: 3 });
