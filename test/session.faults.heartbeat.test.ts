@@ -60,6 +60,8 @@ describe('heartbeats under faults', () => {
       // No retry: each beat starts an interval after the one before answered, or, for a hang, timed out.
       const leastGapMs = 'hang' in response ? BEATS.heartbeatTimeoutMs : BEATS.heartbeatIntervalMs;
       for (let i = 1; i < failed.length; i++) expect(failed[i]!.atMs - failed[i - 1]!.atMs).toBeGreaterThanOrEqual(leastGapMs);
+      // A retry would send the beat's idempotency key again; each request is a beat of its own.
+      expect(new Set(failed.map((r) => r.headers['x-idempotency-key'])).size).toBe(failed.length);
 
       fault.remove();
       await w.waitForState(same({ active: 'ok' }));

@@ -91,7 +91,10 @@ describe.each(CALLS)('start-up: $name', ({ path, jwt, credential }) => {
     const startedAtMs = w.clock.now();
     const error = await rejection(w, w.start({ createTimeoutMs: SHORT_DEADLINE_MS }));
 
-    expect(error).toMatchObject({ name: 'DeadlineExceededError', code: 'TINKER_DEADLINE', path, deadlineMs: SHORT_DEADLINE_MS });
+    expect(error).toMatchObject({ name: 'DeadlineExceededError', code: 'TINKER_DEADLINE', path });
+    // deadlineMs counts from TinkerApi.start, which reads the clock a moment after the session set the deadline: up to a few ms less.
+    expect(error.deadlineMs).toBeGreaterThan(SHORT_DEADLINE_MS - 100);
+    expect(error.deadlineMs).toBeLessThanOrEqual(SHORT_DEADLINE_MS);
     expect(error.message).toContain(path);
     expect(error.message).toContain('no attempt had finished');
     expect(error.cause).toBeUndefined();
@@ -154,6 +157,41 @@ describe('start-up with the JWT', () => {
       [PATHS.heartbeat]: 'jwt',
     });
     expect(sentJwts()).toHaveLength(1);
+    expectCleanRun(w, session.sessionId);
+  });
+});
+
+describe('auth/token during the session: the JWT refresh', () => {
+  it.each([
+    { name: '503', response: { status: 503 }, says: `POST ${PATHS.token} answered HTTP 503` },
+    { name: '401', response: { status: 401 }, says: `POST ${PATHS.token} answered HTTP 401` },
+    { name: 'a reset', response: { reset: true as const }, says: `POST ${PATHS.token} got no response (ECONNRESET` },
+  ])('a refresh answered $name keeps the JWT in use, warns, and tries again 60 s later, whose success the next calls use', async ({ response, says }) => {
+    // A JWT living 330 s is refreshed 300 s before it expires: 30 s after start-up (300 ms real).
+    const w = await faultWorld({ clientConfig: { pjwtAuthEnabled: true }, jwtTtlMs: 330_000 });
+    const session = await w.start({ heartbeatIntervalMs: 5_000 });
+    const fault = w.fake.inject({ match: PATHS.token, response, times: Infinity });
+    await w.waitForLog((r) => r.level === 'warn' && (r.msg ?? '').startsWith('Tinker JWT refresh failed'));
+    fault.remove();
+    const renewed = await w.fake.waitForRequest((r) => r.path === PATHS.heartbeat && r.jwtIndex === 1);
+    await session.close(CLOSE_MS);
+
+    const warning = w.log.records.find((r) => r.level === 'warn' && (r.msg ?? '').startsWith('Tinker JWT refresh failed'));
+    expect(warning?.msg).toBe('Tinker JWT refresh failed; keeping the current token and trying again in 60 s');
+    expect((warning?.obj as { reason?: string }).reason).toContain(says);
+    const refreshes = requestsTo(w.fake, PATHS.token).slice(1);
+    expect(refreshes.map((r) => [r.faulted, r.credential])).toEqual([
+      [true, 'api_key'],
+      [false, 'api_key'],
+    ]);
+    expect(refreshes[1]!.atMs - refreshes[0]!.atMs).toBeGreaterThanOrEqual(60_000);
+    // Until the new JWT came, every call went on with the first one, accepted.
+    const beats = requestsTo(w.fake, PATHS.heartbeat);
+    expect(beats.filter((r) => r.index < renewed.index).map((r) => [r.credential, r.jwtIndex, r.status])).toEqual(
+      beats.filter((r) => r.index < renewed.index).map(() => ['jwt', 0, 200]),
+    );
+    expect(session.state).toBe('closed');
+    expect(sentJwts()).toHaveLength(2);
     expectCleanRun(w, session.sessionId);
   });
 });
