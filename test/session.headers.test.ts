@@ -126,4 +126,23 @@ describe('what a session sends', () => {
       expect(request.bodyBytes, request.path).toBe(Buffer.byteLength(JSON.stringify(request.body)));
     }
   });
+
+  it('session.http sends the credential in use (the JWT) as X-API-Key with got’s own headers, and its requests reach the backend under the session’s id', async () => {
+    const w = await faultWorld({ clientConfig: { pjwtAuthEnabled: true } });
+    const session = await w.start();
+    const answer: unknown = JSON.parse(await session.http.get('api/v1/healthz').text());
+    await session.close(CLOSE_MS);
+
+    expect(answer).toEqual({ status: 'ok' });
+    const [request] = requestsTo(w.fake, '/api/v1/healthz');
+    expect(request).toMatchObject({ method: 'GET', credential: 'jwt', jwtIndex: 0 });
+    expect(names(request!)).toEqual(['accept-encoding', 'connection', 'host', 'user-agent']);
+    expect(request?.headers['user-agent']).toMatch(/^got /);
+    const http = w.fake.telemetry.events.filter((e) => String(e.event_name).startsWith('tinker.http.'));
+    expect(http.map((e) => [e.event_name, (e.event_data as { metadata: { method: string; path: string } }).metadata.path])).toEqual([
+      ['tinker.http.request.start', '/api/v1/healthz'],
+      ['tinker.http.request.stop', '/api/v1/healthz'],
+    ]);
+    expectCleanRun(w, session.sessionId);
+  });
 });
