@@ -149,12 +149,13 @@ describe('start-up with the JWT', () => {
     await w.fake.waitForRequest(PATHS.heartbeat);
     await session.close(CLOSE_MS);
 
-    const credentials = new Map(w.fake.requests.filter((r) => r.path !== PATHS.telemetry).map((r) => [r.path, r.credential]));
+    const credentials = new Map(w.fake.requests.map((r) => [r.path, r.credential]));
     expect(Object.fromEntries(credentials)).toEqual({
       [PATHS.config]: 'api_key',
       [PATHS.token]: 'api_key',
       [PATHS.create]: 'jwt',
       [PATHS.heartbeat]: 'jwt',
+      [PATHS.telemetry]: 'jwt',
     });
     expect(sentJwts()).toHaveLength(1);
     expectCleanRun(w, session.sessionId);
@@ -190,6 +191,8 @@ describe('auth/token during the session: the JWT refresh', () => {
     expect(beats.filter((r) => r.index < renewed.index).map((r) => [r.credential, r.jwtIndex, r.status])).toEqual(
       beats.filter((r) => r.index < renewed.index).map(() => ['jwt', 0, 200]),
     );
+    // The telemetry sent at the close, after the renewal, carries the new JWT too.
+    expect(requestsTo(w.fake, PATHS.telemetry).at(-1)).toMatchObject({ credential: 'jwt', jwtIndex: 1 });
     expect(session.state).toBe('closed');
     expect(sentJwts()).toHaveLength(2);
     expectCleanRun(w, session.sessionId);

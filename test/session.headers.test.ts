@@ -51,7 +51,7 @@ describe('what a session sends', () => {
     for (const request of to(PATHS.telemetry)) expect(names(request)).toEqual(TELEMETRY_HEADERS);
   });
 
-  it('X-API-Key: the key to client/config, auth/token and telemetry, the JWT to create_session, session_heartbeat, the submit and retrieve_future', async () => {
+  it('X-API-Key: the key to client/config and auth/token, the JWT to create_session, session_heartbeat, the submit, retrieve_future and telemetry', async () => {
     const { sent } = await everyEndpoint();
     const credentials = Object.fromEntries(
       [...new Set(sent.map((r) => r.path))].map((path) => [path, [...new Set(sent.filter((r) => r.path === path).map((r) => r.credential))]]),
@@ -63,7 +63,7 @@ describe('what a session sends', () => {
       [PATHS.heartbeat]: ['jwt'],
       [PATHS.submit]: ['jwt'],
       [PATHS.future]: ['jwt'],
-      [PATHS.telemetry]: ['api_key'],
+      [PATHS.telemetry]: ['jwt'],
     });
   });
 
