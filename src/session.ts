@@ -56,7 +56,9 @@ let beginStartUp: (session: Session) => Promise<Session>;
  *
  * No method throws into the caller at run time: `submit` and
  * `retrieveFuture` reject with typed errors, and everything the session does
- * by itself (heartbeats, telemetry) reports to the logger.
+ * by itself (heartbeats, telemetry) reports to the logger. Its timers never
+ * keep the process alive by themselves, but a pending `createSession`,
+ * `submit`, `retrieveFuture` or `close()` does, through its waits.
  */
 export class Session implements AsyncDisposable {
   readonly #options: ResolvedSessionOptions;
