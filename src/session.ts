@@ -145,6 +145,7 @@ export class Session implements AsyncDisposable {
         return this.#api.retrieveFuture(submitted.requestId, {
           requestType: checked.requestType,
           timeoutMs: checked.timeoutMs,
+          billingMaxPauseMs: checked.billingMaxPauseMs,
           signal,
           createRoundTripMs: submitted.roundTripMs,
         });
@@ -159,7 +160,12 @@ export class Session implements AsyncDisposable {
     this.#assertActive();
     return this.#waitedFor(() =>
       this.#futures.run(checked.signal, (signal) =>
-        this.#api.retrieveFuture(requestId, { requestType: checked.requestType, timeoutMs: checked.timeoutMs, signal }),
+        this.#api.retrieveFuture(requestId, {
+          requestType: checked.requestType,
+          timeoutMs: checked.timeoutMs,
+          billingMaxPauseMs: checked.billingMaxPauseMs,
+          signal,
+        }),
       ),
     );
   }
