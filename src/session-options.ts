@@ -72,6 +72,8 @@ export interface SubmitOptions {
   timeoutMs?: number;
   /** Aborts the submit and the polling. */
   signal?: AbortSignal;
+  /** How long a 402 (billing) pause may last while the future is polled, in ms; default: the server's `billing_exception_max_pause_duration_sec` (3600 s). */
+  billingMaxPauseMs?: number;
 }
 
 /**
@@ -251,11 +253,12 @@ function signalOption(value: unknown): AbortSignal | undefined {
 /** Checks the options of `submit()` and `retrieveFuture()`, in the same template; returns the three it reads. */
 export function checkFutureOptions(options: unknown): FutureOptions {
   if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object with a requestType', options);
-  const { requestType, timeoutMs, signal } = options as Record<string, unknown>;
+  const { requestType, timeoutMs, signal, billingMaxPauseMs } = options as Record<string, unknown>;
   if (typeof requestType !== 'string' || requestType.trim() === '') throw invalidType('requestType', 'a non-empty string', requestType);
   if (timeoutMs !== undefined) integerInRange('timeoutMs', timeoutMs, 1);
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType('signal', 'an AbortSignal', signal);
-  return { requestType, timeoutMs: timeoutMs as number | undefined, signal: signal };
+  if (billingMaxPauseMs !== undefined) integerInRange('billingMaxPauseMs', billingMaxPauseMs, 0);
+  return { requestType, timeoutMs: timeoutMs as number | undefined, signal: signal, billingMaxPauseMs: billingMaxPauseMs as number | undefined };
 }
 
 /**

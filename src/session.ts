@@ -59,7 +59,9 @@ let beginStartUp: (session: Session) => Promise<Session>;
  *
  * No method throws into the caller at run time: `submit` and
  * `retrieveFuture` reject with typed errors, and everything the session does
- * by itself (heartbeats, telemetry) reports to the logger.
+ * by itself (heartbeats, telemetry) reports to the logger. Its timers never
+ * keep the process alive by themselves, but a pending `createSession`,
+ * `submit`, `retrieveFuture` or `close()` does, through its waits.
  */
 export class Session implements AsyncDisposable {
   readonly #options: ResolvedSessionOptions;
@@ -140,15 +142,18 @@ export class Session implements AsyncDisposable {
     if (typeof path !== 'string' || path.trim() === '') throw invalidType('path', 'a non-empty string', path);
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidType('body', 'a JSON object', body);
     this.#assertActive();
-    return this.#futures.run(checked.signal, async (signal) => {
-      const submitted = await this.#api.submit(path, body, { requestType: checked.requestType, signal });
-      return this.#api.retrieveFuture(submitted.requestId, {
-        requestType: checked.requestType,
-        timeoutMs: checked.timeoutMs,
-        signal,
-        createRoundTripMs: submitted.roundTripMs,
-      });
-    });
+    return this.#waitedFor(() =>
+      this.#futures.run(checked.signal, async (signal) => {
+        const submitted = await this.#api.submit(path, body, { requestType: checked.requestType, signal });
+        return this.#api.retrieveFuture(submitted.requestId, {
+          requestType: checked.requestType,
+          timeoutMs: checked.timeoutMs,
+          billingMaxPauseMs: checked.billingMaxPauseMs,
+          signal,
+          createRoundTripMs: submitted.roundTripMs,
+        });
+      }),
+    );
   }
 
   /** Polls the future `requestId` until its result; rejects as `submit()` does. */
@@ -156,8 +161,15 @@ export class Session implements AsyncDisposable {
     const checked = checkFutureOptions(options);
     if (typeof requestId !== 'string' || requestId.trim() === '') throw invalidType('requestId', 'a non-empty string', requestId);
     this.#assertActive();
-    return this.#futures.run(checked.signal, (signal) =>
-      this.#api.retrieveFuture(requestId, { requestType: checked.requestType, timeoutMs: checked.timeoutMs, signal }),
+    return this.#waitedFor(() =>
+      this.#futures.run(checked.signal, (signal) =>
+        this.#api.retrieveFuture(requestId, {
+          requestType: checked.requestType,
+          timeoutMs: checked.timeoutMs,
+          billingMaxPauseMs: checked.billingMaxPauseMs,
+          signal,
+        }),
+      ),
     );
   }
 
@@ -220,14 +232,27 @@ export class Session implements AsyncDisposable {
     return this.#started;
   }
 
-  async #close(event: SessionMachineEvent): Promise<void> {
+  /**
+   * Keeps the process alive while a caller waits on `work`: the session's
+   * timers are unref'd so that heartbeats never hold the process, but a
+   * retry's backoff or a billing pause is something a caller awaits, and a
+   * script ending in `await` must not exit in the middle of one (nor, with
+   * `drainOnExit`, have its session closed under it).
+   */
+  async #waitedFor<T>(work: () => Promise<T>): Promise<T> {
     const release = this.#timers.hold();
     try {
-      this.#send(event);
-      await this.#endedPromise;
+      return await work();
     } finally {
       release();
     }
+  }
+
+  #close(event: SessionMachineEvent): Promise<void> {
+    return this.#waitedFor(async () => {
+      this.#send(event);
+      await this.#endedPromise;
+    });
   }
 
   /** What the process hooks call: a signal or the end of the process closes the session (once), with the default deadline. */
@@ -255,18 +280,22 @@ export class Session implements AsyncDisposable {
     const options = this.#options;
     const machine = sessionMachine.provide({
       actors: {
-        createSession: fromPromise<CreatedSessionOutput>(async ({ signal }) => {
-          const deadlineAtMs = this.#timers.now() + options.createTimeoutMs;
-          await this.#api.start(deadlineAtMs, signal);
-          const request = { tags: options.tags, userMetadata: options.userMetadata };
-          const created = await this.#api.createSession(
-            options.projectId === undefined ? request : { ...request, projectId: options.projectId },
-            deadlineAtMs,
-            signal,
-          );
-          this.#api.bind(created.sessionId);
-          return { sessionId: created.sessionId };
-        }),
+        // Awaited by createSession()'s caller, so its waits between retries keep the process alive;
+        // released before `active` schedules the first heartbeat, whose timers stay unref'd.
+        createSession: fromPromise<CreatedSessionOutput>(({ signal }) =>
+          this.#waitedFor(async () => {
+            const deadlineAtMs = this.#timers.now() + options.createTimeoutMs;
+            await this.#api.start(deadlineAtMs, signal);
+            const request = { tags: options.tags, userMetadata: options.userMetadata };
+            const created = await this.#api.createSession(
+              options.projectId === undefined ? request : { ...request, projectId: options.projectId },
+              deadlineAtMs,
+              signal,
+            );
+            this.#api.bind(created.sessionId);
+            return { sessionId: created.sessionId };
+          }),
+        ),
         heartbeat: fromCallback<SessionMachineEvent, HeartbeatInput>(({ sendBack, input }) =>
           // Leaving `active` stops the beat in flight, which aborts its request.
           this.#heartbeat.beat(input.sessionId, (ok) => sendBack({ type: ok ? 'HEARTBEAT_OK' : 'HEARTBEAT_FAILED' })),

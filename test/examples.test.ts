@@ -1,7 +1,8 @@
 /**
  * Smoke tests of `examples/`: each example runs as its own process, the way
- * a reader would run it, against a loopback sink that this file starts, and
- * must exit 0 having delivered exactly the events it claims to send.
+ * a reader would run it, against a loopback sink that this file starts (or,
+ * for `session.ts`, the fake Tinker API it starts itself), and must exit 0
+ * having delivered exactly the events it claims to send.
  */
 import { type IncomingMessage, type Server, createServer, get } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -220,5 +221,36 @@ describe('examples', () => {
       'SESSION_END',
     ]);
     expect(run.stdout()).toContain('training.log() now refused, evaluation.log() still accepted');
+  });
+
+  it('session.ts runs a session on its own fake Tinker API: beats, a future paused then done, a failed one, and its telemetry under the server’s id', async () => {
+    const run = runExample('session');
+    await expectCleanExit(run, 'session');
+
+    // It starts its own fake, whatever TINKER_BASE_URL says, so this file's sink hears nothing.
+    expect(received).toEqual([]);
+    const out = run.stdout();
+    expect(out).toContain('  [info] Welcome to the fake Tinker API\n');
+    expect(out).toContain('session fake-session-1 created, state {"active":"ok"}\n');
+    expect(out).toContain('  [warn] Tinker CreateModel request fake-request-1 is paused. Reason: Tinker backend is running short on capacity, please wait.\n');
+    expect(out).toContain('create_model → {"kind":"json","value":{"model_id":"example-model","type":"create_model"}}\n');
+    expect(out).toContain('optim_step → RequestFailedError (TINKER_REQUEST_FAILED), category user: learning rate out of range\n');
+    expect(out).toContain('closed, state "closed"\n');
+    expect(out).toMatch(/the fake received 1 session, \d+ heartbeats for it, 0 invalid bodies\n/);
+    expect(out).toMatch(/telemetry events in \d+ batch(es)?, all for fake-session-1:\n/);
+    expect(out).toContain('  queue: (first) → paused_capacity\n  queue: paused_capacity → active\n  future: request_failed, category user\n');
+    // One line per event name, in order of first appearance: the session's ends, the HTTP of its requests, the queue and the failure.
+    const names = [...out.matchAll(/^ {2}(\S+) +(\d+)$/gm)].map(([, name, count]) => [name, Number(count)] as const);
+    expect(names.map(([name]) => name).sort()).toEqual(
+      [
+        'SESSION_END',
+        'SESSION_START',
+        'tinker.future.request_failed',
+        'tinker.http.request.start',
+        'tinker.http.request.stop',
+        'tinker.queue.state_change',
+      ].sort(),
+    );
+    expect(Object.fromEntries(names)).toMatchObject({ SESSION_START: 1, SESSION_END: 1, 'tinker.queue.state_change': 2, 'tinker.future.request_failed': 1 });
   });
 });

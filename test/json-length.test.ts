@@ -82,6 +82,14 @@ describe('numberChars', () => {
     expect(numberChars(0.1 + 0.2)).toBe('0.30000000000000004'.length);
     expect(numberChars(0.1 + 0.7)).toBe('0.7999999999999999'.length + 1);
   });
+
+  it('counts the zeros after the point of a number under 0.1 with 16 or 17 significant digits, never under', () => {
+    // 17 significant digits after five zeros, counted exactly; 16 after one or three, one over.
+    expect(numberChars(1e-5 / 3)).toBe('0.0000033333333333333337'.length);
+    expect(numberChars(-1e-5 / 3)).toBe('-0.0000033333333333333337'.length);
+    expect(numberChars(1 / 30)).toBe('0.03333333333333333'.length + 1);
+    expect(numberChars(0.001 / 3)).toBe('0.0003333333333333333'.length + 1);
+  });
 });
 
 describe('int32Chars', () => {

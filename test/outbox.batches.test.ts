@@ -79,11 +79,29 @@ function setup(
 
 describe('Outbox.send', () => {
   it('answers ACK without a request when nothing is queued or in flight', async () => {
-    const { outbox, bodies, finished, signal } = setup();
+    const { outbox, bodies, finished, internalErrors, signal } = setup();
     await expect(outbox.send(0, signal)).resolves.toEqual({ type: 'ACK' });
     expect(bodies).toEqual([]);
     expect(finished).toEqual([]);
+    expect(internalErrors).toEqual([]);
     expect(outbox.lastSend).toBeUndefined();
+  });
+
+  it('takes the jitter of the backoff from the injected random', async () => {
+    const { outbox, accept, signal } = setup({ random: () => 0.5, answer: { kind: 'retryable', reason: 'down' } });
+    accept(1);
+    // 100 ms × (1 + 0.5 × 0.1).
+    await expect(outbox.send(0, signal)).resolves.toEqual({ type: 'FAIL', kind: 'retryable', retryDelayMs: 105, batchSize: 1 });
+  });
+
+  it('waits the Retry-After of a retryable answer only, whatever else an answer carries', async () => {
+    const retryable = setup({ answer: { kind: 'retryable', reason: 'HTTP 503', retryAfterMs: 60_000 } });
+    retryable.accept(1);
+    await expect(retryable.outbox.send(0, retryable.signal)).resolves.toMatchObject({ type: 'FAIL', retryDelayMs: 60_000 });
+    // A custom transport may answer outside the type: a rejection is never retried, so it waits nothing but the plain backoff.
+    const rejected = setup({ answer: { kind: 'rejected', status: 400, retryAfterMs: 60_000 } as SendResult });
+    rejected.accept(1);
+    await expect(rejected.outbox.send(0, rejected.signal)).resolves.toEqual({ type: 'FAIL', kind: 'rejected', retryDelayMs: 100, batchSize: 1 });
   });
 
   it('reports how long the request took, by the clock, with the batch size and attempt', async () => {
@@ -144,6 +162,16 @@ describe('calls with no batch in flight', () => {
     expect(outbox.dropped.shutdown).toBe(0);
     expect(settled).toEqual([]);
     expect(dropped).toEqual([]);
+  });
+
+  it('abandon without a spool drops an event that cannot be encoded under its reason too, without encoding the queue', () => {
+    const { outbox, accept, dropped, internalErrors, counters } = setup();
+    outbox.accept(poison(0));
+    accept(1);
+    outbox.abandon('shutdown');
+    expect(dropped).toEqual([['shutdown', 2]]);
+    expect(internalErrors).toEqual([]);
+    expect(counters()).toEqual({ queueSize: 0, inFlight: 0, pushCounter: 2, flushCounter: 2 });
   });
 
   it('abandon drops the queue with the reason and reports the lowest index dropped', () => {
@@ -227,18 +255,19 @@ describe('Outbox.acceptAlways', () => {
   });
 });
 
-/** A spool in memory whose journal cannot be opened, offering `replays` to resend; it records what it is asked to do. */
+/** A spool in memory whose journal cannot be opened, offering `replays` to resend; it records what it is asked to do, and the bodies it keeps. */
 function memorySpool(replays: SpooledBatch[] = []) {
   const calls: string[] = [];
+  const kept: string[] = [];
   let n = 0;
   const spool = {
     openJournal: () => undefined,
     claimNext: () => replays.shift(),
     hold: (_body: string, _key: string, events: number) => (calls.push(`hold ${events}`), `file-${n++}`),
-    keep: (file: string | undefined, _body: string, _key: string, events: number) => (calls.push(`keep ${file} ${events}`), true),
+    keep: (file: string | undefined, body: string, _key: string, events: number) => (calls.push(`keep ${file} ${events}`), kept.push(body), true),
     remove: (file: string | undefined) => void calls.push(`remove ${file}`),
   } as unknown as Spool;
-  return { spool, calls };
+  return { spool, calls, kept };
 }
 
 /** A resent batch of `n` events of session `old`. */
@@ -392,8 +421,9 @@ describe('a send that fails inside the library', () => {
     expect(counters()).toEqual({ queueSize: 0, inFlight: 0, pushCounter: 3, flushCounter: 3 });
   });
 
-  it('puts a resent batch back in the spool, uncounted here, when sending it throws', async () => {
-    const { spool, calls } = memorySpool([replay(2)]);
+  it('puts a resent batch back in the spool as it was, uncounted here, when sending it throws', async () => {
+    const resent = replay(2);
+    const { spool, calls, kept } = memorySpool([resent]);
     const { outbox, dropped, internalErrors, signal } = setup({
       spool,
       onSendFinished: () => {
@@ -402,10 +432,25 @@ describe('a send that fails inside the library', () => {
     });
     await expect(outbox.send(0, signal)).resolves.toEqual({ type: 'ACK' });
     expect(calls).toEqual(['keep replayed.batch.claimed-1-a 2']);
+    expect(kept).toEqual([resent.body]);
     expect(dropped).toEqual([]);
     expect(outbox.replayDroppedCounter).toBe(0);
     expect(outbox.replayedCounter).toBe(0);
     expect(internalErrors).toHaveLength(1);
+  });
+
+  it('answers ACK, reports the fault and keeps the queue when the spool throws while claiming a batch to resend', async () => {
+    const { spool } = memorySpool();
+    (spool as unknown as { claimNext: () => never }).claimNext = () => {
+      throw new Error('EACCES on the spool');
+    };
+    const { outbox, accept, bodies, dropped, internalErrors, signal, counters } = setup({ spool });
+    accept(2);
+    await expect(outbox.send(0, signal)).resolves.toEqual({ type: 'ACK' });
+    expect(bodies).toEqual([]);
+    expect(dropped).toEqual([]);
+    expect((internalErrors as Error[]).map((e) => e.message)).toEqual(['EACCES on the spool']);
+    expect(counters()).toEqual({ queueSize: 2, inFlight: 0, pushCounter: 2, flushCounter: 0 });
   });
 
   it('removes the file it held for a batch it drops as internal_error, so no later reporter resends it, even when the warning hook throws', async () => {
@@ -429,6 +474,7 @@ describe('a send that fails inside the library', () => {
       },
       () => Number.NaN,
       () => 7,
+      () => 1,
       () => -1,
     ]) {
       const { outbox, accept, internalErrors, signal } = setup({ random, answer: { kind: 'retryable', reason: 'down' } });

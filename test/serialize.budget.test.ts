@@ -105,7 +105,8 @@ describe('the char budget', () => {
   });
 
   it('counts a maxChars that is not a positive number as 0, keeping only the top value cut to a marker', () => {
-    for (const maxChars of [0, -5, Number.NaN, '100' as unknown as number]) {
+    // A numeric string, even one that would leave room, is not a number.
+    for (const maxChars of [0, -5, Number.NaN, '100' as unknown as number, '100000' as unknown as number]) {
       expect(toJsonSafe([1, 2], maxChars)).toEqual([BUDGET_MARKER]);
       expect(toJsonSafe('text', maxChars)).toBe('…[truncated 4 chars]');
     }
@@ -114,6 +115,27 @@ describe('the char budget', () => {
   it('keeps the per-string limit when the budget has room for more', () => {
     const text = 'y'.repeat(maxStringLength + 7);
     expect(toJsonSafe(text, RESERVE_CHARS + 2 * maxStringLength)).toBe(`${'y'.repeat(maxStringLength)}…[truncated 7 chars]`);
+  });
+
+  it('keeps the per-string limit when the room left is exactly maxStringLength', () => {
+    const text = 'y'.repeat(maxStringLength + 100);
+    // The room left for a string at the top: maxChars less the reserve and its quotes.
+    expect(toJsonSafe(text, RESERVE_CHARS + 2 + maxStringLength)).toBe(`${'y'.repeat(maxStringLength)}…[truncated 100 chars]`);
+  });
+
+  it('stops a Set where the budget runs out, with the marker, keeping its first values in order', () => {
+    const values = Array.from({ length: 1000 }, (_, i) => 1000 + i);
+    const out = toJsonSafe(new Set(values), 1024) as JsonValue[];
+    expect(out.at(-1)).toBe(BUDGET_MARKER);
+    expect(out.slice(0, -1)).toEqual(values.slice(0, out.length - 1));
+    expect(JSON.stringify(out).length).toBeLessThanOrEqual(1024);
+  });
+
+  it("stops in an Error's fields where the budget runs out, with the marker, leaving the rest out", () => {
+    const error = new Error('m'.repeat(580));
+    error.stack = 's'.repeat(2000);
+    // `{"name":"Error","message":"m…m"` takes 609 of the 616 chars 1024 leaves: `,"stack":` does not fit.
+    expect(toJsonSafe(error, 1024)).toStrictEqual({ name: 'Error', message: 'm'.repeat(580), '…': BUDGET_MARKER });
   });
 
   it('counts exactly the JSON length of data without escapes, and stays within maxChars', () => {
@@ -146,6 +168,37 @@ describe('the char budget', () => {
       }),
       { seed, numRuns: fcRuns(300) },
     );
+  });
+});
+
+describe('the count lastSnapshotChars reports', () => {
+  /** `error` with a stack of one line, which needs no escape. */
+  const plainStack = (error: Error): Error => Object.assign(error, { stack: `${error.name}: ${error.message} at here` });
+  const keys = (count: number, value: (i: number) => unknown) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, value(i)]));
+
+  it.each([
+    ['undefined in an array', [undefined, 1]],
+    [
+      'a Map',
+      new Map<unknown, unknown>([
+        ['a', 1],
+        ['b', [2, 'two']],
+      ]),
+    ],
+    ['a Set', new Set([1, 'x', null])],
+    ['an empty Set', new Set()],
+    ['a Set over maxArrayLength', new Set(Array.from({ length: 1005 }, (_, i) => i))],
+    ['an array over maxArrayLength', Array.from({ length: 1005 }, () => 0)],
+    ['an Error', plainStack(new Error('boom'))],
+    ['an Error without a stack', Object.assign(new Error('bare'), { stack: undefined })],
+    ['an Error with a cause', plainStack(new Error('outer', { cause: plainStack(new TypeError('inner')) }))],
+    ['an Error with as many own properties as fields', Object.assign(plainStack(new Error('boom')), { code: 'E_X', errno: 4, syscall: 'read' })],
+    ['an object with properties holding undefined', { a: undefined, b: 1, c: undefined }],
+    ['an object over maxKeys, one of its kept keys defined', keys(300, (i) => (i === 0 ? 1 : undefined))],
+    ['an object over maxKeys', keys(300, (i) => i)],
+  ])('is the JSON length of %s', (_name, value) => {
+    const out = toJsonSafe(value);
+    expect(lastSnapshotChars()).toBe(JSON.stringify(out).length);
   });
 });
 
@@ -238,6 +291,26 @@ describe('redaction before the cut', () => {
       }),
       { seed, numRuns: fcRuns(400) },
     );
+  });
+
+  it('redacts a key that straddles the per-string cut to the end of the string, and marks nothing as cut', () => {
+    const text = `${'a'.repeat(maxStringLength - 5)}${KEY}`;
+    expect(toJsonSafe(text, 3 * maxStringLength, KEY)).toBe(`${'a'.repeat(maxStringLength - 5)}${REDACTED}`);
+  });
+
+  it('leaves a string it keeps whole, even one of exactly maxStringLength, to be redacted at send time', () => {
+    const text = `${KEY}${'a'.repeat(maxStringLength - KEY.length)}`;
+    expect(toJsonSafe(text, 3 * maxStringLength, KEY)).toBe(text);
+  });
+
+  it('redacts nothing from a cut string when no secret is given, or one that is not a string', () => {
+    // Any text shows it; this one also tells the default `''` apart from the text Stryker's string mutant puts there.
+    const text = 'Stryker was here!'.repeat(2000);
+    const head = `${text.slice(0, maxStringLength)}…[truncated ${text.length - maxStringLength} chars]`;
+    const room = 3 * maxStringLength;
+    expect(toJsonSafe(text, room)).toBe(head);
+    expect(toEventData(text, room)).toEqual({ value: head });
+    for (const secret of [42, null, undefined]) expect(toJsonSafe(text, room, secret as unknown as string)).toBe(head);
   });
 
   it('redacts a key that straddles the budget cut instead of keeping its head', () => {

@@ -91,6 +91,15 @@ describe('toJsonSafe objects', () => {
   it('maps what toJSON returns even when it is null', () => {
     expect(toJsonSafe({ toJSON: () => null })).toBeNull();
   });
+
+  it('maps a primitive that toJSON returns as that primitive, as JSON.stringify does', () => {
+    for (const primitive of [42, 'text', true]) expect(toJsonSafe({ toJSON: () => primitive })).toBe(primitive);
+  });
+
+  it('maps a plain object by its own keys, even when its toStringTag names another kind', () => {
+    const spoofed = { a: 1, [Symbol.toStringTag]: 'SharedArrayBuffer' };
+    expect(toJsonSafe(spoofed)).toStrictEqual({ a: 1 });
+  });
 });
 
 describe('toJsonSafe errors', () => {

@@ -34,6 +34,32 @@ describe('futures', () => {
     await session.close(0);
   });
 
+  it('passes billingMaxPauseMs, the bound of a 402 pause, to the polling of a submit and of a retrieveFuture', async () => {
+    const { session, fake } = await startTestSession();
+    const submitted = session.submit('api/v1/optim_step', BODY, { requestType: 'OptimStep', billingMaxPauseMs: 0 });
+    await settle();
+    fake.calls.submit[0]!.resolve({ requestId: 'req-1', submittedAtMs: 2_000_000, roundTripMs: 7 });
+    await settle();
+    const polled = session.retrieveFuture('req-2', { requestType: 'Sample', billingMaxPauseMs: 60_000 });
+    await settle();
+    expect(fake.calls.retrieveFuture.map((c) => c.args)).toStrictEqual([
+      ['req-1', { requestType: 'OptimStep', timeoutMs: undefined, billingMaxPauseMs: 0, createRoundTripMs: 7 }],
+      ['req-2', { requestType: 'Sample', timeoutMs: undefined, billingMaxPauseMs: 60_000 }],
+    ]);
+    for (const call of fake.calls.retrieveFuture) call.resolve(RESULT);
+    await expect(Promise.all([submitted, polled])).resolves.toEqual([RESULT, RESULT]);
+    await session.close(0);
+  });
+
+  it('refuses a billingMaxPauseMs that is not an integer ≥ 0, naming it, before any request', async () => {
+    const { session, fake } = await startTestSession();
+    const error = await session.retrieveFuture('req-3', { requestType: 'Sample', billingMaxPauseMs: -1 }).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(RangeError);
+    expect((error as Error).message).toMatch(/^Expected `billingMaxPauseMs` to be an integer/);
+    expect(fake.calls.retrieveFuture).toHaveLength(0);
+    await session.close(0);
+  });
+
   it('polls a future by its id with the options given', async () => {
     const { session, fake } = await startTestSession();
     const result = session.retrieveFuture('req-9', { requestType: 'Sample' });

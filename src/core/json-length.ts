@@ -7,9 +7,13 @@
 /** 10⁰ to 10²⁰, each exact. */
 const POWERS_OF_TEN = Array.from({ length: 21 }, (_, exponent) => 10 ** exponent);
 
-/** The length of a 32-bit integer's JSON (`| 0` leaves it unchanged). */
+/**
+ * The length of a 32-bit integer's JSON (`| 0` leaves it unchanged). The
+ * minus sign and the digits of the negation, which for −2³¹ is 2³¹: one past
+ * the 32-bit range, and still counted right.
+ */
 export function int32Chars(value: number): number {
-  if (value < 0) return value === -2_147_483_648 ? 11 : 1 + int32Chars(-value);
+  if (value < 0) return 1 + int32Chars(-value);
   if (value < 10_000) return value < 10 ? 1 : value < 100 ? 2 : value < 1000 ? 3 : 4;
   if (value < 100_000_000) return value < 100_000 ? 5 : value < 1_000_000 ? 6 : value < 10_000_000 ? 7 : 8;
   return value < 1_000_000_000 ? 9 : 10;
@@ -29,7 +33,7 @@ export function numberChars(value: number): number {
   if (magnitude < 1e-6 || magnitude >= 1e15) return String(value).length;
   const whole = Math.floor(magnitude);
   const wholeDigits = whole === 0 ? 0 : integerDigits(whole);
-  const zeros = whole === 0 ? leadingZeros(magnitude) : 0;
+  const zeros = leadingZeros(magnitude);
   // "0." or the integer part and the point, then the fraction digits.
   const head = sign + (whole === 0 ? 1 : wholeDigits) + 1;
   // The fraction digits of 15 significant ones. The number scaled by 10 to that many is under 10¹⁵,
@@ -37,27 +41,28 @@ export function numberChars(value: number): number {
   // magnitude holds exactly when the decimal m·10⁻ᵈ reads back as the number.
   const most = 15 - wholeDigits + zeros;
   if (Math.round(magnitude * (POWERS_OF_TEN[most] as number)) / (POWERS_OF_TEN[most] as number) === magnitude) {
+    // Ends at `most` digits at the latest, where the test above held.
     let digits = 1;
-    while (digits < most && Math.round(magnitude * (POWERS_OF_TEN[digits] as number)) / (POWERS_OF_TEN[digits] as number) !== magnitude) digits++;
+    while (Math.round(magnitude * (POWERS_OF_TEN[digits] as number)) / (POWERS_OF_TEN[digits] as number) !== magnitude) digits++;
     return head + digits;
   }
   // 16 or 17 significant digits: counted as 17.
   return head + 17 - wholeDigits + zeros;
 }
 
-/** Digits of a safe integer ≥ 0. */
+/** Digits of a safe integer ≥ 0: at most 16, as it is under 2⁵³ < 10¹⁶. */
 function integerDigits(value: number): number {
   let digits = 1;
-  while (digits < 16 && value >= (POWERS_OF_TEN[digits] as number)) digits++;
+  while (value >= (POWERS_OF_TEN[digits] as number)) digits++;
   return digits;
 }
 
-/** 10⁻¹ to 10⁻⁵, as literals: the doubles that "0.1" to "0.00001" read as. */
-const TENTHS = [0.1, 0.01, 0.001, 0.0001, 0.00001];
+/** 10⁻¹ to 10⁻⁵, as literals: the doubles that "0.1" to "0.00001" read as; then 0, which ends the count at 5. */
+const TENTHS = [0.1, 0.01, 0.001, 0.0001, 0.00001, 0];
 
-/** Zeros between the point and the first significant digit of a number in [10⁻⁶, 1). */
+/** Zeros between the point and the first significant digit of a number in [10⁻⁶, 1); 0 for one of 1 or more. */
 function leadingZeros(value: number): number {
   let zeros = 0;
-  while (zeros < 5 && value < (TENTHS[zeros] as number)) zeros++;
+  while (value < (TENTHS[zeros] as number)) zeros++;
   return zeros;
 }

@@ -440,8 +440,8 @@ export class Outbox {
     quietly(() => this.#options.hooks.onInternalError(error));
     if (batch === undefined) return;
     if (batch.replayed !== undefined) {
-      // A claimed file goes back to ready, for the next reporter; a resent batch always has one.
-      quietly(() => this.#options.spool?.keep(batch.spoolFile, batch.body ?? '', batch.idempotencyKey, batch.replayed as number));
+      // A claimed file goes back to ready, for the next reporter; a resent batch always has one, and its body.
+      quietly(() => this.#options.spool?.keep(batch.spoolFile, batch.body as string, batch.idempotencyKey, batch.replayed as number));
       return;
     }
     // Counted as dropped, so its file (held before the send) must not be resent by a later reporter.

@@ -315,7 +315,8 @@ function convertIterated(iterator: Iterator<unknown>, size: number, ancestors: o
     const step = iterator.next();
     if (step.done === true) return closeArray(out, false);
     read++;
-    out.push(readValue(step.value, ancestors, depth + 1));
+    // The iterator has read the value already, and convert never throws.
+    out.push(convert(step.value, ancestors, depth + 1));
     budget.usedChars++;
   }
   if (size > read) addItem(out, `…${size - read} more items`);
@@ -415,14 +416,6 @@ function readProperty(value: object, key: string, ancestors: object[], depth: nu
 function readItem(list: readonly unknown[], index: number, ancestors: object[], depth: number): JsonValue {
   try {
     return convert(list[index], ancestors, depth);
-  } catch (error) {
-    return unserializable(error);
-  }
-}
-
-function readValue(value: unknown, ancestors: object[], depth: number): JsonValue {
-  try {
-    return convert(value, ancestors, depth);
   } catch (error) {
     return unserializable(error);
   }

@@ -40,6 +40,14 @@ export interface FutureOptions {
   timeoutMs?: number;
   /** Aborts the wait with `FutureAbortedError`, whose `cause` is the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * How long a job paused by its billing status (HTTP 402) keeps polling, in
+   * ms, from the first 402 of an incident; then the future fails with
+   * `ApiStatusError` 402. Default: the server's
+   * `billing_exception_max_pause_duration_sec` (3600 s unless the client
+   * config says otherwise).
+   */
+  billingMaxPauseMs?: number;
 }
 
 /** What a future resolves to: parsed JSON, or the bytes of a binary (protobuf) result, not decoded. */
@@ -63,8 +71,6 @@ export type FutureResult =
 export interface RetrieveFutureOptions extends FutureOptions {
   /** From the start of the submit to its answer, in ms, when `submit` made the request: sent on the first poll. */
   createRoundTripMs?: number;
-  /** How long a job paused by its billing status (402) keeps polling, in ms; default: the client config's `billing_exception_max_pause_duration_sec`. */
-  billingMaxPauseMs?: number;
 }
 
 /** One poll, as the API client sends it. */
