@@ -8,13 +8,17 @@ import { DEFAULT_INSPECTOR_PORT } from './inspector.js';
 /** The text of `--help`. */
 export const HELP = `Usage: npm run demo -- [options]
 
-Runs a telemetry reporter against an embedded loopback sink (a stand-in for
-the Tinker backend) and prints what it does; a live view of the run is served
-on 127.0.0.1 unless --no-ui. \`npm run inspect\` runs it with --inspect.
+Runs a Tinker session (createSession) against the fake Tinker API, started
+in this process: start-up, heartbeats, a request paused for capacity, a
+request that fails, the telemetry the fake received, then the session's
+reporter under load and a fault stretch, and close(). It prints what both
+machines do; a live view of the run is served on 127.0.0.1 unless --no-ui.
+\`npm run inspect\` runs it with --inspect.
 
-  --events N        events to log in the bursts, a whole number ≥ 0 (default 300)
-  --fault-rate R    share of requests the sink fails with 503/429 during the fault stretch, 0..1 (default 0.6)
-  --base-url URL    send to a real backend instead of the embedded sink (needs TINKER_API_KEY)
+  --events N        events to log in the reporter's act, a whole number ≥ 0 (default 300)
+  --fault-rate R    share of telemetry requests the fake fails with 503/429 during the fault stretch, 0..1 (default 0.6)
+  --base-url URL    run the session against a real backend instead of the fake (needs TINKER_API_KEY;
+                    the steps that script futures or read the fake's records are left out)
   --port P          port of the live view on 127.0.0.1, 0..65535; 0 picks a free one (default 0)
   --hold-ms MS      how long the live view stays up after the summary, in ms (default 1500)
   --inspect[=PORT]  attach the Stately inspector: its relay serves the inspector page and
@@ -33,11 +37,11 @@ export class UsageError extends Error {
 export interface DemoOptions {
   /** Print the help and do nothing else. */
   help: boolean;
-  /** Events logged in the bursts. Default: 300. */
+  /** Events logged in the reporter's act: half in bursts, half during the fault stretch. Default: 300. */
   events: number;
-  /** Share of requests the sink fails during the fault stretch, 0..1. Default: 0.6. */
+  /** Share of telemetry requests the fake Tinker API fails during the fault stretch, 0..1. Default: 0.6. */
   faultRate: number;
-  /** A real backend to send to instead of the embedded sink. Default: none. */
+  /** A real backend to run the session against instead of the fake Tinker API. Default: none (the fake). */
   baseUrl: string | undefined;
   /** Port of the live view on 127.0.0.1; 0 picks a free one. Default: 0. */
   port: number;

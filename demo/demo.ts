@@ -1,47 +1,38 @@
 /**
- * `npm run demo`: a reporter sending to an embedded loopback sink that stands
- * in for the Tinker backend, through bursts of `log()`, instrumented HTTP
- * calls, a captured exception and a user error, a stretch of 503 and 429
- * answers, and a graceful stop. It prints each machine transition, each batch
- * and each drop, then a summary whose books must balance; unless `--no-ui`,
- * a live view of the same run is served on 127.0.0.1; with `--inspect`, the
- * Stately inspector watches the reporter's machine through a relay.
+ * `npm run demo`: a Tinker session against the fake Tinker API, started in
+ * this process. `createSession` runs start-up and gets its id from the
+ * server; heartbeats arrive; a request's future waits out
+ * `paused_capacity`; a request fails with a typed error; the HTTP, queue
+ * and future telemetry is read back from what the fake received. Then the
+ * session's reporter goes through bursts of `log()`, captured errors and a
+ * stretch of 503 and 429 answers, and `session.close()` sends SESSION_END.
+ * It prints each transition of both machines, each batch and each drop,
+ * then a summary whose books must balance; unless `--no-ui`, a live view of
+ * both machines is served on 127.0.0.1; with `--inspect`, the Stately
+ * inspector watches both through a relay. With `--base-url`, the session
+ * runs against that backend instead, without the steps that need the fake.
  */
-import { subscribe } from 'node:diagnostics_channel';
 import { reporterMachine } from '../machines/reporter.machine.js';
-import {
-  CHANNELS,
-  type HttpRequestExceptionPayload,
-  type HttpRequestStopPayload,
-  type LoggerLike,
-  type TelemetryBatchFailedPayload,
-  type TelemetryBatchSentPayload,
-  type TelemetryEventDroppedPayload,
-  type TelemetryStatePayload,
-  captureExceptions,
-  createConfig,
-  createHttpClient,
-  startReporter,
-} from '../src/index.js';
+import { sessionMachine } from '../machines/session.machine.js';
+import { type Session, createConfig, createSession } from '../src/index.js';
+import { type FakeTinker, startFakeTinker } from '../src/testing.js';
 import { machineGraph } from '../tools/machine-graph.js';
-import { startStandInApi } from './api.js';
+import { showBackendTelemetry } from './backend.js';
 import { type DemoOptions, HELP, UsageError, parseDemoArgs } from './cli.js';
+import { closeSession, summarise } from './close.js';
+import { type DemoContext, sleep, step } from './context.js';
 import { InspectorPortError, type StatelyInspector, startStatelyInspector } from './inspector.js';
 import { type LiveView, startLiveView } from './live.js';
-import { startSink } from './sink.js';
+import { type MachineTransition, fanOut, machineTransitions } from './machines.js';
+import { runReporterAct } from './reporter-act.js';
+import { failedRequest, showHeartbeats, showStartUp, submitThroughPausedCapacity } from './session-act.js';
+import { createTranscript } from './transcript.js';
 
-/** XState names a delayed transition's event `xstate.after.<delay>.<state id>`; the diagram calls it `after <delay>`. */
-function eventLabel(event: string): string {
-  const delay = /^xstate\.after\.([^.]+)\./.exec(event)?.[1];
-  if (delay === undefined) return event;
-  return /^\d+$/.test(delay) ? `after ${delay}ms` : `after ${delay}`;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Bursts of the first half of the events, and the pause between them: slow enough to watch the machine. */
-const BURSTS = 6;
-const BURST_GAP_MS = 200;
+/** Heartbeats shown as they arrive, and how often the session sends them: fast against the fake, gentler on a real backend. */
+const HEARTBEATS_SHOWN = 3;
+const HEARTBEAT_INTERVAL_MS = { fake: 400, real: 1000 };
+/** The deadline of `session.close()`, and of each telemetry flush. */
+const CLOSE_TIMEOUT_MS = 10_000;
 
 async function main(): Promise<number> {
   let options: DemoOptions;
@@ -56,24 +47,12 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
-  const { events: eventCount, faultRate, quiet } = options;
-  // A full queue refuses events one by one; drops of one reason in one turn are printed as one line.
-  let pendingDrop: { reason: string; count: number } | undefined;
-  const flushDrop = () => {
-    if (pendingDrop === undefined) return;
-    const { reason, count } = pendingDrop;
-    pendingDrop = undefined;
-    if (!quiet) process.stdout.write(`  drop   ${count} event(s): ${reason}\n`);
-  };
-  const say = (line: string) => {
-    flushDrop();
-    if (!quiet) process.stdout.write(`${line}\n`);
-  };
-
   if (options.baseUrl !== undefined && (process.env.TINKER_API_KEY ?? '').trim() === '') {
-    process.stderr.write('demo: `--base-url` sends to a real backend and needs its API key: set TINKER_API_KEY\n');
+    process.stderr.write('demo: `--base-url` runs the session against a real backend and needs its API key: set TINKER_API_KEY\n');
     return 2;
   }
+  const transcript = createTranscript({ quiet: options.quiet });
+  const say = (line: string) => transcript.say(line);
 
   // Before anything else starts, so that a busy port stops the demo with nothing to shut down.
   let inspector: StatelyInspector | undefined;
@@ -85,211 +64,128 @@ async function main(): Promise<number> {
       process.stderr.write(`demo: cannot start the inspector relay: ${error.message}; pass \`--inspect=PORT\` with a free port\n`);
       return 2;
     }
-    process.stdout.write(`inspector: ${inspector.pageUrl}\n`);
+    transcript.always(`inspector: ${inspector.pageUrl}`);
     say(
       `           (the Stately inspector page, fed by the relay on ${inspector.socketUrl}, which listens on every interface; the page loads its UI from stately.ai)`,
     );
   }
 
-  let faulty = false;
-  let faultCounter = 0;
-  const sink =
-    options.baseUrl !== undefined
-      ? undefined
-      : await startSink(() => {
-          if (!faulty || Math.random() >= faultRate) return { status: 200 };
-          return faultCounter++ % 2 === 0 ? { status: 503 } : { status: 429, headers: { 'retry-after': '1' } };
-        });
-  const config = sink ? createConfig({ apiKey: 'demo-key', baseUrl: sink.url }) : createConfig({ baseUrl: options.baseUrl });
-  const standIn = await startStandInApi();
-  say(`sink: ${sink ? `${sink.url} (embedded loopback)` : `${config.baseUrl} (real backend)`}`);
-  say(`api:  ${standIn.url} (stand-in for the Tinker API, called through createHttpClient)`);
-
-  const sessionId = `demo-${process.pid}`;
-  const ours = (message: unknown) => (message as { sessionId?: unknown }).sessionId === sessionId;
-  subscribe(CHANNELS.telemetryState, (message) => {
-    if (!ours(message)) return;
-    const { from, to, event } = message as TelemetryStatePayload;
-    say(`  state  ${(from || '(start)').padEnd(17)} → ${to.padEnd(17)} on ${eventLabel(event)}`);
-  });
-  subscribe(CHANNELS.telemetryBatchSent, (message) => {
-    if (!ours(message)) return;
-    const m = message as TelemetryBatchSentPayload;
-    say(`  batch  ${String(m.size).padStart(3)} events  attempt ${m.attempt}  ${m.durationMs.toFixed(1).padStart(5)} ms  → ${m.status}`);
-  });
-  subscribe(CHANNELS.telemetryBatchFailed, (message) => {
-    if (!ours(message)) return;
-    const m = message as TelemetryBatchFailedPayload;
-    const what = m.status ?? m.reason ?? m.kind;
-    const next = !m.willRetry ? 'given up' : m.kind === 'too_large' ? 'split in two' : `retry in ${m.delayMs ?? 0} ms`;
-    say(`  batch  ${String(m.size).padStart(3)} events  attempt ${m.attempt}  ${m.durationMs.toFixed(1).padStart(5)} ms  → ${what}, ${next}`);
-  });
-  subscribe(CHANNELS.telemetryEventDropped, (message) => {
-    if (!ours(message)) return;
-    const m = message as TelemetryEventDroppedPayload;
-    if (pendingDrop?.reason === m.reason) {
-      pendingDrop.count += m.count;
-      return;
-    }
-    flushDrop();
-    pendingDrop = { reason: m.reason, count: m.count };
-    setImmediate(flushDrop);
-  });
-  subscribe(CHANNELS.httpRequestStop, (message) => {
-    if (!ours(message)) return;
-    const m = message as HttpRequestStopPayload;
-    say(`  http   ${m.method} ${m.path} → ${m.status}  ${m.durationMs.toFixed(1)} ms`);
-  });
-  subscribe(CHANNELS.httpRequestException, (message) => {
-    if (!ours(message)) return;
-    const m = message as HttpRequestExceptionPayload;
-    // An HTTP error status was already printed with its response; other failures say why.
-    say(`  http   ${m.method} ${m.path} failed (${m.kind === 'http' ? 'an HTTP error status' : `${m.kind}: ${m.reason}`})  ${m.durationMs.toFixed(1)} ms`);
-  });
-
-  // The reporter's warnings as terminal lines rather than pino's JSON on stderr.
-  const logger: LoggerLike = {
-    warn: (_obj, msg) => say(`  warn   ${msg ?? ''}`),
-    error: (_obj, msg) => say(`  error  ${msg ?? ''}`),
-    info: (_obj, msg) => say(`  info   ${msg ?? ''}`),
-    debug: () => undefined,
-  };
-  const reporter = startReporter({
-    config,
-    sessionId,
-    enabled: true,
-    logger,
-    flushIntervalMs: 250,
-    flushThreshold: 50,
-    maxBatchSize: 50,
-    maxQueueSize: 1000,
-    retryBaseDelayMs: 100,
-    maxRetries: 4,
-    httpTimeoutMs: 2000,
-    flushTimeoutMs: 10_000,
-    inspect: inspector?.inspect,
-  });
-  if (reporter === null) throw new Error('telemetry is disabled although the demo enables it');
+  const fake: FakeTinker | undefined = options.baseUrl === undefined ? await startFakeTinker() : undefined;
+  const config = fake === undefined ? createConfig({ baseUrl: options.baseUrl }) : createConfig({ apiKey: fake.apiKey, baseUrl: fake.url });
+  say(
+    fake === undefined
+      ? `api: ${config.baseUrl} (a real backend: the steps that script futures or read the backend's records are left out)`
+      : `api: ${fake.url} (the fake Tinker API, started in this process by startFakeTinker: strict request validation, scripted futures, recorded telemetry)`,
+  );
 
   let live: LiveView | undefined;
   if (options.ui) {
     try {
-      live = await startLiveView({ reporter, graph: machineGraph(reporterMachine), port: options.port });
+      live = await startLiveView({
+        machines: [
+          { id: 'session', title: 'The session', graph: machineGraph(sessionMachine) },
+          { id: 'reporter', title: "The session's telemetry reporter", graph: machineGraph(reporterMachine) },
+        ],
+        port: options.port,
+      });
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       if (code !== 'EADDRINUSE' && code !== 'EACCES') throw error;
       throw new Error(`cannot serve the live view on 127.0.0.1:${options.port} (${String(code)}): choose another \`--port\`, or 0 for a free one`);
     }
-    process.stdout.write(`live view: ${live.url}\n`);
-    say(`           (the run takes a few seconds; \`--hold-ms 60000\` keeps the page up for a minute after it)`);
+    transcript.always(`live view: ${live.url}`);
+    say(`           (the run takes about ten seconds; \`--hold-ms 60000\` keeps the page up for a minute after it)`);
   }
-  const step = (title: string) => {
-    say(`\n-- ${title}`);
-    live?.step(title);
+
+  // The session machine has no channel: its transitions come from the inspection events, which also say when
+  // the server has issued the id, before the reporter starts, so nothing the reporter publishes is missed.
+  let session: Session | undefined;
+  const onSessionMachine = (transition: MachineTransition) => {
+    if (transition.machine !== 'session') return;
+    if (transition.sessionId !== undefined) {
+      const sessionId = transition.sessionId;
+      transcript.follow(sessionId);
+      live?.follow({ sessionId, stats: () => session?.reporter?.stats() });
+    }
+    transcript.sessionTransition(transition);
+    live?.transition(transition);
   };
 
-  step(`bursts of log(): ${Math.floor(eventCount / 2)} events in ${BURSTS} bursts`);
-  const half = Math.floor(eventCount / 2);
-  for (let burst = 0; burst < BURSTS; burst++) {
-    for (let i = Math.floor((half * burst) / BURSTS); i < Math.floor((half * (burst + 1)) / BURSTS); i++) {
-      reporter.log('demo.step', { step: i, loss: 1 / (i + 1) }, i % 50 === 0 ? 'debug' : 'info');
-    }
-    live?.sample();
-    await sleep(BURST_GAP_MS);
-  }
-  await sleep(300);
-
-  step('instrumented HTTP calls (createHttpClient), forwarded as telemetry');
-  // No got retries: each call is one request, so each shows up once on the channels.
-  const api = createHttpClient({ config: { apiKey: 'demo-key', baseUrl: standIn.url }, sessionId }).extend({ retry: { limit: 0 }, timeout: { request: 1000 } });
-  await api.get('api/v1/healthz').json();
-  await api.post('api/v1/forward_backward', { json: { batch: [1, 2, 3] } }).json();
-  await api.post('api/v1/optim_step', { json: { lr: 1e-4 } }).json();
-  await api.post('api/v1/sample', { json: { prompt: 'hello' } }).json();
-  live?.sample();
-  await sleep(300);
-
-  step('a captured exception, a user error, and a refused event');
-  // got appends the method and URL after a colon; the first clause says enough here.
-  const describe = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message.split(': ')[0]}` : String(error));
+  const heartbeatIntervalMs = fake === undefined ? HEARTBEAT_INTERVAL_MS.real : HEARTBEAT_INTERVAL_MS.fake;
+  step({ transcript, live }, `createSession() against ${fake === undefined ? 'the backend' : 'the fake Tinker API'}`);
   try {
-    await captureExceptions({ reporter }, () => api.post('api/v1/save_weights', { json: {}, timeout: { request: 200 } }));
-  } catch (error) {
-    say(`  capture ${describe(error)} → UNHANDLED_EXCEPTION`);
-  }
-  try {
-    await captureExceptions({ reporter }, () => api.get('api/v1/models/no-such-model'));
-  } catch (error) {
-    say(`  capture ${describe(error)} → user_error (a 4xx the caller caused, at WARNING)`);
-  }
-  try {
-    captureExceptions({ reporter }, () => {
-      throw new RangeError('learning rate out of range', { cause: new Error('lr=10') });
+    session = await createSession({
+      config,
+      tags: ['tinker-telemetry-demo'],
+      userMetadata: { started_by: 'npm run demo' },
+      heartbeatIntervalMs,
+      heartbeatTimeoutMs: 2000,
+      heartbeatWarnAfterMs: 30_000,
+      createTimeoutMs: 30_000,
+      logger: transcript.logger,
+      telemetry: {
+        enabled: true,
+        logger: transcript.logger,
+        flushIntervalMs: 1000,
+        flushThreshold: 50,
+        maxBatchSize: 50,
+        maxQueueSize: 1000,
+        retryBaseDelayMs: 100,
+        maxRetries: 4,
+        httpTimeoutMs: 2000,
+        flushTimeoutMs: CLOSE_TIMEOUT_MS,
+        // Both machines' inspection events: the session's, then its reporter's.
+        inspect: fanOut(machineTransitions(onSessionMachine), inspector?.inspect),
+      },
     });
   } catch (error) {
-    say(`  capture ${describe(error)} → UNHANDLED_EXCEPTION, with its cause in the traceback`);
+    // The typed error of start-up: its message names the call and the status, never the key.
+    const code = (error as { code?: unknown }).code;
+    throw new Error(`createSession() failed: ${error instanceof Error ? error.message : String(error)}${typeof code === 'string' ? ` (${code})` : ''}`);
   }
-  reporter.log('demo.bad', {}, 'loud' as 'info');
-  live?.sample();
-  await sleep(400);
+  const context: DemoContext = { session, fake, transcript, live, problems: [] };
+  showStartUp(context);
+  await sleep(300);
 
-  step(
-    sink
-      ? `fault stretch: the sink fails ${Math.round(faultRate * 100)}% of requests with 503, or 429 with Retry-After: 1`
-      : 'second half of the events (a real backend: no faults are injected)',
-  );
-  faulty = true;
-  for (let burst = 0; burst < 3; burst++) {
-    for (let i = half + Math.floor(((eventCount - half) * burst) / 3); i < half + Math.floor(((eventCount - half) * (burst + 1)) / 3); i++) {
-      reporter.log('demo.step', { step: i });
-    }
-    live?.sample();
-    await sleep(100);
+  step(context, `heartbeats, every ${heartbeatIntervalMs} ms (heartbeatIntervalMs)`);
+  await showHeartbeats(context, HEARTBEATS_SHOWN, heartbeatIntervalMs);
+
+  if (fake === undefined) {
+    say('\n-- (left out against a real backend: the scripted futures, the failed request, and the telemetry read back from the fake)');
+  } else {
+    step(context, 'submit api/v1/optim_step: its future is scripted through paused_capacity, back to active, then its result');
+    await submitThroughPausedCapacity(context);
+    await sleep(300);
+    step(context, 'a request that fails: save_weights, whose future answers an error body with category "user"');
+    await failedRequest(context);
+    await sleep(300);
+    step(context, `telemetry at the backend: what the fake Tinker API received for ${session.sessionId}`);
+    await showBackendTelemetry(context);
+    await sleep(300);
   }
-  await reporter.flush({ sync: true });
-  faulty = false;
 
-  step('graceful stop');
-  const drained = await reporter.stop();
+  await runReporterAct(context, { events: options.events, faultRate: options.faultRate });
+  await closeSession(context, CLOSE_TIMEOUT_MS);
   await inspector?.disconnect();
-  if (!reporter.log('demo.late', {})) say('  (a log() after stop() is refused)');
-  const stats = reporter.stats();
-  await Promise.all([sink?.close(), standIn.close()]);
-
-  flushDrop();
-  const droppedAfter = stats.dropped.retries_exhausted + stats.dropped.rejected + stats.dropped.shutdown;
-  const balanced = stats.deliveredCounter + droppedAfter === stats.pushCounter;
-  const held = sink ? ` (the sink holds ${new Set(sink.batches.flatMap((b) => b.body.events.map((e) => e.event_id))).size} distinct events)` : '';
-  process.stdout.write(
-    [
-      '',
-      'summary',
-      `  accepted   ${stats.pushCounter}`,
-      `  delivered  ${stats.deliveredCounter}${held}`,
-      `  dropped    ${Object.entries(stats.dropped)
-        .map(([reason, n]) => `${reason}=${n}`)
-        .join(' ')}`,
-      `  delivered + dropped after acceptance = ${stats.deliveredCounter + droppedAfter} ${balanced ? '= accepted ✓' : '≠ accepted ✗'}`,
-      `  drained before the deadline: ${drained}`,
-      '',
-    ].join('\n'),
-  );
+  const { summary, ok } = summarise(context);
+  transcript.close();
+  await fake?.close();
 
   if (live) {
-    live.finish({ accepted: stats.pushCounter, delivered: stats.deliveredCounter, dropped: stats.dropped, balanced, drained });
+    live.finish(summary);
     say(`live view: showing the final state for ${options.holdMs} ms (--hold-ms)`);
     await sleep(options.holdMs);
     await live.close();
   }
   // After the hold, so that an inspector page opened during it still gets the relay's replay.
   await inspector?.close();
-  return balanced ? 0 : 1;
+  return ok ? 0 : 1;
 }
 
 try {
   process.exitCode = await main();
 } catch (error) {
   process.stderr.write(`demo: ${error instanceof Error ? error.message : String(error)}\n`);
-  // The servers and the reporter started before the failure would keep the process alive.
+  // The servers and the session started before the failure would keep the process alive.
   process.exit(1);
 }

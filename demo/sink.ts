@@ -1,7 +1,8 @@
 /**
  * A loopback stand-in for the Tinker backend's `/api/v1/telemetry`: it
- * accepts batches on 127.0.0.1 and remembers what arrived. Used by the demo,
- * and handy in tests.
+ * accepts batches on 127.0.0.1 and remembers what arrived. Used by the
+ * examples and the reporter's tests; the demo runs against the whole fake
+ * Tinker API (`tinker-telemetry/testing`) instead.
  */
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,7 +1,8 @@
 /**
  * `npm run inspect` (the demo with `--inspect`): the Stately inspector relay
- * passes the reporter's inspection events to whoever listens on its
- * WebSocket, and the demo still ends by itself.
+ * passes the inspection events of both machines, the session's and its
+ * reporter's, to whoever listens on its WebSocket, and the demo still ends
+ * by itself.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { type AddressInfo, type Server, createServer } from 'node:net';
@@ -103,23 +104,25 @@ async function runWithClient(args: string[], options: { closeOnEnded: boolean })
     const messages: InspectionMessage[] = [];
     const client = new WebSocket(`ws://127.0.0.1:${port}`);
     clients.add(client);
+    // The session machine ends last: `closed` once its reporter has drained and ended.
     const ended = new Promise<void>((resolve, reject) => {
       client.on('error', reject);
       client.on('message', (data) => {
         const message = JSON.parse((data as Buffer).toString('utf8')) as InspectionMessage;
         messages.push(message);
-        if (isRootSnapshot(message) && message.snapshot?.value === 'ended') {
+        const session = messages.find((m) => m.type === '@xstate.actor' && m.name === 'session');
+        if (isRootSnapshot(message) && message.sessionId === session?.sessionId && message.snapshot?.value === 'closed') {
           if (options.closeOnEnded) client.close();
           resolve();
         }
       });
-      client.on('close', () => reject(new Error(`the relay closed the connection before the machine ended, after ${messages.length} messages`)));
+      client.on('close', () => reject(new Error(`the relay closed the connection before the session closed, after ${messages.length} messages`)));
     });
     return { demo, messages, ended };
   }
 }
 
-/** A snapshot of the reporter's machine itself, not of a sendBatch actor it invoked. */
+/** A snapshot of a machine itself (the session's or the reporter's), not of an actor it invoked. */
 function isRootSnapshot(message: InspectionMessage): boolean {
   return message.type === '@xstate.snapshot' && message.sessionId === message.rootId;
 }
@@ -131,16 +134,26 @@ function stateName(value: unknown): string {
   return `${key}.${stateName(child)}`;
 }
 
-/** The demo's label for an event, as in its `state` lines. */
+/** The demo's label for an event, as in its `state` and `session` lines. */
 function eventLabel(type: string): string {
   const delay = /^xstate\.after\.([^.]+)\./.exec(type)?.[1];
-  return delay === undefined ? type : `after ${delay}`;
+  if (delay !== undefined) return `after ${delay}`;
+  const actor = /^xstate\.(done|error)\.actor\.(.+)$/.exec(type);
+  return actor === null ? type : `${actor[1]} ${actor[2]}`;
+}
+
+/** The changes of state in `snapshots` of one machine, as `<state> on <event>`. */
+function stateChanges(snapshots: InspectionMessage[]): string[] {
+  return snapshots
+    .map((m) => ({ to: stateName(m.snapshot!.value), on: eventLabel(m.event!.type) }))
+    .filter((step, i, all) => i === 0 || step.to !== all[i - 1]!.to)
+    .map(({ to, on }) => `${to} on ${on}`);
 }
 
 describe('npm run inspect (the demo with --inspect)', () => {
-  it('passes every transition of the reporter to a relay client, retries included, and exits 0 by itself', async () => {
-    // All requests of the fault stretch fail, so the retries are certain; 20 events keep the run short, and its
-    // inspection messages under the relay's replay of 200, so a client that connects late still gets them all.
+  it('passes every transition of both machines, the session’s and its reporter’s, to a relay client, retries included, and exits 0 by itself', async () => {
+    // All requests of the fault stretch fail, so the retries are certain; 20 events keep the run short. The client
+    // connects as soon as the relay's address is printed, before the session starts, so it misses nothing.
     const { demo, messages, ended } = await runWithClient(['--events', '20', '--fault-rate', '1'], { closeOnEnded: true });
     await ended;
     const { code, signal } = await demo.exit;
@@ -148,17 +161,22 @@ describe('npm run inspect (the demo with --inspect)', () => {
     // The last-resort exit timer did not fire: nothing held the process after the shutdown.
     expect(demo.stderr()).not.toMatch(/exiting anyway/);
 
+    const session = messages.find((m) => m.type === '@xstate.actor' && m.name === 'session');
     const reporter = messages.find((m) => m.type === '@xstate.actor' && m.name === 'reporter');
+    expect(session, 'the session machine is registered with the inspector').toBeDefined();
     expect(reporter, 'the reporter machine is registered with the inspector').toBeDefined();
-    const roots = messages.filter(isRootSnapshot);
-    expect(roots.every((m) => m.sessionId === reporter!.sessionId)).toBe(true);
-    expect(roots.at(-1)!.snapshot).toMatchObject({ value: 'ended', status: 'done' });
+    expect(session!.sessionId).not.toBe(reporter!.sessionId);
+    const rootsOf = (actor: InspectionMessage) => messages.filter((m) => isRootSnapshot(m) && m.sessionId === actor.sessionId);
+    expect(rootsOf(session!).at(-1)!.snapshot).toMatchObject({ value: 'closed', status: 'done' });
+    expect(rootsOf(reporter!).at(-1)!.snapshot).toMatchObject({ value: 'ended', status: 'done' });
 
-    // The state changes the inspector saw are, in order, those the demo printed from `tinker:telemetry:state`.
-    const seen = roots
-      .map((m) => ({ to: stateName(m.snapshot!.value), on: eventLabel(m.event!.type) }))
-      .filter((step, i, all) => i === 0 || step.to !== all[i - 1]!.to)
-      .map(({ to, on }) => `${to} on ${on}`);
+    // The session's changes of state the inspector saw are, in order, those the demo printed from them: created, active, closed.
+    const printedSession = [...demo.stdout().matchAll(/^ {2}session \S+ +→ (\S+) +on (.+)$/gm)].map(([, to, on]) => `${to} on ${on}`);
+    expect(stateChanges(rootsOf(session!))).toEqual(printedSession);
+    expect(printedSession).toEqual(['creating on xstate.init', 'active.ok on done createSession', 'closing on CLOSE', 'closed on done closeSession']);
+
+    // The reporter's changes of state the inspector saw are, in order, those the demo printed from `tinker:telemetry:state`.
+    const seen = stateChanges(rootsOf(reporter!));
     const printed = [...demo.stdout().matchAll(/^ {2}state {2}\S+ +→ (\S+) +on (.+)$/gm)].map(([, to, on]) => `${to} on ${on}`);
     expect(seen).toEqual(printed);
     expect(new Set(seen.map((step) => step.split(' ')[0]))).toEqual(new Set(['idle', 'batching', 'sending', 'retrying', 'draining.sending', 'ended']));

@@ -1,6 +1,8 @@
 /**
  * The demo's live view in a real browser: Debian's Chromium, driven by
- * playwright-core, watches `npm run demo` from start to summary.
+ * playwright-core, watches `npm run demo` from start to summary: both
+ * machines drawn, each one's highlight moving, the session's notes, and the
+ * numbers the demo prints.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { reporterMachine } from '../machines/reporter.machine.js';
+import { sessionMachine } from '../machines/session.machine.js';
 import { machineGraph } from '../tools/machine-graph.js';
 
 /*
@@ -20,13 +23,19 @@ import { machineGraph } from '../tools/machine-graph.js';
  */
 interface PageElement {
   getAttribute(name: string): string | null;
+  querySelector(selector: string): PageElement | null;
+  readonly textContent: string | null;
+  readonly classList: { contains(name: string): boolean };
 }
 declare const document: {
   querySelector(selector: string): PageElement | null;
-  querySelectorAll(selector: string): { length: number };
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
   body: { dataset: Record<string, string | undefined> } | null;
 };
-declare const window: { reportHighlightedState(state: string, phase: string): void };
+declare const window: {
+  reportHighlightedState(machine: string, state: string, phase: string): void;
+  reportNote(text: string): void;
+};
 declare const MutationObserver: new (callback: () => void) => { observe(target: unknown, options: Record<string, unknown>): void };
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -44,6 +53,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCREENSHOT = join(ROOT, 'reports', 'e2e', 'live-view.png');
 /** How long the demo may take to print its live view's address. */
 const URL_TIMEOUT_MS = 20_000;
+/** The machines the page draws, by the id the page gives each diagram. */
+const MACHINES = { session: machineGraph(sessionMachine), reporter: machineGraph(reporterMachine) };
 /** How long the page may take to show the end of the run. */
 const DONE_TIMEOUT_MS = 45_000;
 
@@ -87,6 +98,7 @@ function runDemo(args: string[]): DemoRun {
 }
 
 interface Summary {
+  sessionId: string;
   accepted: number;
   delivered: number;
   dropped: Record<string, number>;
@@ -96,11 +108,15 @@ interface Summary {
 /** Reads the summary the demo prints at the end. */
 function parseSummary(stdout: string): Summary {
   const tail = stdout.slice(stdout.lastIndexOf('\nsummary\n'));
+  const sessionId = /^ {2}session +(\S+) /m.exec(tail)?.[1];
   const accepted = /^ {2}accepted +(\d+)$/m.exec(tail)?.[1];
   const delivered = /^ {2}delivered +(\d+)\b/m.exec(tail)?.[1];
   const dropped = /^ {2}dropped +(.+)$/m.exec(tail)?.[1];
-  if (accepted === undefined || delivered === undefined || dropped === undefined) throw new Error(`no summary in the demo's output:\n${stdout}`);
+  if (sessionId === undefined || accepted === undefined || delivered === undefined || dropped === undefined) {
+    throw new Error(`no summary in the demo's output:\n${stdout}`);
+  }
   return {
+    sessionId,
     accepted: Number(accepted),
     delivered: Number(delivered),
     dropped: Object.fromEntries(
@@ -145,7 +161,7 @@ describe('the live view of npm run demo', () => {
     if (userDataDir) await rm(userDataDir, { recursive: true, force: true });
   });
 
-  it('draws every state, follows the run live, and ends on the numbers the demo prints', async () => {
+  it('draws both machines, moves each one’s highlight through the run, notes the session’s queue changes, and ends on the numbers the demo prints', async () => {
     // The browser is up before the demo starts, so the page connects early in the run.
     const browser = await launchChromium();
     const page = browser.pages()[0] ?? (await browser.newPage());
@@ -153,17 +169,32 @@ describe('the live view of npm run demo', () => {
     page.on('pageerror', (error) => pageErrors.push(error.message));
     const foreignRequests: string[] = [];
 
-    // Every change of the highlighted state, as the page makes it, with the
-    // page's phase at that moment: a MutationObserver reports each one.
-    const highlighted: { state: string; phase: string }[] = [];
-    await page.exposeFunction('reportHighlightedState', (state: string, phase: string) => highlighted.push({ state, phase }));
+    // Every change of a machine's highlighted state, as the page makes it, with the page's phase at that
+    // moment, and every note added to the activity feed: a MutationObserver reports each one.
+    const highlighted: { machine: string; state: string; phase: string }[] = [];
+    const notes: string[] = [];
+    await page.exposeFunction('reportHighlightedState', (machine: string, state: string, phase: string) => highlighted.push({ machine, state, phase }));
+    await page.exposeFunction('reportNote', (text: string) => notes.push(text));
     await page.addInitScript(() => {
-      let last: string | undefined;
+      const last = new Map<string, string>();
+      const seenNotes = new Set<PageElement>();
       const report = () => {
-        const state = document.querySelector('#diagram .current')?.getAttribute('data-state') ?? undefined;
-        if (state === undefined || state === last) return;
-        last = state;
-        window.reportHighlightedState(state, document.body?.dataset.phase ?? '');
+        const diagrams = document.querySelectorAll('svg[data-machine]');
+        for (let i = 0; i < diagrams.length; i++) {
+          const diagram = diagrams[i]!;
+          const machine = diagram.getAttribute('data-machine') ?? '';
+          const state = diagram.querySelector('.current')?.getAttribute('data-state') ?? undefined;
+          if (state === undefined || state === last.get(machine)) continue;
+          last.set(machine, state);
+          window.reportHighlightedState(machine, state, document.body?.dataset.phase ?? '');
+        }
+        const items = document.querySelectorAll('#activity li.act-note');
+        for (let i = 0; i < items.length; i++) {
+          const item = items[i]!;
+          if (seenNotes.has(item)) continue;
+          seenNotes.add(item);
+          window.reportNote(item.querySelector('.what')?.textContent ?? '');
+        }
       };
       new MutationObserver(report).observe(document, { subtree: true, childList: true, attributes: true, attributeFilter: ['class'] });
     });
@@ -176,11 +207,15 @@ describe('the live view of npm run demo', () => {
     });
     await page.goto(url);
 
-    // The diagram holds exactly the states of the machine's graph.
-    const graph = machineGraph(reporterMachine);
-    await page.waitForFunction((count) => document.querySelectorAll('#diagram [data-state]').length >= count, graph.states.length);
-    const drawn = await page.$$eval('#diagram [data-state]', (groups) => groups.map((g) => g.getAttribute('data-state')));
-    expect(drawn.sort()).toEqual(graph.states.map((s) => s.id).sort());
+    // Each diagram holds exactly the states of its machine's graph.
+    for (const [machine, graph] of Object.entries(MACHINES)) {
+      await page.waitForFunction(({ id, count }) => document.querySelectorAll(`#diagram-${id} [data-state]`).length >= count, {
+        id: machine,
+        count: graph.states.length,
+      });
+      const drawn = await page.$$eval(`#diagram-${machine} [data-state]`, (groups) => groups.map((g) => g.getAttribute('data-state')));
+      expect(drawn.sort(), `the states drawn for ${machine}`).toEqual(graph.states.map((s) => s.id).sort());
+    }
 
     await page.waitForSelector('body[data-phase="done"]', { timeout: DONE_TIMEOUT_MS });
     await mkdir(dirname(SCREENSHOT), { recursive: true });
@@ -189,7 +224,14 @@ describe('the live view of npm run demo', () => {
     const counters = await page.$$eval('[data-counter]', (elements) =>
       Object.fromEntries(elements.map((e) => [e.getAttribute('data-counter'), e.textContent?.trim()])),
     );
-    const finalState = await page.$eval('#diagram .current', (g) => g.getAttribute('data-state'));
+    const finalStates = {
+      session: await page.$eval('#diagram-session .current', (g) => g.getAttribute('data-state')),
+      reporter: await page.$eval('#diagram-reporter .current', (g) => g.getAttribute('data-state')),
+    };
+    const shownSession = await page.$eval('#session', (e) => e.textContent);
+    const shownSummary = await page.$$eval('[data-summary]', (elements) =>
+      Object.fromEntries(elements.map((e) => [e.getAttribute('data-summary'), e.textContent?.trim()])),
+    );
 
     const { code, signal } = await demo.exit;
     expect({ code, signal, stderr: demo.stderr() }).toEqual({ code: 0, signal: null, stderr: '' });
@@ -207,11 +249,34 @@ describe('the live view of npm run demo', () => {
     for (const [reason, count] of Object.entries(summary.dropped)) expected[`dropped.${reason}`] = String(count);
     expect(counters).toEqual(expected);
 
-    // The highlight moved while the demo was still running, and came to rest on `ended`.
-    const whileRunning = highlighted.filter((h) => h.phase === 'running').map((h) => h.state);
-    expect(new Set(whileRunning).size, `highlighted states while running: ${whileRunning.join(' → ')}`).toBeGreaterThanOrEqual(2);
-    for (const h of highlighted) expect(graph.states.map((s) => s.id)).toContain(h.state);
-    expect(finalState).toBe('ended');
+    // Each machine's highlight moved while the demo was still running, through states of its own graph, and came to
+    // rest on its final state: the session active, then closed; its reporter through several states to ended.
+    for (const [machine, graph] of Object.entries(MACHINES)) {
+      const path = highlighted.filter((h) => h.machine === machine);
+      for (const h of path)
+        expect(
+          graph.states.map((s) => s.id),
+          `${machine} highlighted ${h.state}`,
+        ).toContain(h.state);
+      const whileRunning = path.filter((h) => h.phase === 'running').map((h) => h.state);
+      expect(new Set(whileRunning).size, `${machine} highlighted while running: ${whileRunning.join(' → ')}`).toBeGreaterThanOrEqual(2);
+    }
+    const sessionPath = highlighted.filter((h) => h.machine === 'session').map((h) => h.state);
+    expect(sessionPath).toContain('active.ok');
+    expect(sessionPath.at(-1)).toBe('closed');
+    expect(finalStates).toEqual({ session: 'closed', reporter: 'ended' });
+
+    // The page names the session by the id the server issued, and notes what the session did.
+    expect(summary.sessionId).toMatch(/^fake-session-\d+$/);
+    expect(shownSession).toBe(`session ${summary.sessionId}`);
+    expect(shownSummary).toMatchObject({ sessionId: summary.sessionId, balanced: 'delivered + dropped = accepted ✓', violations: '0 ✓' });
+    expect(
+      notes.some((note) => /^heartbeat #\d+ → 200$/.test(note)),
+      notes.join('\n'),
+    ).toBe(true);
+    expect(notes).toContain('queue fake-request-1: (new) → paused_capacity');
+    expect(notes).toContain('queue fake-request-1: paused_capacity → active');
+    expect(notes).toContain('RequestFailedError (TINKER_REQUEST_FAILED, category user)');
 
     expect(pageErrors).toEqual([]);
     expect(foreignRequests).toEqual([]);
