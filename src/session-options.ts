@@ -34,12 +34,15 @@ export interface SessionOptions {
    * The options of the session's reporter, as `startReporter` takes them.
    * Differences: `events` defaults to the HTTP, queue and future channels
    * (the session publishes all three); `logger` defaults to the session's
-   * `logger`; `drainOnExit`, `handleSignals` and `captureUncaught` hook the
-   * session rather than the reporter alone, so a signal or the end of the
-   * process closes the whole session, once; `flushTimeoutMs` is also the
-   * default deadline of `close()`; `inspect` is given the session machine's
-   * inspection events too. With telemetry disabled the session has no
-   * reporter and leaves the process alone. Default: `{}`.
+   * `logger`; `transport` defaults to got sending the session's credential
+   * as `X-API-Key`, as every other request of the session does (the JWT
+   * once the server has asked for one); `drainOnExit`, `handleSignals` and
+   * `captureUncaught` hook the session rather than the reporter alone, so a
+   * signal or the end of the process closes the whole session, once;
+   * `flushTimeoutMs` is also the default deadline of `close()`; `inspect` is
+   * given the session machine's inspection events too. With telemetry
+   * disabled the session has no reporter and leaves the process alone.
+   * Default: `{}`.
    */
   telemetry?: SessionTelemetryOptions;
   /** Milliseconds between the answer to one heartbeat and the next; the first is sent this long after start-up. Default: 10 000. */
@@ -100,6 +103,8 @@ export interface ResolvedSessionOptions {
   hooks: HookChoice;
   /** The default deadline of `close()` and of a close by a signal: the reporter's `flushTimeoutMs`. */
   closeTimeoutMs: number;
+  /** The reporter's `httpTimeoutMs`: how long one telemetry request of the session's transport may take, in ms. */
+  telemetryHttpTimeoutMs: number;
   inspect: InspectObserver | undefined;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
@@ -176,6 +181,7 @@ export function resolveSessionOptions(input: unknown, env: NodeJS.ProcessEnv = p
     telemetry,
     hooks: { drainOnExit: reporter.drainOnExit, handleSignals: reporter.handleSignals, captureUncaught: reporter.captureUncaught },
     closeTimeoutMs: reporter.flushTimeoutMs,
+    telemetryHttpTimeoutMs: reporter.httpTimeoutMs,
     inspect: reporter.inspect,
     heartbeatIntervalMs,
     heartbeatTimeoutMs,

@@ -10,6 +10,7 @@ import { type CreatedSessionOutput, type HeartbeatInput, type SessionMachineEven
 import type { Clock } from './core/clock.js';
 import { systemClock } from './core/clock.js';
 import type { JsonObject } from './core/json.js';
+import type { Transport } from './core/ports.js';
 import { errorSummary } from './core/redact.js';
 import { KeepAliveTimers } from './core/timers.js';
 import { hasApiKey, invalidType, missingApiKey } from './core/validate.js';
@@ -18,6 +19,7 @@ import { type CaptureReporter, instrumentClient } from './host/capture.js';
 import { FORWARDABLE_CHANNELS } from './host/channels.js';
 import { SafeLogger } from './host/logger.js';
 import { type HookedReporter, type ProcessHooks, processHooks } from './host/process-hooks.js';
+import { createGotTransport } from './io/transport.js';
 import { type TelemetryReporter, forwardInspection, startReporter } from './reporter.js';
 import {
   type ResolvedSessionOptions,
@@ -31,6 +33,7 @@ import { FutureTracker } from './session/future-tracker.js';
 import { Heartbeat } from './session/heartbeat.js';
 import { type FutureOptions, type FutureResult, type TinkerApiFactory, type TinkerApiLike, createTinkerApi } from './session/tinker-api.js';
 import { SessionClosedError } from './tinker/errors.js';
+import { USER_AGENT } from './tinker/http.js';
 
 /**
  * Seams for tests, not part of the public API: the API factory (a double
@@ -360,6 +363,7 @@ export class Session implements AsyncDisposable {
     const options = this.#options;
     const sessionId = this.#sessionId;
     const { telemetry } = options;
+    const clock = telemetry.clock ?? this.#internals.clock;
     try {
       this.#reporter = startReporter({
         ...telemetry,
@@ -367,7 +371,8 @@ export class Session implements AsyncDisposable {
         sessionId,
         logger: telemetry.logger ?? options.logger,
         events: telemetry.events ?? FORWARDABLE_CHANNELS,
-        clock: telemetry.clock ?? this.#internals.clock,
+        clock,
+        transport: telemetry.transport ?? this.#telemetryTransport(clock ?? systemClock),
         // The session hooks the process itself (below), so that a signal closes the whole session, once.
         drainOnExit: false,
         handleSignals: [],
@@ -381,6 +386,26 @@ export class Session implements AsyncDisposable {
       this.#reporter = null;
     }
     if (this.#reporter !== null) this.#unhook = this.#hooks.register(this.#hookTarget(), options.hooks);
+  }
+
+  /**
+   * The reporter's default transport, but sending the session's credential
+   * as `X-API-Key`, as every other request of the session does: the JWT once
+   * the server has asked for one (the Python SDK's telemetry goes through
+   * the same authenticated client), read at each send so that a refreshed
+   * token takes over. The reporter closes it when it stops.
+   */
+  #telemetryTransport(clock: Clock): Transport {
+    const { config, telemetryHttpTimeoutMs } = this.#options;
+    const api = this.#api;
+    return createGotTransport({
+      endpoint: config.telemetryEndpoint,
+      apiKey: config.apiKey,
+      credential: () => api.credential,
+      userAgent: USER_AGENT,
+      httpTimeoutMs: telemetryHttpTimeoutMs,
+      now: () => clock.now(),
+    });
   }
 
   /** Sends to the machine while it runs; a stopped actor would print a warning to stderr, outside the logger. */

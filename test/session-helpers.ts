@@ -101,6 +101,9 @@ export function fakeTinkerApi(auto: { start?: boolean; created?: CreatedSession 
       const { signal, ...rest } = futureOptions;
       return call(calls.retrieveFuture, [requestId, rest], signal, (reason) => new FutureAbortedError({ requestId, cause: reason }));
     },
+    get credential() {
+      return TEST_CONFIG.apiKey;
+    },
     get pendingFutures() {
       return calls.retrieveFuture.length;
     },

@@ -5,7 +5,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { got } from 'got';
-import { redactReason } from '../core/redact.js';
+import { redactReason, redactText } from '../core/redact.js';
 import type { SendResult, Transport } from '../core/ports.js';
 import { classifyStatus, parseRetryAfter } from '../core/retry.js';
 
@@ -13,8 +13,17 @@ import { classifyStatus, parseRetryAfter } from '../core/retry.js';
 export interface GotTransportOptions {
   /** The full URL of `/api/v1/telemetry`. */
   endpoint: string;
-  /** Sent as `X-API-Key`, and nowhere else. */
+  /** Sent as `X-API-Key` (unless `credential` gives another value), and nowhere else. */
   apiKey: string;
+  /**
+   * The `X-API-Key` value of each send when it is not `apiKey` itself, such
+   * as the short-lived JWT a Tinker session exchanged the key for: read once
+   * per send (its retries read it again), so a refreshed token takes over at
+   * the next attempt, and redacted from a failure's reason as the key is.
+   * When it throws or returns an empty string, `apiKey` is sent. Default:
+   * none (the key is sent).
+   */
+  credential?: () => string;
   /** The `user-agent` header. */
   userAgent: string;
   /** Per-request timeout in ms. */
@@ -48,8 +57,11 @@ export function createGotTransport(options: GotTransportOptions): Transport {
 
   return {
     async send({ body, idempotencyKey, signal }) {
+      const credential = options.credential === undefined ? '' : currentCredential(options.credential);
+      const headers: Record<string, string> = { 'X-Idempotency-Key': idempotencyKey };
+      if (credential !== '') headers['X-API-Key'] = credential;
       try {
-        const response = await client(endpoint, { body, signal, headers: { 'X-Idempotency-Key': idempotencyKey } });
+        const response = await client(endpoint, { body, signal, headers });
         const status = response.statusCode;
         const kind = classifyStatus(status);
         if (kind === 'ok' || kind === 'rejected' || kind === 'too_large') return { kind, status };
@@ -59,7 +71,7 @@ export function createGotTransport(options: GotTransportOptions): Transport {
         return result;
       } catch (error) {
         if (signal.aborted) return { kind: 'retryable', reason: 'aborted' };
-        return { kind: 'retryable', reason: describeNetworkError(error, apiKey) };
+        return { kind: 'retryable', reason: describeNetworkError(credential === '' ? error : without(error, credential), apiKey) };
       }
     },
     close() {
@@ -67,6 +79,27 @@ export function createGotTransport(options: GotTransportOptions): Transport {
       agent.https.destroy();
     },
   };
+}
+
+/** What `credential` returns, or '' when it throws or returns no string. */
+function currentCredential(credential: () => string): string {
+  try {
+    const value = credential();
+    return typeof value === 'string' ? value : '';
+  } catch {
+    return '';
+  }
+}
+
+/** The fields of `error` that `describeNetworkError` reads, with `secret` redacted from each string before the key is and the reason cut. */
+function without(error: unknown, secret: string): { code?: unknown; name?: unknown; message?: unknown } {
+  const clean = (value: unknown) => (typeof value === 'string' ? redactText(value, secret) : value);
+  try {
+    const { code, name, message } = error as { code?: unknown; name?: unknown; message?: unknown };
+    return { code: clean(code), name: clean(name), message: clean(message) };
+  } catch {
+    return {};
+  }
 }
 
 /**

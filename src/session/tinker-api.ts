@@ -26,6 +26,8 @@ export interface TinkerApiLike {
   bind(sessionId: string): void;
   /** The got instance bound to the session; throws before `bind`. */
   readonly http: Got;
+  /** What `X-API-Key` carries now: the JWT in use after the exchange, else the key. The session's telemetry sends it too. */
+  readonly credential: string;
   /** One `session_heartbeat` within `timeoutMs`, no retries; rejects with a typed error on failure. */
   heartbeat(sessionId: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
   /** POSTs `body` to `path` and returns the future it answers with. */

@@ -240,6 +240,11 @@ export class TinkerApi {
     return retrieveFuture(this.#futures, requestId, options);
   }
 
+  /** What `X-API-Key` carries now: the JWT in use (refreshed in the background) after the exchange, else the key. */
+  get credential(): string {
+    return this.#credentials.current;
+  }
+
   /** Futures being polled now: the `queueDepth` of queue events. */
   get pendingFutures(): number {
     return this.#pending;
