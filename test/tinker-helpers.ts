@@ -51,9 +51,13 @@ export function onCleanup(cleanup: () => void): void {
   cleanups.push(cleanup);
 }
 
-/** A loopback server on port 0 that answers `script(request, n)` (n counts requests to that path from 0) and records every request. */
+/**
+ * A loopback server on port 0 that answers `script(request, n)` (n counts requests to that path from 0) and records every request,
+ * and in `abandoned` every request left hanging whose connection the client closed.
+ */
 export async function serve(script: (request: Received, n: number) => Answer) {
   const received: Received[] = [];
+  const abandoned: Received[] = [];
   const counts = new Map<string, number>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -75,7 +79,11 @@ export async function serve(script: (request: Received, n: number) => Answer) {
         req.socket.destroy();
         return;
       }
-      if ('hang' in answer) return;
+      if ('hang' in answer) {
+        // The client gave up on it (aborted, timed out): recorded, so a test can prove an abort reached the wire.
+        res.on('close', () => abandoned.push(request));
+        return;
+      }
       const payload = answer.bytes ?? (answer.text !== undefined ? answer.text : JSON.stringify(answer.json ?? {}));
       res.writeHead(answer.status ?? 200, { 'content-type': 'application/json', ...answer.headers }).end(payload);
     });
@@ -83,7 +91,7 @@ export async function serve(script: (request: Received, n: number) => Answer) {
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { baseUrl, received, to: (path: string) => received.filter((r) => r.path === path) };
+  return { baseUrl, received, abandoned, to: (path: string) => received.filter((r) => r.path === path) };
 }
 
 /** A timer of the manual clock. */

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ApiStatusError, RequestFailedError } from '../src/tinker/errors.js';
-import { type Answer, KEY, type ManualClock, makeApi, makeJwt, recordChannels, rejectionOf, serve } from './tinker-helpers.js';
+import { type Answer, KEY, ManualClock, makeApi, makeJwt, recordChannels, rejectionOf, serve } from './tinker-helpers.js';
 
 const TOKEN = '/api/v1/auth/token';
 const DEADLINE_MS = 300_000;
@@ -46,13 +46,28 @@ async function jwtServer(
 /** Issues a fresh JWT living LIFE_SEC on every exchange. */
 const alwaysIssue = (_n: number, nowSec: number): Answer => ({ json: { jwt: makeJwt(nowSec + LIFE_SEC) } });
 
-async function started(token: (n: number, nowSec: number) => Answer = alwaysIssue, other?: (path: string) => Answer | undefined) {
-  const ref: { clock?: ManualClock } = {};
-  const server = await jwtServer(() => ref.clock as ManualClock, token, other);
-  const made = makeApi(server.baseUrl);
-  ref.clock = made.clock;
-  await made.api.start(made.clock.now() + DEADLINE_MS);
-  return { server, ...made };
+/** The longest delay Node's `setTimeout` honours: 2³¹ − 1 ms (about 24.8 days). */
+const NODE_MAX_DELAY_MS = 2 ** 31 - 1;
+
+/** The manual clock with Node's timer limit: a delay above 2³¹ − 1 ms becomes 1 ms, as `setTimeout` does with a TimeoutOverflowWarning. */
+class NodeLimitClock extends ManualClock {
+  overflows = 0;
+
+  override setTimeout(fn: () => void, ms: number): unknown {
+    if (!(ms <= NODE_MAX_DELAY_MS)) this.overflows++;
+    return super.setTimeout(fn, ms <= NODE_MAX_DELAY_MS ? ms : 1);
+  }
+}
+
+async function started(
+  token: (n: number, nowSec: number) => Answer = alwaysIssue,
+  other?: (path: string) => Answer | undefined,
+  clock: ManualClock = new ManualClock(),
+) {
+  const server = await jwtServer(() => clock, token, other);
+  const made = makeApi(server.baseUrl, { clock });
+  await made.api.start(clock.now() + DEADLINE_MS);
+  return { server, ...made, clock };
 }
 
 /** Lets the loopback exchange run until `condition` holds. */
@@ -179,6 +194,97 @@ describe('TinkerApi with pjwt_auth_enabled', () => {
     await api.submit('api/v1/optim_step', {}, { requestType: 'OptimStep' });
     expect(server.to(TOKEN)).toHaveLength(1);
     expect(keyOf(server, '/api/v1/optim_step')).toEqual(['opaque-token-without-claims']);
+  });
+
+  it('makes one auth/token request for a 30-day JWT, none in the next hour, and refreshes it 300 s before exp, never arming a timer above 2³¹ − 1 ms', async () => {
+    const lifeSec = 30 * 86_400;
+    const clock = new NodeLimitClock();
+    const { server } = await started((_n, nowSec) => ({ json: { jwt: makeJwt(nowSec + lifeSec) } }), undefined, clock);
+    const refreshAtMs = clock.now() + (lifeSec - 300) * 1000;
+    expect(server.to(TOKEN)).toHaveLength(1);
+    expect(clock.pending.map((t) => [t.ms, t.unrefd])).toEqual([[NODE_MAX_DELAY_MS, true]]);
+
+    clock.advance(3_600_000);
+    // A refresh started would have consumed the timer; none did.
+    expect(clock.pending).toHaveLength(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(server.to(TOKEN)).toHaveLength(1);
+
+    clock.advance(refreshAtMs - 1 - clock.now());
+    expect(clock.timers.filter((t) => t.fired).map((t) => t.ms)).toEqual([NODE_MAX_DELAY_MS]);
+    expect(clock.pending).toHaveLength(1);
+    expect(server.to(TOKEN)).toHaveLength(1);
+    clock.advance(1);
+    await until(() => server.issued.length === 2 && clock.pending.length === 1);
+    expect(server.to(TOKEN)).toHaveLength(2);
+    expect(clock.overflows).toBe(0);
+  });
+
+  it('reaches the refresh of a 300-day JWT through a chain of capped timers, exactly 300 s before exp', async () => {
+    const lifeSec = 300 * 86_400;
+    const clock = new NodeLimitClock();
+    const { server } = await started((_n, nowSec) => ({ json: { jwt: makeJwt(nowSec + lifeSec) } }), undefined, clock);
+    const refreshAtMs = clock.now() + (lifeSec - 300) * 1000;
+
+    clock.advance(refreshAtMs - 1 - clock.now());
+    const capped = clock.timers.filter((t) => t.fired);
+    expect(capped.length).toBe(Math.floor(((lifeSec - 300) * 1000) / NODE_MAX_DELAY_MS));
+    expect(capped.every((t) => t.ms === NODE_MAX_DELAY_MS)).toBe(true);
+    expect(clock.pending).toHaveLength(1);
+    expect(server.to(TOKEN)).toHaveLength(1);
+
+    clock.advance(1);
+    await until(() => server.issued.length === 2);
+    expect(clock.overflows).toBe(0);
+  });
+
+  it.each([
+    ['1e300 s', 1e300],
+    ['more than a year ahead', 366 * 86_400],
+  ])('treats an exp of %s as unreadable: refreshed every 60 s, never in a tight loop', async (_name, expInSec) => {
+    const clock = new NodeLimitClock();
+    const expSec = expInSec === 1e300 ? 1e300 : clock.now() / 1000 + expInSec;
+    const { server } = await started(() => ({ json: { jwt: makeJwt(expSec) } }), undefined, clock);
+    expect(clock.pending.map((t) => t.ms)).toEqual([60_000]);
+
+    clock.advance(59_999);
+    expect(clock.pending).toHaveLength(1);
+    clock.advance(1);
+    await until(() => server.issued.length === 2 && clock.pending.length === 1);
+    expect(clock.pending.map((t) => t.ms)).toEqual([60_000]);
+    expect(server.to(TOKEN)).toHaveLength(2);
+    expect(clock.overflows).toBe(0);
+  });
+
+  it('close() aborts a refresh in flight: its request is dropped, nothing is logged as failed, and no timer is left', async () => {
+    const { server, api, clock, logged } = await started((n, nowSec) => (n === 1 ? { hang: true } : { json: { jwt: makeJwt(nowSec + LIFE_SEC) } }));
+    clock.fire(clock.pending[0]!);
+    await until(() => server.to(TOKEN).length === 2);
+    expect(server.abandoned).toEqual([]);
+
+    api.close();
+    await until(() => server.abandoned.length === 1);
+    expect(server.abandoned[0]?.path).toBe(TOKEN);
+    for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(logged.records.filter((r) => r.level === 'warn')).toEqual([]);
+    expect(clock.pending).toEqual([]);
+  });
+
+  it('close() during the start-up exchange uses the JWT it brings but arms no refresh', async () => {
+    const clock = new ManualClock();
+    const ref: { api?: { close(): void } } = {};
+    const server = await jwtServer(
+      () => clock,
+      (_n, nowSec) => {
+        ref.api?.close();
+        return { json: { jwt: makeJwt(nowSec + LIFE_SEC) } };
+      },
+    );
+    const { api } = makeApi(server.baseUrl, { clock });
+    ref.api = api;
+    await api.start(clock.now() + DEADLINE_MS);
+    expect(api.credential).toBe(server.issued[0]);
+    expect(clock.pending).toEqual([]);
   });
 
   it('close() stops the refresh timer, and is idempotent', async () => {

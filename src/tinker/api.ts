@@ -76,7 +76,7 @@ export interface SubmittedRequest {
  * with a typed error (`errors.ts`) or the signal's reason; only misuse
  * throws (no key, `http` before `bind()`, binding a second session id). The
  * only timer it leaves running is the JWT refresh (unref'd), which
- * `close()` stops.
+ * `close()` stops, aborting a refresh in flight.
  */
 export class TinkerApi {
   readonly #config: { readonly apiKey: string; readonly baseUrl: string };
@@ -97,6 +97,7 @@ export class TinkerApi {
   #jwt: JwtRefresher | undefined;
   #startedAtMs: number | undefined;
   #pending = 0;
+  #closed = false;
 
   /** Throws when `config.apiKey` is empty or blank (code `ERR_TINKER_TELEMETRY_MISSING_API_KEY`). */
   constructor(options: TinkerApiOptions) {
@@ -164,10 +165,12 @@ export class TinkerApi {
       const jwt = await this.#exchange({ retry: true, ...deadline });
       this.#jwt ??= new JwtRefresher({
         credentials: this.#credentials,
-        exchange: () => this.#exchange({ retry: false, timeoutMs: REFRESH_TIMEOUT_MS }),
+        exchange: (signal) => this.#exchange({ retry: false, timeoutMs: REFRESH_TIMEOUT_MS, signal }),
         clock: this.#clock,
         log: this.#log,
       });
+      // close() came while the exchange was in flight: use the JWT, but arm no refresh.
+      if (this.#closed) this.#jwt.close();
       this.#jwt.adopt(jwt);
     }
     return { ...config };
@@ -250,8 +253,9 @@ export class TinkerApi {
     return this.#pending;
   }
 
-  /** Stops the JWT refresh timer. Idempotent. */
+  /** Stops the JWT refresh timer and aborts a refresh in flight. Idempotent. */
   close(): void {
+    this.#closed = true;
     this.#jwt?.close();
   }
 
