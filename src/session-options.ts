@@ -66,7 +66,11 @@ export interface SessionOptions {
 
 /** Options of `session.submit()`. */
 export interface SubmitOptions {
-  /** The operation's PascalCase name, sent as `X-Tinker-Request-Type` while polling (e.g. `OptimStep`). Required. */
+  /**
+   * The operation's PascalCase name, sent as `X-Tinker-Request-Type` while
+   * polling (e.g. `OptimStep`): a letter, then letters, digits or `_`
+   * (`/^[A-Za-z][A-Za-z0-9_]*$/`); anything else rejects the call. Required.
+   */
   requestType: string;
   /** Milliseconds the polling of the future may take in all. Default: no limit. */
   timeoutMs?: number;
@@ -250,11 +254,20 @@ function signalOption(value: unknown): AbortSignal | undefined {
   throw invalidType('signal', 'an AbortSignal', value);
 }
 
-/** Checks the options of `submit()` and `retrieveFuture()`, in the same template; returns the three it reads. */
+// Sent as the `X-Tinker-Request-Type` header: a newline or a non-Latin-1 character could never be, so such a name fails here, at the call.
+const REQUEST_TYPE = /^[A-Za-z][A-Za-z0-9_]*$/;
+const REQUEST_TYPE_EXPECTED = 'an operation name of letters, digits and _ that starts with a letter (PascalCase, e.g. `OptimStep`)';
+
+/**
+ * Checks the options of `submit()` and `retrieveFuture()`, in the same
+ * template; returns the four it reads. `requestType` must match
+ * `/^[A-Za-z][A-Za-z0-9_]*$/`.
+ */
 export function checkFutureOptions(options: unknown): FutureOptions {
   if (typeof options !== 'object' || options === null) throw invalidType('options', 'an object with a requestType', options);
   const { requestType, timeoutMs, signal, billingMaxPauseMs } = options as Record<string, unknown>;
-  if (typeof requestType !== 'string' || requestType.trim() === '') throw invalidType('requestType', 'a non-empty string', requestType);
+  if (typeof requestType !== 'string') throw invalidType('requestType', REQUEST_TYPE_EXPECTED, requestType);
+  if (!REQUEST_TYPE.test(requestType)) throw outOfRange('requestType', REQUEST_TYPE_EXPECTED, requestType);
   if (timeoutMs !== undefined) integerInRange('timeoutMs', timeoutMs, 1);
   if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType('signal', 'an AbortSignal', signal);
   if (billingMaxPauseMs !== undefined) integerInRange('billingMaxPauseMs', billingMaxPauseMs, 0);

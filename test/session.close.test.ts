@@ -85,7 +85,16 @@ describe('futures', () => {
   it.each([
     ['a path that is not a string', () => [42, BODY, { requestType: 'OptimStep' }], 'Expected `path` to be a non-empty string, got `42` (number)'],
     ['a body that is not an object', () => ['api/v1/x', 'text', { requestType: 'OptimStep' }], 'Expected `body` to be a JSON object, got `"text"` (string)'],
-    ['no requestType', () => ['api/v1/x', BODY, {}], 'Expected `requestType` to be a non-empty string, got `undefined` (undefined)'],
+    [
+      'no requestType',
+      () => ['api/v1/x', BODY, {}],
+      'Expected `requestType` to be an operation name of letters, digits and _ that starts with a letter (PascalCase, e.g. `OptimStep`), got `undefined` (undefined)',
+    ],
+    [
+      'a requestType with a newline',
+      () => ['api/v1/x', BODY, { requestType: 'OptimStep\r\nX: y' }],
+      'Expected `requestType` to be an operation name of letters, digits and _ that starts with a letter (PascalCase, e.g. `OptimStep`), got `"OptimStep\\r\\nX: y"` (string)',
+    ],
     [
       'a timeout of 0',
       () => ['api/v1/x', BODY, { requestType: 'X', timeoutMs: 0 }],

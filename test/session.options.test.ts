@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createConfig } from '../src/config.js';
 import { openSession } from '../src/session.js';
-import { DEFAULT_SESSION_OPTIONS, projectFromEnv, resolveSessionOptions, tagsFromEnv } from '../src/session-options.js';
+import { checkFutureOptions, DEFAULT_SESSION_OPTIONS, projectFromEnv, resolveSessionOptions, tagsFromEnv } from '../src/session-options.js';
 import { TEST_CONFIG, thrownBy } from './helpers.js';
 import { fakeTinkerApi } from './session-helpers.js';
 
@@ -171,6 +171,36 @@ describe('createSession’s options', () => {
     const pending = openSession({ config, heartbeatIntervalMs: -1 }, { createApi: fake.factory });
     await expect(pending).rejects.toThrow('Expected `heartbeatIntervalMs` to be an integer ≥ 1');
     expect(fake.calls.start).toEqual([]);
+  });
+});
+
+describe('the requestType of submit() and retrieveFuture()', () => {
+  const EXPECTED = 'an operation name of letters, digits and _ that starts with a letter (PascalCase, e.g. `OptimStep`)';
+
+  it.each(['OptimStep', 'Sample', 'forward_backward2', 'X'])('accept %j, a name that can be sent as the X-Tinker-Request-Type header', (requestType) => {
+    expect(checkFutureOptions({ requestType }).requestType).toBe(requestType);
+  });
+
+  it.each<[string, unknown, 'TypeError' | 'RangeError', string]>([
+    ['missing', undefined, 'TypeError', '`undefined` (undefined)'],
+    ['a number', 7, 'TypeError', '`7` (number)'],
+    ['empty', '', 'RangeError', '`""` (string)'],
+    ['blank', '  ', 'RangeError', '`"  "` (string)'],
+    ['with a newline', 'OptimStep\nX-Evil: 1', 'RangeError', '`"OptimStep\\nX-Evil: 1"` (string)'],
+    ['with a non-Latin-1 character', 'Optim→Step', 'RangeError', '`"Optim→Step"` (string)'],
+    ['starting with a digit', '2Step', 'RangeError', '`"2Step"` (string)'],
+    ['with a space', 'Optim Step', 'RangeError', '`"Optim Step"` (string)'],
+    ['with a hyphen', 'optim-step', 'RangeError', '`"optim-step"` (string)'],
+  ])('refuse a requestType %s, naming it in the one template', (_label, requestType, kind, got) => {
+    const error = thrownBy(() => checkFutureOptions({ requestType }));
+    expect(error.constructor.name).toBe(kind);
+    expect(error.message).toBe(`Expected \`requestType\` to be ${EXPECTED}, got ${got}`);
+    expect(error.code).toBe(kind === 'TypeError' ? 'ERR_TINKER_TELEMETRY_INVALID_OPTION' : 'ERR_TINKER_TELEMETRY_OPTION_OUT_OF_RANGE');
+  });
+
+  it('show a long requestType cut to 60 characters, its control characters escaped', () => {
+    const error = thrownBy(() => checkFutureOptions({ requestType: `\u001b[31m${'A'.repeat(500)}` }));
+    expect(error.message).toBe(`Expected \`requestType\` to be ${EXPECTED}, got \`"\\u001b[31m${'A'.repeat(55)}…"\` (string)`);
   });
 });
 

@@ -189,11 +189,11 @@ describe('TinkerApi with pjwt_auth_enabled', () => {
   });
 
   it('refreshes a JWT without a readable exp every 60 s, and never on demand', async () => {
-    const { server, api, clock } = await started(() => ({ json: { jwt: 'opaque-token-without-claims' } }));
+    const { server, api, clock } = await started(() => ({ json: { jwt: 'opaque.token-without.claims' } }));
     expect(clock.pending.map((t) => [t.ms, t.unrefd])).toEqual([[60_000, true]]);
     await api.submit('api/v1/optim_step', {}, { requestType: 'OptimStep' });
     expect(server.to(TOKEN)).toHaveLength(1);
-    expect(keyOf(server, '/api/v1/optim_step')).toEqual(['opaque-token-without-claims']);
+    expect(keyOf(server, '/api/v1/optim_step')).toEqual(['opaque.token-without.claims']);
   });
 
   it('makes one auth/token request for a 30-day JWT, none in the next hour, and refreshes it 300 s before exp, never arming a timer above 2³¹ − 1 ms', async () => {

@@ -2,7 +2,18 @@
 import { describe, expect, it } from 'vitest';
 import type { JsonValue } from '../src/core/json.js';
 import { DEFAULT_CLIENT_CONFIG, parseClientConfig } from '../src/tinker/client-config.js';
-import { authTokenBody, clientConfigBody, createSessionBody, heartbeatBody, parseCreatedSession, parseFutureHandle, parseJwt } from '../src/tinker/messages.js';
+import {
+  authTokenBody,
+  clientConfigBody,
+  createSessionBody,
+  heartbeatBody,
+  isServerId,
+  MAX_ID_LENGTH,
+  MAX_JWT_LENGTH,
+  parseCreatedSession,
+  parseFutureHandle,
+  parseJwt,
+} from '../src/tinker/messages.js';
 
 describe('request bodies', () => {
   it('client/config is { sdk_version } and auth/token is {}', () => {
@@ -32,9 +43,21 @@ describe('request bodies', () => {
 });
 
 describe('answers', () => {
-  it('reads a JWT only from a non-empty string jwt', () => {
-    expect(parseJwt({ jwt: 'abc' })).toBe('abc');
+  const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjF9.c2ln-_0';
+
+  it('reads a JWT only when it is three non-empty base64url parts of at most 16 KiB', () => {
+    expect(parseJwt({ jwt: JWT })).toBe(JWT);
+    const longest = `${JWT}${'A'.repeat(MAX_JWT_LENGTH - JWT.length)}`;
+    expect(parseJwt({ jwt: longest })).toBe(longest);
+    const bad = [`${longest}A`, `${JWT}\u0000`, `${JWT}\n`, 'abc', 'a.b', 'a.b.c.d', 'a..c', '.b.c', 'a.b.', 'a+b.c.d', 'a.b=.c', 'a.b.c ', 'a.b.c→'];
+    for (const jwt of bad) expect(parseJwt({ jwt })).toBeUndefined();
     for (const body of [{ jwt: '' }, { jwt: 1 }, {}, null, ['jwt'], 'jwt'] as JsonValue[]) expect(parseJwt(body)).toBeUndefined();
+  });
+
+  it('reads as an id 1 to 256 characters of printable ASCII, and nothing else', () => {
+    const longest = `${'!'.repeat(MAX_ID_LENGTH - 1)}~`;
+    for (const id of ['s', 'fake-session-1', longest, 'a:b/c?d=e']) expect(isServerId(id)).toBe(true);
+    for (const id of ['', `${longest}x`, 'a b', 'a\nb', 'a\u001b[31m', 'a\u0000', 'a\u007f', 'é', 'a\u2028b', 7, null]) expect(isServerId(id)).toBe(false);
   });
 
   it('reads create_session’s id and only its non-empty string messages', () => {
@@ -44,13 +67,24 @@ describe('answers', () => {
       warningMessage: 'w',
       errorMessage: 'e',
     });
-    for (const body of [{}, { session_id: 3 }, { session_id: '' }, null, []] as JsonValue[]) expect(parseCreatedSession(body)).toBeUndefined();
+    const bad = [{}, { session_id: 3 }, { session_id: '' }, { session_id: 's'.repeat(300) }, { session_id: 's\u001b\n' }, null, []] as JsonValue[];
+    for (const body of bad) expect(parseCreatedSession(body)).toBeUndefined();
   });
 
-  it('reads a submit’s request_id and a string model_id', () => {
+  it('reads a submit’s request_id and a string model_id, refusing either when it is not an id', () => {
     expect(parseFutureHandle({ request_id: 'r', model_id: 'm' })).toEqual({ requestId: 'r', modelId: 'm' });
     expect(parseFutureHandle({ request_id: 'r', model_id: null })).toEqual({ requestId: 'r' });
-    for (const body of [{}, { request_id: 1 }, { request_id: '' }, 'r'] as JsonValue[]) expect(parseFutureHandle(body)).toBeUndefined();
+    expect(parseFutureHandle({ request_id: 'r', model_id: '' })).toEqual({ requestId: 'r' });
+    const bad = [
+      {},
+      { request_id: 1 },
+      { request_id: '' },
+      { request_id: 'r'.repeat(257) },
+      { request_id: 'r\n' },
+      { request_id: 'r', model_id: 'm\u0000' },
+      'r',
+    ];
+    for (const body of bad as JsonValue[]) expect(parseFutureHandle(body)).toBeUndefined();
   });
 });
 

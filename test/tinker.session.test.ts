@@ -200,6 +200,20 @@ describe('TinkerApi.submit', () => {
     expect(error).toMatchObject({ path: '/api/v1/optim_step', status: 200 });
   });
 
+  it.each([
+    ['a request_id 300 characters long', { request_id: 'r'.repeat(300) }, 'r'.repeat(300)],
+    ['a request_id with an escape and a newline', { request_id: 'r-1\u001b]0;x\u0007\nWARN forged' }, 'r-1\u001b]0;x\u0007\nWARN forged'],
+    ['a model_id with a NUL', { request_id: 'r-1', model_id: 'm\u0000' }, 'm\u0000'],
+  ])('rejects an answer with %s with an InvalidResponseError that does not quote it', async (_label, answer, bad) => {
+    const server = await serve(() => ({ json: answer }));
+    const { api } = makeApi(server.baseUrl);
+    const error = await rejectionOf(api.submit('api/v1/optim_step', {}, { requestType: 'OptimStep' }));
+    expect(error).toBeInstanceOf(InvalidResponseError);
+    expect(error).toMatchObject({ path: '/api/v1/optim_step', status: 200, requestId: undefined });
+    expect(error.message).not.toContain(bad);
+    expect([...error.message].filter((c) => c < ' ' || c === '\u007f')).toEqual([]);
+  });
+
   it('rejects with the signal’s reason when aborted during a backoff', async () => {
     const server = await serve(() => ({ status: 500 }));
     const { api, clock } = makeApi(server.baseUrl);

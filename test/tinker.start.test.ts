@@ -2,15 +2,17 @@
  * TinkerApi's start-up against a real loopback server: the bodies and
  * headers of client/config and create_session, which answers are retried
  * and after how long (on the manual clock), Retry-After and x-should-retry,
- * the deadline, the signal, and the typed errors.
+ * the deadline, the signal, and the typed errors, among them a session_id
+ * or a JWT that is not of the shape the server issues.
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CLIENT_CONFIG } from '../src/tinker/client-config.js';
 import { ApiConnectionError, ApiStatusError, DeadlineExceededError, InvalidResponseError } from '../src/tinker/errors.js';
-import { type Answer, KEY, type ManualClock, type ManualTimer, makeApi, recordChannels, rejectionOf, serve } from './tinker-helpers.js';
+import { type Answer, KEY, type ManualClock, type ManualTimer, makeApi, makeJwt, recordChannels, rejectionOf, serve } from './tinker-helpers.js';
 
 const CONFIG = '/api/v1/client/config';
 const CREATE = '/api/v1/create_session';
+const TOKEN = '/api/v1/auth/token';
 const DEADLINE_MS = 300_000;
 
 /** A server for start-up: client/config answers `config(n)`, create_session `create(n)`. */
@@ -280,6 +282,28 @@ describe('TinkerApi.createSession', () => {
     expect(error.path).toBe(CREATE);
   });
 
+  it.each([
+    ['300 characters long', 's'.repeat(300)],
+    ['with an escape and a newline', 'sess-1\u001b[2K\n{"level":50,"msg":"forged"}'],
+    ['with a space', 'sess 1'],
+  ])('rejects a session_id %s with an InvalidResponseError that does not quote it', async (_label, sessionId) => {
+    const server = await startUp(undefined, () => ({ json: { session_id: sessionId } }));
+    const { api, clock } = makeApi(server.baseUrl);
+    const error = await rejectionOf(api.createSession({ tags: [], userMetadata: {} }, clock.now() + DEADLINE_MS));
+    expect(error).toBeInstanceOf(InvalidResponseError);
+    expect(error).toMatchObject({ path: CREATE, status: 200 });
+    expect(error.message).not.toContain(sessionId);
+    expect([...error.message].filter((c) => c < ' ' || c === '\u007f')).toEqual([]);
+    expect(error.message.length).toBeLessThan(200);
+  });
+
+  it('accepts a session_id of 256 printable ASCII characters', async () => {
+    const sessionId = `${'!~'.repeat(127)}ab`;
+    const server = await startUp(undefined, () => ({ json: { session_id: sessionId } }));
+    const { api, clock } = makeApi(server.baseUrl);
+    await expect(api.createSession({ tags: [], userMetadata: {} }, clock.now() + DEADLINE_MS)).resolves.toMatchObject({ sessionId });
+  });
+
   it('rejects an answer without a session_id with an InvalidResponseError', async () => {
     const server = await startUp(undefined, () => ({ json: { type: 'create_session' } }));
     const { api, clock } = makeApi(server.baseUrl);
@@ -294,3 +318,36 @@ async function waitFor(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
   expect(condition()).toBe(true);
 }
+
+describe('TinkerApi.start: the JWT of auth/token', () => {
+  /** A server whose client config asks for a JWT and whose auth/token answers `jwt`. */
+  const jwtServer = (jwt: unknown) =>
+    serve((request) => (request.path === CONFIG ? { json: { pjwt_auth_enabled: true } } : request.path === TOKEN ? { json: { jwt } } : { status: 404 }));
+
+  it.each([
+    ['a NUL', `${makeJwt(2_000_000_000)}\u0000`],
+    ['a newline between its parts', makeJwt(2_000_000_000).replace('.', '\n.')],
+    ['two parts', makeJwt(2_000_000_000).split('.').slice(0, 2).join('.')],
+    ['an empty signature', `${makeJwt(2_000_000_000).split('.').slice(0, 2).join('.')}.`],
+    ['a character outside base64url', makeJwt(2_000_000_000).replace('.', '+.')],
+    ['more than 16 KiB', `${makeJwt(2_000_000_000)}${'A'.repeat(16 * 1024)}`],
+    ['no string at all', 42],
+  ])('rejects a jwt with %s with an InvalidResponseError that does not quote it', async (_label, jwt) => {
+    const server = await jwtServer(jwt);
+    const { api, clock } = makeApi(server.baseUrl);
+    const error = await rejectionOf(api.start(clock.now() + DEADLINE_MS));
+    expect(error).toBeInstanceOf(InvalidResponseError);
+    expect(error).toMatchObject({ path: TOKEN, status: 200 });
+    if (typeof jwt === 'string') expect(error.message).not.toContain(jwt.split('.')[0]);
+    expect([...error.message].filter((c) => c < ' ' || c === '\u007f')).toEqual([]);
+  });
+
+  it('takes a JWT of three base64url parts, as the server issues them', async () => {
+    const jwt = makeJwt(2_000_000_000);
+    const server = await jwtServer(jwt);
+    const { api, clock } = makeApi(server.baseUrl);
+    await api.start(clock.now() + DEADLINE_MS);
+    expect(api.credential).toBe(jwt);
+    api.close();
+  });
+});

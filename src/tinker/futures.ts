@@ -34,7 +34,12 @@ const MAX_ERROR_TEXT = 4096;
 
 /** How to wait for a future. */
 export interface FutureOptions {
-  /** The operation's name, sent as `X-Tinker-Request-Type`, e.g. `OptimStep`, `Sample`. */
+  /**
+   * The operation's PascalCase name, sent as `X-Tinker-Request-Type`, e.g.
+   * `OptimStep`, `Sample`: a letter, then letters, digits or `_`
+   * (`/^[A-Za-z][A-Za-z0-9_]*$/`); the session's `submit()` and
+   * `retrieveFuture()` reject anything else.
+   */
   requestType: string;
   /** Give up after this many ms with `FutureTimeoutError` (and `tinker:future:timeout`); default: wait as long as it takes. */
   timeoutMs?: number;

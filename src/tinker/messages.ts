@@ -73,14 +73,40 @@ function nonEmpty(value: JsonValue | undefined): value is string {
   return typeof value === 'string' && value !== '';
 }
 
-/** `{ jwt }` → the JWT, or undefined when the body has no non-empty string `jwt`. */
-export function parseJwt(body: JsonValue): string | undefined {
-  return isObject(body) && nonEmpty(body.jwt) ? body.jwt : undefined;
+/** The longest id the server may issue, in characters. */
+export const MAX_ID_LENGTH = 256;
+
+/** The longest JWT the server may issue, in characters (16 KiB; all ASCII, so bytes too). */
+export const MAX_JWT_LENGTH = 16 * 1024;
+
+// Printable ASCII without the space (0x21–0x7E): such an id cannot forge a log line, break a header or carry a terminal escape.
+const ID = /^[\x21-\x7e]+$/;
+// Header, payload and signature in base64url without padding (RFC 7515's compact form); none is empty, as the server's JWTs are signed.
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * Whether `value` is an id as the server issues them (`session_id`,
+ * `request_id`, `model_id`): 1 to 256 characters of printable ASCII
+ * (0x21–0x7E). The id goes into every heartbeat, header, log line and error
+ * message, so a longer one or one with a control character is refused.
+ */
+export function isServerId(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_ID_LENGTH && ID.test(value);
 }
 
-/** `create_session`'s answer, or undefined when it has no non-empty string `session_id`. */
+/** Whether `value` has a JWT's shape: three non-empty base64url parts joined by dots, at most 16 KiB. */
+export function isJwtShape(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_JWT_LENGTH && JWT.test(value);
+}
+
+/** `{ jwt }` → the JWT, or undefined when the body has no string `jwt` of a JWT's shape (see `isJwtShape`). */
+export function parseJwt(body: JsonValue): string | undefined {
+  return isObject(body) && isJwtShape(body.jwt) ? body.jwt : undefined;
+}
+
+/** `create_session`'s answer, or undefined when its `session_id` is not an id as `isServerId` reads one. */
 export function parseCreatedSession(body: JsonValue): CreatedSession | undefined {
-  if (!isObject(body) || !nonEmpty(body.session_id)) return undefined;
+  if (!isObject(body) || !isServerId(body.session_id)) return undefined;
   const created: CreatedSession = { sessionId: body.session_id };
   if (nonEmpty(body.info_message)) created.infoMessage = body.info_message;
   if (nonEmpty(body.warning_message)) created.warningMessage = body.warning_message;
@@ -88,10 +114,17 @@ export function parseCreatedSession(body: JsonValue): CreatedSession | undefined
   return created;
 }
 
-/** A submit's answer, or undefined when it has no non-empty string `request_id`; a `model_id` that is not a string is ignored. */
+/**
+ * A submit's answer, or undefined when its `request_id` is not an id as
+ * `isServerId` reads one, or its `model_id` is a non-empty string that is
+ * not; a `model_id` that is absent, not a string, or empty is ignored.
+ */
 export function parseFutureHandle(body: JsonValue): FutureHandle | undefined {
-  if (!isObject(body) || !nonEmpty(body.request_id)) return undefined;
+  if (!isObject(body) || !isServerId(body.request_id)) return undefined;
   const handle: FutureHandle = { requestId: body.request_id };
-  if (nonEmpty(body.model_id)) handle.modelId = body.model_id;
+  if (nonEmpty(body.model_id)) {
+    if (!isServerId(body.model_id)) return undefined;
+    handle.modelId = body.model_id;
+  }
   return handle;
 }
