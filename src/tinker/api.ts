@@ -187,7 +187,8 @@ export class TinkerApi {
     const body = createSessionBody(request, this.#sdkVersion);
     const { status, json } = await call(this.#sessionCalls, { path: PATHS.createSession, body, retry: true, deadlineAtMs, deadlineMs, signal });
     const created = parseCreatedSession(json);
-    if (created === undefined) throw new InvalidResponseError({ path: PATHS.createSession, status, expected: 'an object with a string session_id' });
+    if (created === undefined)
+      throw new InvalidResponseError({ path: PATHS.createSession, status, expected: 'an object with a session_id of 1–256 printable ASCII characters' });
     const where = { sessionId: created.sessionId };
     if (created.infoMessage !== undefined) this.#log.info(where, this.#credentials.redact(created.infoMessage));
     if (created.warningMessage !== undefined) this.#log.warn(where, this.#credentials.redact(created.warningMessage));
@@ -231,7 +232,8 @@ export class TinkerApi {
     const submittedAtMs = this.#clock.now();
     const { status, json } = await call(this.#sessionCalls, { path: fullPath, body, retry: true, signal: options.signal, requestType: options.requestType });
     const handle = parseFutureHandle(json);
-    if (handle === undefined) throw new InvalidResponseError({ path: fullPath, status, expected: 'an object with a string request_id' });
+    if (handle === undefined)
+      throw new InvalidResponseError({ path: fullPath, status, expected: 'an object with a request_id of 1–256 printable ASCII characters' });
     return { ...handle, submittedAtMs, roundTripMs: this.#clock.now() - submittedAtMs };
   }
 
@@ -269,7 +271,8 @@ export class TinkerApi {
   async #exchange(request: { retry: boolean; deadlineAtMs?: number; deadlineMs?: number; signal?: AbortSignal; timeoutMs?: number }): Promise<string> {
     const { status, json } = await call(this.#keyCalls, { path: PATHS.authToken, body: authTokenBody(), ...request });
     const jwt = parseJwt(json);
-    if (jwt === undefined) throw new InvalidResponseError({ path: PATHS.authToken, status, expected: 'an object with a string jwt' });
+    if (jwt === undefined)
+      throw new InvalidResponseError({ path: PATHS.authToken, status, expected: 'an object with a jwt of three base64url parts, at most 16 KiB' });
     return jwt;
   }
 }

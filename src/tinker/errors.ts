@@ -150,7 +150,7 @@ export class InvalidResponseError extends TinkerError {
   /** The HTTP status (a 2xx). */
   readonly status: number;
 
-  /** `expected` names what the body should have been, e.g. `JSON` or `an object with a string session_id`. */
+  /** `expected` names what the body should have been, e.g. `JSON` or `an object with a session_id of 1–256 printable ASCII characters`. */
   constructor(options: { path: string; requestId?: string; status: number; expected: string; cause?: unknown }) {
     super(
       'TINKER_INVALID_RESPONSE',
