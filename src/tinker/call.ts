@@ -1,7 +1,8 @@
 /**
  * One logical POST to the Tinker API, retried: the start-up calls and the
  * submits. It sends the same `X-Idempotency-Key` on every attempt, retries
- * 408, 409, 429, 5xx and network failures (or what `x-should-retry` says)
+ * 408, 409, 429, 5xx and network failures (or what `x-should-retry` says;
+ * never a body over the limit or a request that could not be built)
  * with the reporter's backoff and Retry-After, pauses on a 402 while the
  * billing window lasts, and gives up at the deadline or when the signal
  * aborts.
@@ -68,8 +69,10 @@ export function idempotencyKey(): string {
 /**
  * Sends `request` until it gets a 2xx, whose JSON it resolves. Rejects with
  * `ApiStatusError` (a status not retried), `ApiConnectionError` (a network
- * failure with `retry` off), `InvalidResponseError` (a 2xx that is not
- * JSON), `DeadlineExceededError` (the deadline came first, or the next wait
+ * failure with `retry` off, or at once a request that could not be built,
+ * e.g. a header value with a newline), `InvalidResponseError` (a 2xx that
+ * is not JSON, or at once a body over the call's limit: 1 MiB, 64 MiB for
+ * `retrieve_future`; see `responseLimitBytes`), `DeadlineExceededError` (the deadline came first, or the next wait
  * would end after it; `cause` is the last failure), or the signal's reason.
  */
 export async function call(context: CallContext, request: CallRequest): Promise<CallResponse> {
@@ -98,7 +101,8 @@ export async function call(context: CallContext, request: CallRequest): Promise<
         return { status: outcome.status, json };
       }
       const failure = failureOf(outcome, path, credentials);
-      if (!request.retry) throw failure;
+      // A body over the limit, or a request that cannot be built, would fail the same way again.
+      if (!request.retry || outcome.kind === 'too_large' || outcome.kind === 'unbuildable') throw failure;
       let delayMs: number;
       if (outcome.kind === 'response' && outcome.status === 402) {
         if (!context.billing.shouldPause(clock.now(), context.billingMaxPauseMs(), detailOf(outcome.body, credentials))) throw failure;

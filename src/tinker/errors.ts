@@ -141,13 +141,13 @@ export class FutureAbortedError extends TinkerError {
 }
 named(FutureAbortedError, 'FutureAbortedError');
 
-/** A 2xx whose body is not valid JSON, or not the shape the call expects. Code `TINKER_INVALID_RESPONSE`. */
+/** A 2xx whose body is not valid JSON or not the shape the call expects, or a body of any status over the call's limit. Code `TINKER_INVALID_RESPONSE`. */
 export class InvalidResponseError extends TinkerError {
   /** The path called, e.g. `/api/v1/retrieve_future`. */
   readonly path: string;
   /** The server's id of the request, when the call was about one. */
   readonly requestId: string | undefined;
-  /** The HTTP status (a 2xx). */
+  /** The HTTP status: a 2xx, or any status whose body was over the call's limit. */
   readonly status: number;
 
   /** `expected` names what the body should have been, e.g. `JSON` or `an object with a session_id of 1–256 printable ASCII characters`. */

@@ -18,7 +18,7 @@ import {
   type RequestFailedCategory,
   RequestFailedError,
 } from './errors.js';
-import { type Attempt, detailOf, parseJson } from './http.js';
+import { type Attempt, RETRIEVE_FUTURE_PATH, detailOf, failureOf, parseJson } from './http.js';
 import { type PausedWarnings, QueueStateTracker, toQueueReason, toQueueState } from './queue-state.js';
 import { BILLING_PAUSE_MS, pollBackoffMs } from './retry-policy.js';
 import { sleep } from './wait.js';
@@ -28,7 +28,7 @@ export const POLL_TIMEOUT_MS = 45_000;
 /** A 400 is polled again this many times before it fails: 3. */
 export const MAX_BAD_REQUEST_RETRIES = 3;
 /** The path polled. */
-export const RETRIEVE_FUTURE_PATH = '/api/v1/retrieve_future';
+export { RETRIEVE_FUTURE_PATH };
 /** Characters of a failed request's `error` text kept in `RequestFailedError`; a cut one ends in `…`. */
 const MAX_ERROR_TEXT = 4096;
 
@@ -113,7 +113,10 @@ type FutureChannel =
  * Polls until the future has a result. Rejects with `RequestFailedError`
  * (the server says the request failed), `FutureExpiredError` (410),
  * `ApiStatusError` (another 4xx, a 400 past its retries, a 402 past the
- * billing bound), `InvalidResponseError` (a 2xx that is not JSON),
+ * billing bound), `InvalidResponseError` (a 2xx that is not JSON, or a
+ * body over 64 MiB, `MAX_FUTURE_RESPONSE_BYTES`: the poll is aborted once
+ * more has arrived), `ApiConnectionError` (at once, publishing nothing,
+ * when the poll could not be built, e.g. a `requestType` with a newline),
  * `FutureTimeoutError` or `FutureAbortedError`.
  */
 export async function retrieveFuture(context: FutureContext, requestId: string, options: RetrieveFutureOptions): Promise<FutureResult> {
@@ -196,6 +199,11 @@ async function poll(context: FutureContext, requestId: string, options: Retrieve
     const body = { request_id: requestId, allow_metadata_only: allowMetadataOnly };
     const outcome = await context.poll({ body, headers, timeoutMs: POLL_TIMEOUT_MS, signal: loop.signal });
     if (outcome.kind === 'aborted' || loop.isStopped()) throw loop.stopped();
+    if (outcome.kind === 'unbuildable') throw failureOf(outcome, RETRIEVE_FUTURE_PATH, credentials, requestId);
+    if (outcome.kind === 'too_large') {
+      loop.publish(CHANNELS.futureValidationError, { status: outcome.status });
+      throw failureOf(outcome, RETRIEVE_FUTURE_PATH, credentials, requestId);
+    }
     if (outcome.kind === 'network') {
       loop.publish(CHANNELS.futureConnectionError);
       const delayMs = pollBackoffMs(backoffs++);
