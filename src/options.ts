@@ -259,28 +259,39 @@ export const REPORTER_OPTION_NAMES = [
   'random',
 ] as const;
 
+/** `input` as an options object of `owner` (e.g. `startReporter`), or a TypeError naming what is wrong: not an object, or a key not in `names`. */
+export function optionsObject(input: unknown, owner: string, names: readonly string[]): Record<string, unknown> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidType('options', 'an object', input);
+  const options = input as Record<string, unknown>;
+  for (const key of Object.keys(options)) {
+    if (!names.includes(key)) throw unknownOption(owner, key, names);
+  }
+  return options;
+}
+
+/** `value` as a `Config`, or a TypeError saying it must be made by `createConfig()`. */
+export function checkConfig(value: unknown): Config {
+  const config = value as Config;
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    typeof config.apiKey !== 'string' ||
+    typeof config.baseUrl !== 'string' ||
+    typeof config.telemetryEndpoint !== 'string'
+  ) {
+    throw invalidType('config', 'a Config made by createConfig()', value);
+  }
+  return config;
+}
+
 /**
  * Validates `input` and fills in the defaults. Throws a TypeError for a wrong
  * type or an unknown option, and a RangeError for a value out of range; each
  * message names the option and the value it got.
  */
 export function resolveOptions(input: unknown): ResolvedOptions {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidType('options', 'an object', input);
-  const options = input as Record<string, unknown>;
-  for (const key of Object.keys(options)) {
-    if (!(REPORTER_OPTION_NAMES as readonly string[]).includes(key)) throw unknownOption('startReporter', key, REPORTER_OPTION_NAMES);
-  }
-
-  const config = options.config;
-  if (
-    typeof config !== 'object' ||
-    config === null ||
-    typeof (config as Config).apiKey !== 'string' ||
-    typeof (config as Config).baseUrl !== 'string' ||
-    typeof (config as Config).telemetryEndpoint !== 'string'
-  ) {
-    throw invalidType('config', 'a Config made by createConfig()', config);
-  }
+  const options = optionsObject(input, 'startReporter', REPORTER_OPTION_NAMES);
+  const config = checkConfig(options.config);
   const sessionId = options.sessionId;
   if (typeof sessionId !== 'string') throw invalidType('sessionId', 'a non-empty string', sessionId);
   if (sessionId.trim() === '') throw outOfRange('sessionId', 'a non-empty string', sessionId);
@@ -304,7 +315,7 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   const warnings = checkSendTriggers({ ...numbers, maxQueueBytes });
 
   return {
-    config: config as Config,
+    config: config,
     sessionId,
     handlerId: optionalString(options, 'handlerId') ?? `tinker-telemetry-${sessionId}-${randomBytes(4).toString('hex')}`,
     events: channelList(options.events),

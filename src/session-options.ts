@@ -9,7 +9,7 @@ import type { LoggerLike } from './core/ports.js';
 import { redactCut } from './core/redact.js';
 import { integerInRange, invalidType, outOfRange, unknownOption } from './core/validate.js';
 import type { HookChoice } from './host/process-hooks.js';
-import { type InspectObserver, REPORTER_OPTION_NAMES, type ReporterOptions, resolveOptions } from './options.js';
+import { type InspectObserver, REPORTER_OPTION_NAMES, type ReporterOptions, checkConfig, optionsObject, resolveOptions } from './options.js';
 import type { FutureOptions } from './session/tinker-api.js';
 
 /** The reporter options a session takes: all of `startReporter`'s but `config` and `sessionId`, which the session supplies. */
@@ -145,21 +145,8 @@ const PLACEHOLDER_SESSION_ID = '00000000-0000-0000-0000-000000000000';
  * value out of range, each naming the option and the value it got.
  */
 export function resolveSessionOptions(input: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedSessionOptions {
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidType('options', 'an object', input);
-  const options = input as Record<string, unknown>;
-  for (const key of Object.keys(options)) {
-    if (!(SESSION_OPTION_NAMES as readonly string[]).includes(key)) throw unknownOption('createSession', key, SESSION_OPTION_NAMES);
-  }
-  const config = options.config;
-  if (
-    typeof config !== 'object' ||
-    config === null ||
-    typeof (config as Config).apiKey !== 'string' ||
-    typeof (config as Config).baseUrl !== 'string' ||
-    typeof (config as Config).telemetryEndpoint !== 'string'
-  ) {
-    throw invalidType('config', 'a Config made by createConfig()', config);
-  }
+  const options = optionsObject(input, 'createSession', SESSION_OPTION_NAMES);
+  const config = checkConfig(options.config);
 
   const number = (name: keyof typeof DEFAULT_SESSION_OPTIONS) =>
     options[name] === undefined ? DEFAULT_SESSION_OPTIONS[name] : integerInRange(name, options[name], 1);
@@ -178,7 +165,7 @@ export function resolveSessionOptions(input: unknown, env: NodeJS.ProcessEnv = p
   const telemetry = telemetryOptions(options.telemetry);
   const reporter = resolveOptions({ ...telemetry, config, sessionId: PLACEHOLDER_SESSION_ID });
   return {
-    config: config as Config,
+    config: config,
     tags: options.tags === undefined ? tagsFromEnv(env.TINKER_TAGS) : tagList(options.tags),
     userMetadata: jsonObject(options.userMetadata),
     projectId: options.projectId === undefined ? projectFromEnv(env.TINKER_PROJECT_ID) : nonEmptyString('projectId', options.projectId),
