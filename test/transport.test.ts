@@ -2,7 +2,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Transport } from '../src/core/ports.js';
-import { createGotTransport, describeNetworkError } from '../src/io/transport.js';
+import { describeNetworkError } from '../src/io/http-transport.js';
+import { createGotTransport } from '../src/io/transport.js';
 
 const API_KEY = 'sk-transport-secret-42';
 let server: Server | undefined;
