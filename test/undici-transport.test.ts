@@ -4,10 +4,13 @@
  * discarded without ever being buffered, `httpTimeoutMs` bounding the whole
  * request, one request on the wire at a time, and `send` settling as a
  * value in every case (a bad endpoint, an abort before the send, a close
- * during it).
+ * during it); and a reporter delivering through it, as the bench runs it.
  */
 import { describe, expect, it } from 'vitest';
+import { createConfig } from '../src/config.js';
 import { MAX_ANSWER_BYTES, createUndiciTransport } from '../src/io/undici-transport.js';
+import { type TelemetryReporter, startReporter } from '../src/reporter.js';
+import { recordingLogger } from './helpers.js';
 import { listen, request, track } from './transport-helpers.js';
 
 const API_KEY = 'sk-undici-secret-42';
@@ -107,5 +110,32 @@ describe('undici transport', () => {
     await arrived;
     transport.close?.();
     expect(await sending).toMatchObject({ kind: 'retryable', reason: expect.any(String) });
+  });
+
+  it('carries a reporter’s batches, in order and each event once, over one connection that stop() releases', async () => {
+    const batches: { key: string | undefined; indexes: number[] }[] = [];
+    const { endpoint, sockets } = await listen((req, res, body) => {
+      const events = (JSON.parse(body) as { events: { event_session_index: number }[] }).events;
+      batches.push({ key: req.headers['x-idempotency-key'] as string | undefined, indexes: events.map((e) => e.event_session_index) });
+      res.end('{"status":"accepted"}');
+    });
+    const config = createConfig({ apiKey: API_KEY, baseUrl: endpoint.replace('/api/v1/telemetry', '') });
+    const reporter = startReporter({
+      config,
+      sessionId: 'undici',
+      enabled: true,
+      attachEvents: false,
+      maxBatchSize: 100,
+      logger: recordingLogger().logger,
+      transport: createUndiciTransport({ endpoint: config.telemetryEndpoint, apiKey: API_KEY, userAgent: 'ua', httpTimeoutMs: 2000 }),
+    }) as TelemetryReporter;
+    for (let i = 0; i < 250; i++) reporter.log('step', { i });
+    expect(await reporter.stop(5000)).toBe(true);
+    // SESSION_START, 250 events, SESSION_END: every index once, in order, each batch with a key of its own.
+    expect(batches.flatMap((b) => b.indexes)).toEqual([...Array(252).keys()]);
+    expect(new Set(batches.map((b) => b.key)).size).toBe(batches.length);
+    expect(sockets).toHaveLength(1);
+    // stop() closed the transport: the socket ends without the server closing it.
+    await new Promise<void>((resolve) => (sockets[0]!.destroyed ? resolve() : sockets[0]!.once('close', () => resolve())));
   });
 });
