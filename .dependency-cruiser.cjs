@@ -7,7 +7,7 @@
  *   src/testing/ the fake Tinker API behind tinker-telemetry/testing: stands on src/core/ alone
  *   src/tinker/ the Tinker service protocol: start-up, sessions, heartbeats, submits, futures
  *   src/host/   ties into the host process: channels, capture, the HTTP client, process hooks, logging
- *   src/io/     touches the network or the disk: the got transport, the spool, the journal
+ *   src/io/     touches the network or the disk: the got and undici transports, the spool, the journal
  *   src/core/   pure logic: events, snapshots, the outbox's accounting, retry, redaction, ports
  *   machines/   the pure XState machines
  */
@@ -34,8 +34,10 @@ module.exports = {
       comment:
         'Every file under src/ is reached from an entry point: src/index.ts (the package) or src/testing.ts (tinker-telemetry/testing); one that is not is dead code, however many files it imports.',
       from: { path: '^src/(index|testing)\\.ts$' },
-      // The entry points themselves are left out: each would count as unreachable from the other.
-      to: { path: '^src/', pathNot: '^src/(index|testing)\\.ts$', reachable: false },
+      // The entry points themselves are left out: each would count as unreachable from the other. So is the undici
+      // transport while it is not the reporter's default: the bench passes it as the `transport` option (from dist/),
+      // to measure it against got. Drop that exception once the reporter or the session builds it.
+      to: { path: '^src/', pathNot: ['^src/(index|testing)\\.ts$', '^src/io/undici-transport\\.ts$'], reachable: false },
     },
     {
       name: 'machines-import-only-xstate',
@@ -51,7 +53,7 @@ module.exports = {
         'src/core/ does no I/O: what needs the disk, the network, a channel or a logger takes it through a port (src/core/ports.ts) that a layer above supplies.',
       from: { path: '^src/core/' },
       to: {
-        path: ['^node_modules/(got|pino)/', '^src/(io|host)/', '^src/[^/]+\\.ts$'],
+        path: ['^node_modules/(got|pino|undici)/', '^src/(io|host)/', '^src/[^/]+\\.ts$'],
       },
     },
     {

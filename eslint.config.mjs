@@ -59,7 +59,7 @@ export default tseslint.config(
         {
           patterns: [
             {
-              regex: '^(node:)?(fs|fs/promises|http|https|http2|net|tls|dgram|child_process|worker_threads|diagnostics_channel)$|^(got|pino)$',
+              regex: '^(node:)?(fs|fs/promises|http|https|http2|net|tls|dgram|child_process|worker_threads|diagnostics_channel)$|^(got|pino|undici)$',
               message: 'src/core and machines/ do no I/O: reach it through a port in src/core/ports.ts.',
             },
           ],

@@ -12,9 +12,13 @@ const job = JSON.parse(process.argv[2]);
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 const client = await (clients[job.client] ?? variants[job.client])(job.url, job.flushIntervalMs);
 
+/** Count queries made, so that the pacing's share of the CPU measured can be told. */
+let sinkQueries = 0;
+
 /** Events the sink has counted so far. */
 const sinkCount = () =>
   new Promise((resolve, reject) => {
+    sinkQueries++;
     get(job.countUrl, (res) => {
       let text = '';
       res.on('data', (d) => (text += d));
@@ -55,10 +59,20 @@ switch (job.measurement) {
     // Hot path and throughput from one paced run: ns inside each call, and
     // events per second from the first call to the last event counted.
     await produce(job.warmup, job.chunk, { pace: job.pace });
+    // CPU per delivered event: the whole process (calls, serialization, requests, the client's timers), from the
+    // first measured call to the end of shutdown, over the events the sink counted in that window.
+    const countedBefore = await sinkCount();
+    const queriesBefore = sinkQueries;
+    const cpuBefore = process.cpuUsage();
     out.startedAtMs = performance.timeOrigin + performance.now();
     const { busyNs } = await produce(job.calls, job.chunk, { pace: job.pace });
     out.nsPerCall = busyNs / job.calls;
     await client.shutdown(120_000);
+    const cpu = process.cpuUsage(cpuBefore);
+    // Counted after the CPU reading, so that this last query is not charged to the client.
+    const delivered = (await sinkCount()) - countedBefore;
+    out.cpuUsPerEvent = delivered > 0 ? (cpu.user + cpu.system) / delivered : undefined;
+    out.sinkQueries = sinkQueries - queriesBefore;
     out.dropped = client.dropped();
     out.stats = client.stats?.();
     break;

@@ -2,6 +2,8 @@
  * The clients compared, behind one small interface, each with settings as
  * close to ours as it allows: batch 100, queue 10,000, the same flush
  * interval, no compression, one request in flight where it can be set.
+ * Ours comes twice: with its default transport (got) and with the undici
+ * one, so that every table shows what the transport is worth.
  */
 
 const silent = { warn() {}, info() {}, error() {}, debug() {} };
@@ -46,6 +48,27 @@ export const clients = {
       },
       stats: () => reporter.stats(),
     };
+  },
+
+  /**
+   * Ours with the undici transport in place of the default (got): the same
+   * settings, the transport made as the reporter makes its default and
+   * handed over through the `transport` option (it is not public, hence the
+   * import from dist/src/io/).
+   */
+  async 'tinker-telemetry (undici transport)'(url, flushIntervalMs) {
+    const { createConfig } = await import('../dist/src/index.js');
+    const { createUndiciTransport } = await import('../dist/src/io/undici-transport.js');
+    const { SDK_VERSION } = await import('../dist/src/core/version.js');
+    const config = createConfig({ apiKey: 'bench-key', baseUrl: url });
+    const transport = createUndiciTransport({
+      endpoint: config.telemetryEndpoint,
+      apiKey: config.apiKey,
+      userAgent: `tinker-telemetry/${SDK_VERSION} node/${process.version}`,
+      httpTimeoutMs: 5000,
+    });
+    const base = await clients['tinker-telemetry'](url, flushIntervalMs, { transport });
+    return { ...base, settings: { ...base.settings, transport: 'undici Pool, 1 connection' } };
   },
 
   async 'posthog-node'(url, flushIntervalMs) {

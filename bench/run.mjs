@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every client in its own child process against the same
  * loopback sink, A, B, C, D, A, B, … over several rounds; medians, spreads
- * and ratios to tinker-telemetry, as markdown tables.
+ * and ratios to tinker-telemetry (with its default transport), as markdown
+ * tables, and in section 2 the CPU each client spends per delivered event.
  *
  * `--quick` shrinks every size (for a smoke run); the published numbers come
  * from a full run. Section 7 runs `hostile.mjs` in a child of its own.
@@ -20,6 +21,8 @@ const names = Object.keys(clients);
 const ours = names[0];
 const size = (full, small) => (quick ? small : full);
 const FLUSH_INTERVAL_MS = 1000;
+/** Events produced but not yet counted at the sink beyond which the steady runs wait (every queue here holds 10,000). */
+const PACE_EVENTS = 5000;
 
 // ---- the sink -------------------------------------------------------------
 const sink = { events: 0, requests: 0, lastAt: 0 };
@@ -101,19 +104,39 @@ async function rounds(count, job, among = names) {
   return results;
 }
 
-function table(results, metric, unit, { digits = 0, higherIsBetter = false } = {}) {
+/** `columns`: more columns after the ratio, each a median and spread of its own metric (`{ title, metric, digits }`). */
+function table(results, metric, unit, { digits = 0, higherIsBetter = false, columns = [] } = {}) {
   const ourMedian = median(results[ours].map(metric));
-  const lines = [`| client | median ${unit} | spread (min–max) | ratio to ours | dropped or lost |`, '|---|---|---|---|---|'];
+  const extra = (title) => columns.map((c) => ` ${title(c)} |`).join('');
+  const lines = [
+    `| client | median ${unit} | spread (min–max) | ratio to ours |${extra((c) => c.title)} dropped or lost |`,
+    `|---|---|---|---|${columns.map(() => '---|').join('')}---|`,
+  ];
   for (const client of Object.keys(results)) {
     const values = results[client].map(metric);
     const m = median(values);
     const ratio = higherIsBetter ? ourMedian / m : m / ourMedian;
     const lost = results[client].map((r) => (r.dropped ?? 0) + Math.max(0, (r.expected ?? 0) - (r.delivered ?? 0)));
+    const more = extra((c) => {
+      const xs = results[client].map(c.metric).filter((x) => x !== undefined);
+      return xs.length === 0 ? '–' : `${fmt(median(xs), c.digits)} (${spread(xs, c.digits)})`;
+    });
     lines.push(
-      `| ${client} | ${fmt(m, digits)} | ${spread(values, digits)} | ${client === ours ? '1.00' : `${fmt(ratio, 2)}× ${higherIsBetter ? 'ours faster' : 'theirs slower'}`} | ${fmt(median(lost))} |`,
+      `| ${client} | ${fmt(m, digits)} | ${spread(values, digits)} | ${client === ours ? '1.00' : `${fmt(ratio, 2)}× ${higherIsBetter ? 'ours faster' : 'theirs slower'}`} |${more} ${fmt(median(lost))} |`,
     );
   }
   return lines;
+}
+
+/** The CPU column of the steady runs: the child's user+system µs over the events the sink counted (see child.mjs). */
+const cpuColumn = { title: 'CPU µs/event, median (min–max)', metric: (r) => r.cpuUsPerEvent, digits: 2 };
+/** What the CPU column includes besides the client: the pacing's count queries to the sink, per client. */
+function cpuNote(results, calls) {
+  const perThousand = (n) => fmt((median(results[n].map((r) => r.sinkQueries ?? NaN)) / calls) * 1000, 1);
+  const queries = Object.keys(results)
+    .map((n) => `${n} ${perThousand(n)}`)
+    .join(', ');
+  return `CPU µs/event is the client's whole process, user+system, from the first measured call to the end of shutdown, over the events the sink counted in that window. It includes the bench's pacing: a count query to the sink every 1,000 calls, and every 1 ms while more than ${fmt(PACE_EVENTS)} events are uncounted (median queries per 1,000 events: ${queries}).`;
 }
 
 const commit = (() => {
@@ -135,7 +158,7 @@ report.push(
 // ---- 1 and 2. hot path and throughput, from the same paced runs ------------------
 const calls = size(1_000_000, 50_000);
 const warmup = size(100_000, 10_000);
-const steady = await rounds(size(3, 2), { measurement: 'steady', url: sinkUrl, calls, warmup, chunk: 100, pace: 5000 });
+const steady = await rounds(size(3, 2), { measurement: 'steady', url: sinkUrl, calls, warmup, chunk: 100, pace: PACE_EVENTS });
 for (const client of names) for (const r of steady[client]) r.expected = calls + warmup;
 section(`1. Hot path: ns per call over ${fmt(calls)} calls (after ${fmt(warmup)} warm-up calls), sink accepting, production paced so nothing is dropped`, [
   ...table(steady, (r) => r.nsPerCall, 'ns/call', { digits: 0 }),
@@ -145,7 +168,11 @@ section(`1. Hot path: ns per call over ${fmt(calls)} calls (after ${fmt(warmup)}
 ]);
 section(
   `2. Throughput: events per second delivered end to end, counted at the sink, ${fmt(calls)} events from the first call to the last event acknowledged (same runs)`,
-  [...table(steady, (r) => calls / ((r.lastAt - r.startedAtMs) / 1000), 'events/s', { higherIsBetter: true })],
+  [
+    ...table(steady, (r) => calls / ((r.lastAt - r.startedAtMs) / 1000), 'events/s', { higherIsBetter: true, columns: [cpuColumn] }),
+    '',
+    cpuNote(steady, calls),
+  ],
 );
 
 // ---- 3. memory --------------------------------------------------------------
@@ -192,12 +219,12 @@ section(`5. Idle: CPU used over ${fmt(idleMs / 1000)} s idle after one event, an
 
 // ---- 6. the cost of the durable spool --------------------------------------
 const spoolNames = [ours, ...Object.keys(variants)];
-const spooled = await rounds(size(3, 2), { measurement: 'steady', url: sinkUrl, calls, warmup, chunk: 100, pace: 5000 }, spoolNames);
+const spooled = await rounds(size(3, 2), { measurement: 'steady', url: sinkUrl, calls, warmup, chunk: 100, pace: PACE_EVENTS }, spoolNames);
 for (const client of spoolNames) for (const r of spooled[client]) r.expected = calls + warmup;
 section(`6. The cost of spoolDir (every accepted event journaled, every batch written before it is sent), ${fmt(calls)} calls as in 1 and 2, ours only`, [
   ...table(spooled, (r) => r.nsPerCall, 'ns/call', { digits: 0 }),
   '',
-  ...table(spooled, (r) => calls / ((r.lastAt - r.startedAtMs) / 1000), 'events/s', { higherIsBetter: true }),
+  ...table(spooled, (r) => calls / ((r.lastAt - r.startedAtMs) / 1000), 'events/s', { higherIsBetter: true, columns: [cpuColumn] }),
   '',
   'ns/call is the time inside `log()`; the journal writes in a microtask after it, so its cost shows in events/s.',
 ]);

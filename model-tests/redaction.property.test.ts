@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { describeException, findUserError } from '../src/core/exception.js';
 import { redactCut } from '../src/core/redact.js';
-import { describeNetworkError } from '../src/io/transport.js';
+import { describeNetworkError } from '../src/io/http-transport.js';
 import { fcRuns } from '../test/fc-runs.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);

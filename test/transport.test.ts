@@ -1,52 +1,28 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Transport } from '../src/core/ports.js';
-import { createGotTransport, describeNetworkError } from '../src/io/transport.js';
+/**
+ * One behaviour table run against every HTTP transport (got and undici), so
+ * that they cannot drift apart: what is sent, how each status and each
+ * failure reads, the key nowhere but its header, no redirect followed, and
+ * the keep-alive connection kept and released. Then `describeNetworkError`,
+ * which both use for a failure's reason.
+ */
+import type { IncomingMessage } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { describeNetworkError } from '../src/io/http-transport.js';
+import { TRANSPORTS, deadPort, listen, request, track } from './transport-helpers.js';
 
 const API_KEY = 'sk-transport-secret-42';
-let server: Server | undefined;
-let transport: Transport | undefined;
 
-afterEach(async () => {
-  transport?.close?.();
-  transport = undefined;
-  if (server) {
-    server.closeAllConnections();
-    await new Promise((resolve) => server!.close(resolve));
-    server = undefined;
-  }
-});
+describe.each(TRANSPORTS)('$name transport', ({ create }) => {
+  const transportFor = (endpoint: string, httpTimeoutMs = 2000, now?: () => number) =>
+    track(create({ endpoint, apiKey: API_KEY, userAgent: 'tinker-telemetry/test', httpTimeoutMs, ...(now === undefined ? {} : { now }) }));
 
-async function serve(handler: (req: IncomingMessage, res: ServerResponse, body: string) => void, httpTimeoutMs = 2000) {
-  const connections = { count: 0 };
-  server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => handler(req, res, body));
-  });
-  server.on('connection', () => connections.count++);
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/telemetry`;
-  transport = createGotTransport({ endpoint, apiKey: API_KEY, userAgent: 'tinker-telemetry/test', httpTimeoutMs });
-  return { transport, connections };
-}
-
-const request = (overrides: Partial<{ body: string; idempotencyKey: string; signal: AbortSignal }> = {}) => ({
-  body: '{"events":[]}',
-  idempotencyKey: 'key-1',
-  signal: new AbortController().signal,
-  ...overrides,
-});
-
-describe('got transport', () => {
-  it('POSTs the body verbatim with the key, content type, user-agent and idempotency key', async () => {
-    let seen: { method?: string; url?: string; headers: IncomingMessage['headers']; body: string } | undefined;
-    const { transport } = await serve((req, res, body) => {
-      seen = { method: req.method, url: req.url, headers: req.headers, body };
+  it('POSTs the body verbatim with the key, content type, user-agent and idempotency key, and the key in its header alone', async () => {
+    let seen: { method?: string; url?: string; headers: IncomingMessage['headers']; rawHeaders: string[]; body: string } | undefined;
+    const { endpoint } = await listen((req, res, body) => {
+      seen = { method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, body };
       res.end('{"status":"accepted"}');
     });
-    expect(await transport.send(request({ body: '{"x":1}', idempotencyKey: 'idem-7' }))).toEqual({ kind: 'ok', status: 200 });
+    expect(await transportFor(endpoint).send(request({ body: '{"x":1}', idempotencyKey: 'idem-7' }))).toEqual({ kind: 'ok', status: 200 });
     expect(seen).toMatchObject({ method: 'POST', url: '/api/v1/telemetry', body: '{"x":1}' });
     expect(seen!.headers).toMatchObject({
       'x-api-key': API_KEY,
@@ -54,91 +30,130 @@ describe('got transport', () => {
       'user-agent': 'tinker-telemetry/test',
       'x-idempotency-key': 'idem-7',
     });
+    // Sent once, under its own name: no other header, nor the URL, nor the body carries it.
+    const carriers = seen!.rawHeaders.filter((_, i) => i % 2 === 1 && seen!.rawHeaders[i - 1]!.toLowerCase() !== 'x-api-key');
+    expect(seen!.rawHeaders.filter((value) => value === API_KEY)).toHaveLength(1);
+    expect([seen!.url, seen!.body, ...carriers].join('\n')).not.toContain(API_KEY);
   });
 
   it('asks for no compressed answer and ignores one it gets, since the answer is never read', async () => {
     let acceptEncoding: string | undefined;
-    const { transport } = await serve((req, res) => {
+    const { endpoint } = await listen((req, res) => {
       acceptEncoding = req.headers['accept-encoding'];
       // A body that is not gzip at all: decompressing it would fail the request.
       res.writeHead(200, { 'content-encoding': 'gzip' }).end('not gzip');
     });
-    expect(await transport.send(request())).toEqual({ kind: 'ok', status: 200 });
+    expect(await transportFor(endpoint).send(request())).toEqual({ kind: 'ok', status: 200 });
     expect(acceptEncoding).toBeUndefined();
   });
 
   it('counts a 2xx with a garbage body as delivered', async () => {
-    const { transport } = await serve((_req, res) => res.end('<html>not json'));
-    expect(await transport.send(request())).toEqual({ kind: 'ok', status: 200 });
+    const { endpoint } = await listen((_req, res) => res.end('<html>not json'));
+    expect(await transportFor(endpoint).send(request())).toEqual({ kind: 'ok', status: 200 });
   });
 
   it.each([
+    [202, { kind: 'ok', status: 202 }],
+    [204, { kind: 'ok', status: 204 }],
     [503, { kind: 'retryable', status: 503, reason: 'HTTP 503' }],
+    [500, { kind: 'retryable', status: 500, reason: 'HTTP 500' }],
+    [429, { kind: 'retryable', status: 429, reason: 'HTTP 429' }],
     [408, { kind: 'retryable', status: 408, reason: 'HTTP 408' }],
     [413, { kind: 'too_large', status: 413 }],
     [400, { kind: 'rejected', status: 400 }],
     [401, { kind: 'rejected', status: 401 }],
+    [404, { kind: 'rejected', status: 404 }],
     [302, { kind: 'rejected', status: 302 }],
   ])('maps HTTP %i, with no retryAfterMs key when there is no Retry-After', async (status, expected) => {
-    const { transport } = await serve((_req, res) => res.writeHead(status, { location: '/elsewhere' }).end());
-    expect(await transport.send(request())).toStrictEqual(expected);
+    const { endpoint } = await listen((_req, res) => res.writeHead(status, { location: '/elsewhere' }).end());
+    expect(await transportFor(endpoint).send(request())).toStrictEqual(expected);
   });
 
-  it('reads Retry-After on a 429', async () => {
-    const { transport } = await serve((_req, res) => res.writeHead(429, { 'retry-after': '2' }).end());
-    expect(await transport.send(request())).toEqual({ kind: 'retryable', status: 429, retryAfterMs: 2000, reason: 'HTTP 429' });
+  it('reads Retry-After in seconds on a 429', async () => {
+    const { endpoint } = await listen((_req, res) => res.writeHead(429, { 'retry-after': '2' }).end());
+    expect(await transportFor(endpoint).send(request())).toEqual({ kind: 'retryable', status: 429, retryAfterMs: 2000, reason: 'HTTP 429' });
+  });
+
+  it('reads Retry-After as an HTTP date on a 503, against the injected clock', async () => {
+    const nowMs = Date.UTC(2026, 0, 15, 12, 0, 0);
+    const { endpoint } = await listen((_req, res) => res.writeHead(503, { 'retry-after': new Date(nowMs + 30_000).toUTCString() }).end());
+    expect(await transportFor(endpoint, 2000, () => nowMs).send(request())).toEqual({
+      kind: 'retryable',
+      status: 503,
+      retryAfterMs: 30_000,
+      reason: 'HTTP 503',
+    });
   });
 
   it('turns a reset connection into a retryable result with a reason', async () => {
-    const { transport } = await serve((req) => req.socket.destroy());
-    const result = await transport.send(request());
+    const { endpoint } = await listen((req) => req.socket.destroy());
+    const result = await transportFor(endpoint).send(request());
     expect(result.kind).toBe('retryable');
     expect(result.kind === 'retryable' && result.reason.length).toBeGreaterThan(0);
   });
 
   it('turns a refused connection into a retryable ECONNREFUSED', async () => {
-    await serve(() => undefined);
-    const port = (server!.address() as AddressInfo).port;
-    await new Promise((resolve) => server!.close(resolve));
-    server = undefined;
-    transport = createGotTransport({ endpoint: `http://127.0.0.1:${port}/api/v1/telemetry`, apiKey: API_KEY, userAgent: 'ua', httpTimeoutMs: 1000 });
-    const result = await transport.send(request());
+    const port = await deadPort();
+    const result = await transportFor(`http://127.0.0.1:${port}/api/v1/telemetry`, 1000).send(request());
     expect(result).toMatchObject({ kind: 'retryable', reason: expect.stringContaining('ECONNREFUSED') });
   });
 
   it('times out a hanging server after httpTimeoutMs', async () => {
-    const { transport } = await serve(() => undefined, 50);
-    const result = await transport.send(request());
+    const { endpoint } = await listen(() => undefined);
+    const result = await transportFor(endpoint, 50).send(request());
     expect(result).toMatchObject({ kind: 'retryable', reason: expect.stringMatching(/ETIMEDOUT|timeout/i) });
   });
 
   it('answers aborted promptly when the signal aborts', async () => {
     const controller = new AbortController();
     // The server never answers; the abort comes once the request is in flight.
-    const { transport } = await serve(() => controller.abort());
-    expect(await transport.send(request({ signal: controller.signal }))).toEqual({ kind: 'retryable', reason: 'aborted' });
+    const { endpoint } = await listen(() => controller.abort());
+    expect(await transportFor(endpoint).send(request({ signal: controller.signal }))).toEqual({ kind: 'retryable', reason: 'aborted' });
   });
 
   it('never puts the API key in a result', async () => {
-    const { transport } = await serve((req, res) => (req.headers['x-idempotency-key'] === 'reset' ? req.socket.destroy() : res.writeHead(401).end()));
+    const { endpoint } = await listen((req, res) => (req.headers['x-idempotency-key'] === 'reset' ? req.socket.destroy() : res.writeHead(401).end()));
+    const transport = transportFor(endpoint);
     const results = [await transport.send(request()), await transport.send(request({ idempotencyKey: 'reset' }))];
     expect(JSON.stringify(results)).not.toContain(API_KEY);
   });
 
-  it('reuses one keep-alive connection for sequential sends', async () => {
-    const { transport, connections } = await serve((_req, res) => res.end('{"status":"accepted"}'));
-    await transport.send(request());
-    await transport.send(request());
-    await transport.send(request());
-    expect(connections.count).toBe(1);
+  it('redacts the key from a failure’s reason that quotes it', async () => {
+    // A host name that cannot resolve, made of the key: the lookup error quotes it.
+    const result = await transportFor(`http://${API_KEY}.invalid/api/v1/telemetry`).send(request());
+    expect(result).toMatchObject({ kind: 'retryable', reason: expect.stringContaining('[redacted].invalid') });
+    expect(JSON.stringify(result)).not.toContain(API_KEY);
   });
 
-  it('close() releases the keep-alive sockets, so the next send opens a new connection', async () => {
-    const { transport, connections } = await serve((_req, res) => res.end('{"status":"accepted"}'));
+  it('follows no redirect: a 301 is rejected, and its target never hears the key', async () => {
+    const target = { requests: 0 };
+    const { endpoint: elsewhere } = await listen((_req, res) => {
+      target.requests++;
+      res.end('{"status":"accepted"}');
+    });
+    const { endpoint } = await listen((_req, res) => res.writeHead(301, { location: elsewhere }).end());
+    expect(await transportFor(endpoint).send(request())).toStrictEqual({ kind: 'rejected', status: 301 });
+    expect(target.requests).toBe(0);
+  });
+
+  it('reuses one keep-alive connection for sequential sends', async () => {
+    const { endpoint, sockets } = await listen((_req, res) => res.end('{"status":"accepted"}'));
+    const transport = transportFor(endpoint);
+    for (let i = 0; i < 3; i++) expect(await transport.send(request())).toEqual({ kind: 'ok', status: 200 });
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('close() ends the keep-alive socket, and the next send opens a new connection', async () => {
+    const { endpoint, sockets } = await listen((_req, res) => res.end('{"status":"accepted"}'));
+    const transport = transportFor(endpoint);
     await transport.send(request());
+    const first = sockets[0]!;
+    const ended = new Promise<void>((resolve) => first.once('close', () => resolve()));
     transport.close?.();
+    // Resolves only when the client has ended the socket: the server itself never closes it in a test.
+    await ended;
     expect(await transport.send(request())).toEqual({ kind: 'ok', status: 200 });
-    expect(connections.count).toBe(2);
+    expect(sockets).toHaveLength(2);
   });
 });
 

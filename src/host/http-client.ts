@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { type Got, type Headers, type RequestError, got } from 'got';
 import { CHANNELS, isObserved, publish, type HttpRequestExceptionPayload } from './channels.js';
 import { redactText } from '../core/redact.js';
-import { describeNetworkError } from '../io/transport.js';
+import { describeNetworkError } from '../io/http-transport.js';
 
 /** The request options fields read here; got hands several shapes of them to its hooks. */
 type RequestShape = { readonly method?: unknown; readonly url?: unknown; readonly headers?: unknown };
