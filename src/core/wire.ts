@@ -125,7 +125,7 @@ export function toWireEvent(event: QueuedEvent): WireEvent {
     event_id: event.id,
     event_session_index: event.index,
     severity: event.severity,
-    timestamp: new Date(event.timestampMs).toISOString(),
+    timestamp: isoTimestamp(event.timestampMs),
   };
   switch (event.type) {
     case 'SESSION_START':
@@ -286,7 +286,7 @@ export function bodyJson(envelope: string, events: readonly string[]): string {
 
 function eventJson(event: QueuedEvent): string {
   event.id ??= randomUUID();
-  const head = `{"event":"${event.type}","event_id":"${event.id}","event_session_index":${event.index},"severity":"${event.severity}","timestamp":"${new Date(event.timestampMs).toISOString()}"`;
+  const head = `{"event":"${event.type}","event_id":"${event.id}","event_session_index":${event.index},"severity":"${event.severity}","timestamp":"${isoTimestamp(event.timestampMs)}"`;
   switch (event.type) {
     case 'SESSION_START':
       return `${head}}`;
@@ -300,6 +300,25 @@ function eventJson(event: QueuedEvent): string {
     case 'GENERIC_EVENT':
       return `${head},"event_name":${JSON.stringify(event.name ?? '')},"event_data":${JSON.stringify(event.data ?? {})}}`;
   }
+}
+
+/** The last time `isoTimestamp` formatted, in epoch ms, and its text. */
+let lastTimestampMs = Number.NaN;
+let lastTimestampIso = '';
+
+/**
+ * `new Date(ms).toISOString()`, formatted once for a run of calls with the
+ * same `ms`: the events of one batch are often logged in the same
+ * millisecond, and formatting a date is a good part of an event's JSON.
+ * Throws the same RangeError for a time out of range (NaN never matches the
+ * cache, and a failed call leaves it as it was).
+ */
+export function isoTimestamp(ms: number): string {
+  if (ms !== lastTimestampMs) {
+    lastTimestampIso = new Date(ms).toISOString();
+    lastTimestampMs = ms;
+  }
+  return lastTimestampIso;
 }
 
 /**
