@@ -389,8 +389,12 @@ export class Outbox {
       return carried;
     }
     const { maxBatchSize, maxBatchBytes } = this.#options;
-    // Each event adds its JSON and a comma; the envelope has no comma to spare.
-    let bytes = this.#envelopeBytes - 1;
+    // Each event adds its JSON and a comma; the envelope has no comma to spare. The body's size is
+    // `exact` (the envelope and the first `counted` events, counted) plus at most `bound` (the events
+    // after them, 3 bytes a UTF-16 unit): events are counted only when the bound could cross the cap.
+    let exact = this.#envelopeBytes - 1;
+    let bound = 0;
+    let counted = 0;
     let count = 0;
     while (count < maxBatchSize) {
       const event = this.#queue.at(count);
@@ -402,9 +406,15 @@ export class Outbox {
         this.#settleDropped('internal_error', this.#unqueue(1));
         continue;
       }
+      const most = event.jsonBytesAtMost + 1;
       // The first event is always taken: with maxEventBytes it fits by construction.
-      if (count > 0 && bytes + event.jsonBytes + 1 > maxBatchBytes) break;
-      bytes += event.jsonBytes + 1;
+      if (count > 0 && exact + bound + most > maxBatchBytes) {
+        for (; counted < count; counted++) exact += (this.#queue.at(counted) as QueuedEvent).jsonBytes + 1;
+        bound = 0;
+        if (exact + event.jsonBytes + 1 > maxBatchBytes) break;
+        exact += event.jsonBytes + 1;
+        counted++;
+      } else bound += most;
       count++;
     }
     return count === 0 ? undefined : makeBatch(this.#unqueue(count));

@@ -72,10 +72,10 @@ export interface WireBody {
  */
 export class QueuedEvent {
   id: string | undefined = undefined;
-  /** The JSON text, redacted and capped, made when the event is first taken into a batch and then kept. */
+  /** The JSON text, redacted and capped, made when the event is first taken into a batch and then kept (by `encoded`). */
   json: string | undefined = undefined;
-  /** The UTF-8 size of `json`. */
-  jsonBytes = 0;
+  /** The UTF-8 size of `json` once counted; -1 until then. */
+  #jsonBytes = -1;
   constructor(
     readonly type: WireEventType,
     readonly index: number,
@@ -96,6 +96,42 @@ export class QueuedEvent {
      */
     readonly queuedBytes = 0,
   ) {}
+
+  /** Keeps the event's JSON, and its UTF-8 size in bytes when that was counted (-1 when it was not). */
+  encoded(json: string, bytes: number): void {
+    this.json = json;
+    this.#jsonBytes = bytes;
+  }
+
+  /**
+   * The UTF-8 size of `json` in bytes (0 before it is made), counted on the
+   * first read that needs it and kept: `encodeEvent` counts it only when the
+   * event could be over `maxEventBytes`, and a batch only when it could be
+   * over `maxBatchBytes` (see `jsonBytesAtMost`).
+   */
+  get jsonBytes(): number {
+    if (this.#jsonBytes < 0) {
+      if (this.json === undefined) return 0;
+      this.#jsonBytes = Buffer.byteLength(this.json);
+    }
+    return this.#jsonBytes;
+  }
+
+  /** At least `jsonBytes`, without counting: the count once made, else 3 bytes per UTF-16 code unit of `json` (see `utf8BytesNearCap`). */
+  get jsonBytesAtMost(): number {
+    return this.#jsonBytes >= 0 ? this.#jsonBytes : (this.json?.length ?? 0) * 3;
+  }
+}
+
+/**
+ * The UTF-8 size of `text` in bytes when it could be over `capBytes`, or -1
+ * when it cannot be, without counting: a UTF-16 code unit is at most 3 UTF-8
+ * bytes (a surrogate pair, 2 units, is 4 bytes; a lone surrogate is written
+ * as U+FFFD, 3 bytes), so text of at most `capBytes / 3` units is within the
+ * cap. Over the cap exactly when `Buffer.byteLength(text) > capBytes`.
+ */
+export function utf8BytesNearCap(text: string, capBytes: number): number {
+  return text.length * 3 <= capBytes ? -1 : Buffer.byteLength(text);
 }
 
 /**
@@ -205,14 +241,14 @@ export function encodeEvent(event: QueuedEvent, meta: BodyMeta): string {
     source = redacted(event, secret.text);
     json = eventJson(source);
   }
-  let bytes = Buffer.byteLength(json);
   const cap = meta.maxEventBytes ?? Infinity;
+  // Most events are far below the cap, and their length alone shows it: their bytes are counted only if a batch needs them.
+  let bytes = utf8BytesNearCap(json, cap);
   if (bytes > cap) {
     json = eventJson(capped(source, cap));
     bytes = Buffer.byteLength(json);
   }
-  event.json = json;
-  event.jsonBytes = bytes;
+  event.encoded(json, bytes);
   return json;
 }
 
