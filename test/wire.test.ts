@@ -1,6 +1,17 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { QueuedEvent, formatDuration, isoTimestamp, parseSeverity, platformName, processUuid, serializeBatch, toWireEvent } from '../src/core/wire.js';
+import {
+  QueuedEvent,
+  bodyJson,
+  envelopeJson,
+  formatDuration,
+  isoTimestamp,
+  parseSeverity,
+  platformName,
+  processUuid,
+  serializeBatch,
+  toWireEvent,
+} from '../src/core/wire.js';
 import { SDK_VERSION } from '../src/core/version.js';
 
 describe('wire format', () => {
@@ -84,6 +95,20 @@ describe('serializeBatch', () => {
     const body = JSON.parse(serializeBatch({ sessionId: 'sess "1"' }, events));
     expect(body.session_id).toBe('sess "1"');
     expect(body.events).toEqual(events.map((e) => JSON.parse(JSON.stringify(toWireEvent(e)))));
+  });
+
+  it('writes the text bodyJson writes from the envelope and the events’ JSON, for each session when sessions alternate', () => {
+    const events = [0, 1, 2].map((i) => new QueuedEvent('GENERIC_EVENT', i, 'INFO', i, `e${i}`, { i }, undefined, undefined));
+    for (const sessionId of ['a', 'a', 'b', 'a', 'é"\\']) {
+      expect(serializeBatch({ sessionId }, events)).toBe(
+        bodyJson(
+          envelopeJson(sessionId),
+          events.map((e) => e.json as string),
+        ),
+      );
+    }
+    expect(serializeBatch({ sessionId: 'a' }, [])).toBe(bodyJson(envelopeJson('a'), []));
+    expect(JSON.parse(serializeBatch({ sessionId: 'a' }, []))).toMatchObject({ session_id: 'a', events: [] });
   });
 });
 

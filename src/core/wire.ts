@@ -305,10 +305,13 @@ function capped(event: QueuedEvent, cap: number): QueuedEvent {
  * every batch on the send path. `toWireEvent` gives the same JSON as objects.
  */
 export function serializeBatch(meta: BodyMeta, events: readonly QueuedEvent[]): string {
-  return bodyJson(
-    envelopeJson(meta.sessionId),
-    events.map((event) => encodeEvent(event, meta)),
-  );
+  // Appended one event at a time, with no array of texts to map and join: the same text, made with less copying.
+  let body = sessionBodyHead(meta.sessionId);
+  for (let i = 0; i < events.length; i++) {
+    if (i > 0) body += ',';
+    body += encodeEvent(events[i] as QueuedEvent, meta);
+  }
+  return body + BODY_END;
 }
 
 /**
@@ -317,7 +320,28 @@ export function serializeBatch(meta: BodyMeta, events: readonly QueuedEvent[]): 
  * `"events":[…]`. Also how the spool rebuilds bodies from stored JSON.
  */
 export function bodyJson(envelope: string, events: readonly string[]): string {
-  return `${envelope.slice(0, -1)},"events":[${events.join(',')}]}`;
+  return `${bodyHead(envelope)}${events.join(',')}${BODY_END}`;
+}
+
+/** A body's text up to its first event: `envelope` (as `envelopeJson` writes it) with `"events":[` added last. */
+export function bodyHead(envelope: string): string {
+  return `${envelope.slice(0, -1)},"events":[`;
+}
+
+/** What ends a body after its last event. */
+export const BODY_END = ']}';
+
+/** The session whose body head was made last, and that head: every batch of a reporter has the same one. */
+let lastHeadSessionId: string | undefined;
+let lastHead = '';
+
+/** `bodyHead(envelopeJson(sessionId))`, made once for a run of calls with the same session. */
+function sessionBodyHead(sessionId: string): string {
+  if (sessionId !== lastHeadSessionId) {
+    lastHead = bodyHead(envelopeJson(sessionId));
+    lastHeadSessionId = sessionId;
+  }
+  return lastHead;
 }
 
 function eventJson(event: QueuedEvent): string {
