@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReporterOptions } from '../src/options.js';
+import { QueuedEvent } from '../src/core/wire.js';
 import { eventsOf, settle, startTestReporter, stopNow } from './helpers.js';
 
 const ok = { kind: 'ok', status: 200 } as const;
@@ -86,6 +87,36 @@ describe('sending after a delivered batch', () => {
     wire.answer(ok);
     await settle(10);
     expect(reporter.stats()).toMatchObject({ state: 'idle', deliveredCounter: 3, inFlight: 0 });
+    await stopNow(reporter);
+  });
+});
+
+describe('the batch behind the one in flight', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.useRealTimers();
+  });
+
+  it('is encoded in the turn after the send, before the answer, and then sent without being encoded again', async () => {
+    const encoded = vi.spyOn(QueuedEvent.prototype, 'encoded');
+    const { reporter, wire, indices } = start({ flushThreshold: 10, maxBatchSize: 2 });
+    reporter.log('a');
+    reporter.log('b');
+    reporter.log('c');
+    void reporter.flush();
+    await settle();
+    expect(indices(0)).toEqual([0, 1]);
+    expect(encoded).toHaveBeenCalledTimes(2);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(wire.pending).toHaveLength(1);
+    expect(encoded).toHaveBeenCalledTimes(4);
+    wire.answer(ok);
+    await settle(10);
+    expect(indices(1)).toEqual([2, 3]);
+    expect(encoded).toHaveBeenCalledTimes(4);
     await stopNow(reporter);
   });
 });
