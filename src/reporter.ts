@@ -445,6 +445,7 @@ export class TelemetryReporter implements AsyncDisposable {
       guards: {
         hasPending: () => outbox.hasPending(),
         atThreshold: () => outbox.queueSize >= threshold,
+        fullBatchWaits: () => outbox.hasFullBatch(),
         splitPending: () => outbox.hasSplitHalf(),
       },
     });

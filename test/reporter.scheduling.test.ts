@@ -1,8 +1,8 @@
 /**
  * When the reporter sends: after a delivered batch it goes on at once only
- * when the queue has reached `flushThreshold` or the second half of a split
- * batch waits; otherwise the rest waits for the flush timer. An exception
- * flushes at once, a refused one does not.
+ * when the queue has reached `flushThreshold`, holds a full batch, or the
+ * second half of a split batch waits; otherwise the rest waits for the flush
+ * timer. An exception flushes at once, a refused one does not.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReporterOptions } from '../src/options.js';
@@ -69,6 +69,52 @@ describe('sending after a delivered batch', () => {
     await settle(10);
     expect(reporter.stats().state).toBe('idle');
     expect(vi.getTimerCount()).toBe(0);
+    await stopNow(reporter);
+  });
+
+  /** Answers every request as it comes, with no time passing, until none waits; returns how many were answered. */
+  async function answerBackToBack(wire: ReturnType<typeof start>['wire']): Promise<number> {
+    let answered = 0;
+    for (; wire.pending.length > 0 && answered < 1000; answered++) {
+      wire.answer(ok);
+      await settle(10);
+    }
+    return answered;
+  }
+
+  it('sends a backlog of 1,000 events as 10 requests of 100, back to back, with no time passing', async () => {
+    const { reporter, wire } = start({ flushThreshold: 100, maxBatchSize: 100 });
+    for (let i = 0; i < 999; i++) reporter.log('e', { i });
+    expect(await answerBackToBack(wire)).toBe(10);
+    expect(wire.sent.map((body) => body.events.length)).toEqual(Array.from({ length: 10 }, () => 100));
+    expect(eventsOf(wire.sent).map((e) => e.event_session_index)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(reporter.stats()).toMatchObject({ state: 'idle', deliveredCounter: 1000, queueSize: 0 });
+    await stopNow(reporter);
+  });
+
+  it('with flushThreshold above maxBatchSize, goes on in full batches back to back after the first send, and leaves only a part batch for the timer', async () => {
+    const { reporter, wire } = start({ flushThreshold: 500, maxBatchSize: 100 });
+    for (let i = 0; i < 1048; i++) reporter.log('e', { i });
+    expect(await answerBackToBack(wire)).toBe(10);
+    expect(wire.sent.map((body) => body.events.length)).toEqual(Array.from({ length: 10 }, () => 100));
+    expect(reporter.stats()).toMatchObject({ state: 'batching', queueSize: 49 });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(wire.sent[10]!.events).toHaveLength(49);
+    await stopNow(reporter);
+  });
+
+  it('counts a full batch by bytes too: large events go on back to back until less than maxBatchBytes of them is queued', async () => {
+    const maxBatchBytes = 4096;
+    const { reporter, wire } = start({ flushThreshold: 50, maxBatchSize: 100, maxEventBytes: 1024, maxBatchBytes });
+    for (let i = 0; i < 49; i++) reporter.log('e', { s: 'x'.repeat(600) });
+    const requests = await answerBackToBack(wire);
+    // The first request went at the threshold; by the threshold alone, the next ones would have waited for the timer.
+    expect(requests).toBeGreaterThan(2);
+    for (const body of wire.sent) expect(Buffer.byteLength(JSON.stringify(body))).toBeLessThanOrEqual(maxBatchBytes);
+    const { state, queueSize, queueBytes } = reporter.stats();
+    expect(state).toBe('batching');
+    expect(queueBytes).toBeLessThan(maxBatchBytes);
+    expect(queueSize).toBeGreaterThan(0);
     await stopNow(reporter);
   });
 

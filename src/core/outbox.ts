@@ -220,6 +220,14 @@ export class Outbox {
     return this.#queue.size > 0 || this.#carry.length > 0;
   }
 
+  /**
+   * The queue holds at least a full batch: `maxBatchSize` events, or
+   * `maxBatchBytes` by the queue's estimate of their bytes (`queueBytes`).
+   */
+  hasFullBatch(): boolean {
+    return this.#queue.size >= this.#options.maxBatchSize || this.queueBytes >= this.#options.maxBatchBytes;
+  }
+
   /** The second half of a split batch is waiting to be sent. */
   hasSplitHalf(): boolean {
     return this.#carry.length > 0;
