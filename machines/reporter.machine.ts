@@ -5,7 +5,7 @@
  * ring buffer in `src/`), because copying the queue into the context on every
  * `log()` would make logging quadratic; the machine hears only the events
  * that can change its state, and asks about the buffer through the guards
- * `hasPending` and `atThreshold`. Every effect is named here and supplied by
+ * `hasPending`, `atThreshold`, `fullBatchWaits` and `splitPending`. Every effect is named here and supplied by
  * `src/reporter.ts` through `.provide()`; tests swap them the same way.
  *
  * States:
@@ -112,6 +112,13 @@ export const reporterMachine = setup({
     hasPending: () => false,
     /** The queue holds at least `flushThreshold` events. */
     atThreshold: () => false,
+    /**
+     * A full batch waits in the queue (`maxBatchSize` events, or
+     * `maxBatchBytes` of them as the queue counts bytes): after a send, a
+     * backlog goes on in full batches, back to back, whatever
+     * `flushThreshold` is; only a part batch waits for the timer.
+     */
+    fullBatchWaits: () => false,
     /** The second half of a split batch waits: it was due with the first, so it goes next without waiting for the timer. */
     splitPending: () => false,
     flushTimerEnabled: ({ context }) => context.flushIntervalMs > 0,
@@ -178,7 +185,7 @@ export const reporterMachine = setup({
           { guard: and(['isStopping', 'hasPending']), target: 'draining', actions: ['deliverBatch', 'resetAttempt'] },
           { guard: 'isStopping', target: 'ended', actions: ['deliverBatch', 'resetAttempt'] },
           {
-            guard: and(['hasPending', or(['flushRequested', 'atThreshold', 'splitPending'])]),
+            guard: and(['hasPending', or(['flushRequested', 'atThreshold', 'fullBatchWaits', 'splitPending'])]),
             target: 'sending',
             reenter: true,
             actions: ['deliverBatch', 'resetAttempt'],
@@ -192,7 +199,7 @@ export const reporterMachine = setup({
           { guard: and(['isStopping', 'hasPending']), target: 'draining', actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt'] },
           { guard: 'isStopping', target: 'ended', actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt'] },
           {
-            guard: and(['hasPending', or(['flushRequested', 'atThreshold', 'splitPending'])]),
+            guard: and(['hasPending', or(['flushRequested', 'atThreshold', 'fullBatchWaits', 'splitPending'])]),
             target: 'sending',
             reenter: true,
             actions: [{ type: 'dropBatch', params: dropParams }, 'resetAttempt'],

@@ -77,6 +77,7 @@ export function modelMachine(bounds: Bounds): Machine {
     guards: {
       hasPending: () => world().queue > 0 || world().carry.length > 0,
       atThreshold: () => world().queue >= bounds.flushThreshold,
+      fullBatchWaits: () => world().queue >= bounds.maxBatchSize,
       splitPending: () => world().carry.length > 0,
     },
   });

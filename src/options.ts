@@ -32,8 +32,11 @@ export interface ReporterOptions {
   flushIntervalMs?: number;
   /**
    * Queued events (SESSION_START included) that trigger a send at once; ≥ 1.
-   * One above `maxQueueSize` is never reached: refused when `flushIntervalMs`
-   * is 0, warned about otherwise. Default: 100.
+   * After a send, the next goes at once while the queue still holds this
+   * many or a full batch (`maxBatchSize` events, or `maxBatchBytes` as the
+   * queue counts bytes), so a backlog is sent back to back and only a part
+   * batch waits for the timer. One above `maxQueueSize` is never reached:
+   * refused when `flushIntervalMs` is 0, warned about otherwise. Default: 100.
    */
   flushThreshold?: number;
   /** Default deadline in ms of `stop()`, `waitUntilDrained()`, `flush({ waitDrained })` and the fatal drain; ≥ 1. Default: 30 000. */

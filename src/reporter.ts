@@ -177,6 +177,7 @@ export class TelemetryReporter implements AsyncDisposable {
       clock: this.#timers,
       random: options.random ?? Math.random,
       spool: this.#spool,
+      defer: afterPendingIo,
       hooks: {
         onSettled: (first) => this.#settleWaiters(first),
         onDropped: (reason, count) =>
@@ -444,6 +445,7 @@ export class TelemetryReporter implements AsyncDisposable {
       guards: {
         hasPending: () => outbox.hasPending(),
         atThreshold: () => outbox.queueSize >= threshold,
+        fullBatchWaits: () => outbox.hasFullBatch(),
         splitPending: () => outbox.hasSplitHalf(),
       },
     });
@@ -628,6 +630,19 @@ export class TelemetryReporter implements AsyncDisposable {
       if (oldest >= waiter.target) waiter.resolve({ drained: true, allDelivered: waiter.allDelivered });
     }
   }
+}
+
+/**
+ * Runs `task` in the check phase of the event loop (`setImmediate`), after
+ * the I/O the current turn started: on a kept-alive connection, a request
+ * got was asked to send has been written to its socket by then (on a new
+ * one it waits for the connection, and the task may run first). Looked up
+ * at each call, so that fake timers installed after import take effect.
+ * Returns what cancels it.
+ */
+function afterPendingIo(task: () => void): () => void {
+  const handle = setImmediate(task);
+  return () => clearImmediate(handle);
 }
 
 /** A name longer than `limit` code units, redacted and cut to about `limit`, with the marker strings get. */

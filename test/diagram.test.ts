@@ -176,7 +176,7 @@ describe('the reporter diagram', () => {
       ).toBe(true);
     expect(labels).toContain('after flushInterval [flushTimerEnabled] / raise TICK');
     expect(labels).toContain('ACK [isStopping && hasPending] / deliverBatch, resetAttempt');
-    expect(labels).toContain('ACK [hasPending && (flushRequested || atThreshold || splitPending)] / deliverBatch, resetAttempt (reenter)');
+    expect(labels).toContain('ACK [hasPending && (flushRequested || atThreshold || fullBatchWaits || splitPending)] / deliverBatch, resetAttempt (reenter)');
   });
 
   it('shows the deadline, declared on the machine itself, as a note on `ended`', () => {

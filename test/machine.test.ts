@@ -7,7 +7,7 @@ import { type ReporterMachineEvent, type SendBatchInput, reporterMachine } from 
  * the world (queue contents, send outcomes) is a few variables the test sets.
  */
 function harness(input: { flushIntervalMs?: number; maxRetries?: number } = {}) {
-  const world = { pending: false, atThreshold: false, splitPending: false };
+  const world = { pending: false, atThreshold: false, fullBatch: false, splitPending: false };
   const calls: string[] = [];
   const sends: SendBatchInput[] = [];
   let aborted = 0;
@@ -31,6 +31,7 @@ function harness(input: { flushIntervalMs?: number; maxRetries?: number } = {}) 
     guards: {
       hasPending: () => world.pending,
       atThreshold: () => world.atThreshold,
+      fullBatchWaits: () => world.fullBatch,
       splitPending: () => world.splitPending,
     },
   });
@@ -123,6 +124,23 @@ describe('reporter machine', () => {
     h.send({ type: 'THRESHOLD' });
     h.send({ type: 'ACK' });
     expect(h.state()).toBe('sending');
+  });
+
+  it('goes on sending after a delivered or failed batch while a full batch waits, below the threshold, and waits for the timer once none does', () => {
+    const h = harness({ maxRetries: 0 });
+    h.send({ type: 'LOG' });
+    h.send({ type: 'THRESHOLD' });
+    h.world.pending = true;
+    h.world.fullBatch = true;
+    h.send({ type: 'ACK' });
+    expect(h.state()).toBe('sending');
+    h.send(fail('rejected'));
+    expect(h.state()).toBe('sending');
+    expect(h.sends).toHaveLength(3);
+    h.world.fullBatch = false;
+    h.send({ type: 'ACK' });
+    expect(h.state()).toBe('batching');
+    expect(h.calls).toEqual(['deliver', 'drop:rejected', 'deliver']);
   });
 
   it('retries a retryable failure after the delay the FAIL carried, with the attempt counted', () => {

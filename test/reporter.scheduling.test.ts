@@ -1,11 +1,12 @@
 /**
  * When the reporter sends: after a delivered batch it goes on at once only
- * when the queue has reached `flushThreshold` or the second half of a split
- * batch waits; otherwise the rest waits for the flush timer. An exception
- * flushes at once, a refused one does not.
+ * when the queue has reached `flushThreshold`, holds a full batch, or the
+ * second half of a split batch waits; otherwise the rest waits for the flush
+ * timer. An exception flushes at once, a refused one does not.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReporterOptions } from '../src/options.js';
+import { QueuedEvent } from '../src/core/wire.js';
 import { eventsOf, settle, startTestReporter, stopNow } from './helpers.js';
 
 const ok = { kind: 'ok', status: 200 } as const;
@@ -71,6 +72,52 @@ describe('sending after a delivered batch', () => {
     await stopNow(reporter);
   });
 
+  /** Answers every request as it comes, with no time passing, until none waits; returns how many were answered. */
+  async function answerBackToBack(wire: ReturnType<typeof start>['wire']): Promise<number> {
+    let answered = 0;
+    for (; wire.pending.length > 0 && answered < 1000; answered++) {
+      wire.answer(ok);
+      await settle(10);
+    }
+    return answered;
+  }
+
+  it('sends a backlog of 1,000 events as 10 requests of 100, back to back, with no time passing', async () => {
+    const { reporter, wire } = start({ flushThreshold: 100, maxBatchSize: 100 });
+    for (let i = 0; i < 999; i++) reporter.log('e', { i });
+    expect(await answerBackToBack(wire)).toBe(10);
+    expect(wire.sent.map((body) => body.events.length)).toEqual(Array.from({ length: 10 }, () => 100));
+    expect(eventsOf(wire.sent).map((e) => e.event_session_index)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+    expect(reporter.stats()).toMatchObject({ state: 'idle', deliveredCounter: 1000, queueSize: 0 });
+    await stopNow(reporter);
+  });
+
+  it('with flushThreshold above maxBatchSize, goes on in full batches back to back after the first send, and leaves only a part batch for the timer', async () => {
+    const { reporter, wire } = start({ flushThreshold: 500, maxBatchSize: 100 });
+    for (let i = 0; i < 1048; i++) reporter.log('e', { i });
+    expect(await answerBackToBack(wire)).toBe(10);
+    expect(wire.sent.map((body) => body.events.length)).toEqual(Array.from({ length: 10 }, () => 100));
+    expect(reporter.stats()).toMatchObject({ state: 'batching', queueSize: 49 });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(wire.sent[10]!.events).toHaveLength(49);
+    await stopNow(reporter);
+  });
+
+  it('counts a full batch by bytes too: large events go on back to back until less than maxBatchBytes of them is queued', async () => {
+    const maxBatchBytes = 4096;
+    const { reporter, wire } = start({ flushThreshold: 50, maxBatchSize: 100, maxEventBytes: 1024, maxBatchBytes });
+    for (let i = 0; i < 49; i++) reporter.log('e', { s: 'x'.repeat(600) });
+    const requests = await answerBackToBack(wire);
+    // The first request went at the threshold; by the threshold alone, the next ones would have waited for the timer.
+    expect(requests).toBeGreaterThan(2);
+    for (const body of wire.sent) expect(Buffer.byteLength(JSON.stringify(body))).toBeLessThanOrEqual(maxBatchBytes);
+    const { state, queueSize, queueBytes } = reporter.stats();
+    expect(state).toBe('batching');
+    expect(queueBytes).toBeLessThan(maxBatchBytes);
+    expect(queueSize).toBeGreaterThan(0);
+    await stopNow(reporter);
+  });
+
   it('sends the second half of a split batch right after the first, without waiting for the timer', async () => {
     const { reporter, wire, indices } = start();
     reporter.log('a');
@@ -86,6 +133,36 @@ describe('sending after a delivered batch', () => {
     wire.answer(ok);
     await settle(10);
     expect(reporter.stats()).toMatchObject({ state: 'idle', deliveredCounter: 3, inFlight: 0 });
+    await stopNow(reporter);
+  });
+});
+
+describe('the batch behind the one in flight', () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.useRealTimers();
+  });
+
+  it('is encoded in the turn after the send, before the answer, and then sent without being encoded again', async () => {
+    const encoded = vi.spyOn(QueuedEvent.prototype, 'encoded');
+    const { reporter, wire, indices } = start({ flushThreshold: 10, maxBatchSize: 2 });
+    reporter.log('a');
+    reporter.log('b');
+    reporter.log('c');
+    void reporter.flush();
+    await settle();
+    expect(indices(0)).toEqual([0, 1]);
+    expect(encoded).toHaveBeenCalledTimes(2);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(wire.pending).toHaveLength(1);
+    expect(encoded).toHaveBeenCalledTimes(4);
+    wire.answer(ok);
+    await settle(10);
+    expect(indices(1)).toEqual([2, 3]);
+    expect(encoded).toHaveBeenCalledTimes(4);
     await stopNow(reporter);
   });
 });

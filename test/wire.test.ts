@@ -1,6 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { QueuedEvent, formatDuration, parseSeverity, platformName, processUuid, serializeBatch, toWireEvent } from '../src/core/wire.js';
+import {
+  QueuedEvent,
+  bodyJson,
+  envelopeJson,
+  formatDuration,
+  isoTimestamp,
+  parseSeverity,
+  platformName,
+  processUuid,
+  serializeBatch,
+  toWireEvent,
+} from '../src/core/wire.js';
 import { SDK_VERSION } from '../src/core/version.js';
 
 describe('wire format', () => {
@@ -85,6 +96,20 @@ describe('serializeBatch', () => {
     expect(body.session_id).toBe('sess "1"');
     expect(body.events).toEqual(events.map((e) => JSON.parse(JSON.stringify(toWireEvent(e)))));
   });
+
+  it('writes the text bodyJson writes from the envelope and the events’ JSON, for each session when sessions alternate', () => {
+    const events = [0, 1, 2].map((i) => new QueuedEvent('GENERIC_EVENT', i, 'INFO', i, `e${i}`, { i }, undefined, undefined));
+    for (const sessionId of ['a', 'a', 'b', 'a', 'é"\\']) {
+      expect(serializeBatch({ sessionId }, events)).toBe(
+        bodyJson(
+          envelopeJson(sessionId),
+          events.map((e) => e.json as string),
+        ),
+      );
+    }
+    expect(serializeBatch({ sessionId: 'a' }, [])).toBe(bodyJson(envelopeJson('a'), []));
+    expect(JSON.parse(serializeBatch({ sessionId: 'a' }, []))).toMatchObject({ session_id: 'a', events: [] });
+  });
 });
 
 describe('events missing their optional fields', () => {
@@ -111,5 +136,32 @@ describe('parseSeverity and non-ASCII letters', () => {
     expect('ınfo'.toUpperCase()).toBe('INFO');
     expect(parseSeverity('ınfo')).toBeUndefined();
     expect(parseSeverity('crıtıcal')).toBeUndefined();
+  });
+});
+
+describe('isoTimestamp', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('formats a run of events logged in the same millisecond once, and each change of millisecond again', () => {
+    const toISOString = vi.spyOn(Date.prototype, 'toISOString');
+    const at = [1_700_000_000_001, 1_700_000_000_001, 1_700_000_000_001, 1_700_000_000_002, 1_700_000_000_002];
+    const events = at.map((ms, i) => new QueuedEvent('GENERIC_EVENT', i, 'INFO', ms, 'n', {}, undefined, undefined));
+    const body = JSON.parse(serializeBatch({ sessionId: 's' }, events)) as { events: { timestamp: string }[] };
+    expect(toISOString).toHaveBeenCalledTimes(2);
+    expect(body.events.map((e) => e.timestamp)).toEqual(at.map((ms) => new Date(ms).toISOString()));
+  });
+
+  it('writes what toISOString writes when the time goes back to an earlier millisecond', () => {
+    expect([5, 6, 5, 5, 0, -0, 1.5, 1].map(isoTimestamp)).toEqual([5, 6, 5, 5, 0, -0, 1.5, 1].map((ms) => new Date(ms).toISOString()));
+  });
+
+  it('throws the RangeError toISOString throws for a time it cannot write, and formats the next one right', () => {
+    isoTimestamp(7);
+    expect(() => isoTimestamp(Number.NaN)).toThrow(RangeError);
+    expect(() => isoTimestamp(8.64e15 + 1)).toThrow(RangeError);
+    expect(isoTimestamp(7)).toBe(new Date(7).toISOString());
+    expect(isoTimestamp(8)).toBe(new Date(8).toISOString());
   });
 });

@@ -12,11 +12,12 @@
 import { randomUUID } from 'node:crypto';
 import type { FailureKind, ReporterMachineEvent } from '../../machines/reporter.machine.js';
 import type { Clock } from './clock.js';
+import { BatchBuilder } from './batch-builder.js';
 import { RingQueue } from './queue.js';
 import { redactReason } from './redact.js';
 import { retryDelayMs } from './retry.js';
 import type { JournalPort, SendResult, SpoolPort, Transport } from './ports.js';
-import { type BodyMeta, type QueuedEvent, bodyJson, encodeEvent, envelopeBytes, envelopeJson, secretOf, serializeBatch } from './wire.js';
+import { type BodyMeta, type QueuedEvent, bodyJson, encodeEvent, envelopeJson, secretOf, serializeBatch } from './wire.js';
 
 /**
  * Why an event was not delivered. Refused by `log()`/`logException()`, so
@@ -70,7 +71,7 @@ export type DropCounts = Record<DropReason | SpoolDropReason, number>;
 interface Batch {
   readonly events: QueuedEvent[];
   readonly idempotencyKey: string;
-  /** The JSON text, made on the first attempt and reused by every retry. */
+  /** The JSON text, made when the batch is taken (a split half's on its first attempt) and reused by every retry. */
   body: string | undefined;
   /** Its file in the spool while this reporter holds a claim on it. */
   spoolFile?: string | undefined;
@@ -117,6 +118,15 @@ export interface OutboxOptions {
   hooks: OutboxHooks;
   /** Where undeliverable batches are kept, and earlier ones resent from. Default: none. */
   spool?: SpoolPort | undefined;
+  /**
+   * Runs `task` once the I/O started in this turn of the event loop has
+   * been handled (the reporter's is `setImmediate`), and returns what
+   * cancels it. The outbox uses it to encode the next batch while a request
+   * is in flight: after the transport has written the request, so that the
+   * work overlaps the wait for the answer rather than delaying the send.
+   * Default: none, and nothing is encoded ahead.
+   */
+  defer?: ((task: () => void) => () => void) | undefined;
 }
 
 export class Outbox {
@@ -128,8 +138,8 @@ export class Outbox {
   #carry: Batch[] = [];
   #carried = 0;
   #lastSend: LastSend | undefined;
-  /** Bytes of a body without events. */
-  readonly #envelopeBytes: number;
+  /** Chooses the batches at the head of the queue, and encodes the next one ahead. */
+  readonly #batches: BatchBuilder;
   readonly #meta: BodyMeta;
   /** With a spool: every accepted event until it is delivered, dropped or in a spool file, for recovery after a crash. */
   readonly #journal: JournalPort | undefined;
@@ -174,9 +184,9 @@ export class Outbox {
       }
     };
     this.#queue = new RingQueue(options.maxQueueSize);
-    this.#envelopeBytes = envelopeBytes(options.sessionId);
     const secret = secretOf(options.apiKey);
     this.#meta = { sessionId: options.sessionId, maxEventBytes: options.maxEventBytes, ...(secret === undefined ? {} : { secret }) };
+    this.#batches = new BatchBuilder(this.#queue, this.#meta, options);
     this.#journal = options.spool?.openJournal(envelopeJson(options.sessionId), (event) => encodeEvent(event, this.#meta));
   }
 
@@ -208,6 +218,14 @@ export class Outbox {
   /** Events wait to be sent (the batch in flight does not count). */
   hasPending(): boolean {
     return this.#queue.size > 0 || this.#carry.length > 0;
+  }
+
+  /**
+   * The queue holds at least a full batch: `maxBatchSize` events, or
+   * `maxBatchBytes` by the queue's estimate of their bytes (`queueBytes`).
+   */
+  hasFullBatch(): boolean {
+    return this.#queue.size >= this.#options.maxBatchSize || this.queueBytes >= this.#options.maxBatchBytes;
   }
 
   /** The second half of a split batch is waiting to be sent. */
@@ -296,12 +314,17 @@ export class Outbox {
     batch.body ??= serializeBatch(this.#meta, batch.events);
     this.#hold(batch);
     let result: SendResult;
+    let cancelAhead = noop;
     try {
-      result = await transport.send({ body: batch.body, idempotencyKey: batch.idempotencyKey, signal });
+      const answer = transport.send({ body: batch.body, idempotencyKey: batch.idempotencyKey, signal });
+      cancelAhead = this.#encodeAheadSoon();
+      result = await answer;
     } catch (error) {
       // A custom transport that throws is treated like a network error.
       result = { kind: 'retryable', reason: error instanceof Error ? error.name : typeof error };
     }
+    // Once the answer is in, the next batch is taken at once: work ahead not yet begun would only delay it.
+    cancelAhead();
     // A custom transport's reason is the host's text (a thrown error's name included), and it is logged and
     // published: the key is redacted from it, and it is cut, here, where every transport's answer passes.
     if (result.kind === 'retryable' && typeof result.reason === 'string') result = { ...result, reason: redactReason(result.reason, this.#options.apiKey) };
@@ -379,7 +402,29 @@ export class Outbox {
     this.#carry = [];
     this.#carried = 0;
     events.push(...this.#unqueue(this.#queue.size));
+    this.#batches.forget();
     if (events.length > 0) this.#settleDropped(reason, events);
+  }
+
+  /**
+   * While a request is in flight, has the next batch's events encoded and
+   * their JSON joined (`BatchBuilder.encodeAhead`) once the transport has
+   * written the request: with one request in flight, that work no longer
+   * adds to each round trip. The events stay queued, keyless and journaled
+   * until they are taken, so a retry, a split, a drop or a stop finds the
+   * outbox as it would without it. Returns what cancels the work; never throws.
+   */
+  #encodeAheadSoon(): () => void {
+    const defer = this.#options.defer;
+    if (defer === undefined || this.#queue.size === 0) return noop;
+    try {
+      const cancel = defer(() => this.#batches.encodeAhead());
+      // Cancelling runs after the answer: a cancel that throws must not turn a delivered batch into a fault.
+      return () => quietly(cancel);
+    } catch {
+      // A head start only: without it the next batch is encoded when it is taken.
+      return noop;
+    }
   }
 
   #takeBatch(): Batch | undefined {
@@ -388,26 +433,14 @@ export class Outbox {
       this.#carried -= carried.events.length;
       return carried;
     }
-    const { maxBatchSize, maxBatchBytes } = this.#options;
-    // Each event adds its JSON and a comma; the envelope has no comma to spare.
-    let bytes = this.#envelopeBytes - 1;
-    let count = 0;
-    while (count < maxBatchSize) {
-      const event = this.#queue.at(count);
-      if (event === undefined) break;
-      if (!this.#encodes(event)) {
-        // An event that cannot be encoded ends the batch before it; at the head it is dropped,
-        // so batches keep enqueue order and one bad event never holds up the rest.
-        if (count > 0) break;
-        this.#settleDropped('internal_error', this.#unqueue(1));
-        continue;
-      }
-      // The first event is always taken: with maxEventBytes it fits by construction.
-      if (count > 0 && bytes + event.jsonBytes + 1 > maxBatchBytes) break;
-      bytes += event.jsonBytes + 1;
-      count++;
+    for (;;) {
+      const { count, body } = this.#batches.take((error) => this.#options.hooks.onInternalError(error));
+      if (count > 0) return makeBatch(this.#unqueue(count), body);
+      if (this.#queue.size === 0) return undefined;
+      // An event that cannot be encoded ends the batch before it (one warning); at the head it is
+      // dropped, so batches keep enqueue order and one bad event never holds up the rest.
+      this.#settleDropped('internal_error', this.#unqueue(1));
     }
-    return count === 0 ? undefined : makeBatch(this.#unqueue(count));
   }
 
   /** Takes `count` events off the head of the queue, and their bytes off `queueBytes`. */
@@ -415,17 +448,6 @@ export class Outbox {
     const events = this.#queue.shift(count);
     for (const event of events) this.queueBytes -= event.queuedBytes;
     return events;
-  }
-
-  /** Encodes `event` (once; the JSON is kept on it); false, with one warning, when that throws. */
-  #encodes(event: QueuedEvent): boolean {
-    try {
-      encodeEvent(event, this.#meta);
-      return true;
-    } catch (error) {
-      this.#options.hooks.onInternalError(error);
-      return false;
-    }
   }
 
   /**
@@ -535,8 +557,12 @@ function splitReplay(batch: Batch): [Batch, Batch] {
   return [half(events.slice(0, middle)), half(events.slice(middle))];
 }
 
-function makeBatch(events: QueuedEvent[]): Batch {
+function makeBatch(events: QueuedEvent[], body?: string): Batch {
   // A split half is a new request body, so it gets its own idempotency key;
   // its events keep the ids they were given, so the server can still dedupe.
-  return { events, idempotencyKey: randomUUID(), body: undefined };
+  return { events, idempotencyKey: randomUUID(), body };
+}
+
+function noop(): void {
+  // Nothing to cancel.
 }

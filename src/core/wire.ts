@@ -72,10 +72,10 @@ export interface WireBody {
  */
 export class QueuedEvent {
   id: string | undefined = undefined;
-  /** The JSON text, redacted and capped, made when the event is first taken into a batch and then kept. */
+  /** The JSON text, redacted and capped, made when the event is first taken into a batch and then kept (by `encoded`). */
   json: string | undefined = undefined;
-  /** The UTF-8 size of `json`. */
-  jsonBytes = 0;
+  /** The UTF-8 size of `json` once counted; -1 until then. */
+  #jsonBytes = -1;
   constructor(
     readonly type: WireEventType,
     readonly index: number,
@@ -96,6 +96,42 @@ export class QueuedEvent {
      */
     readonly queuedBytes = 0,
   ) {}
+
+  /** Keeps the event's JSON, and its UTF-8 size in bytes when that was counted (-1 when it was not). */
+  encoded(json: string, bytes: number): void {
+    this.json = json;
+    this.#jsonBytes = bytes;
+  }
+
+  /**
+   * The UTF-8 size of `json` in bytes (0 before it is made), counted on the
+   * first read that needs it and kept: `encodeEvent` counts it only when the
+   * event could be over `maxEventBytes`, and a batch only when it could be
+   * over `maxBatchBytes` (see `jsonBytesAtMost`).
+   */
+  get jsonBytes(): number {
+    if (this.#jsonBytes < 0) {
+      if (this.json === undefined) return 0;
+      this.#jsonBytes = Buffer.byteLength(this.json);
+    }
+    return this.#jsonBytes;
+  }
+
+  /** At least `jsonBytes`, without counting: the count once made, else 3 bytes per UTF-16 code unit of `json` (see `utf8BytesNearCap`). */
+  get jsonBytesAtMost(): number {
+    return this.#jsonBytes >= 0 ? this.#jsonBytes : (this.json?.length ?? 0) * 3;
+  }
+}
+
+/**
+ * The UTF-8 size of `text` in bytes when it could be over `capBytes`, or -1
+ * when it cannot be, without counting: a UTF-16 code unit is at most 3 UTF-8
+ * bytes (a surrogate pair, 2 units, is 4 bytes; a lone surrogate is written
+ * as U+FFFD, 3 bytes), so text of at most `capBytes / 3` units is within the
+ * cap. Over the cap exactly when `Buffer.byteLength(text) > capBytes`.
+ */
+export function utf8BytesNearCap(text: string, capBytes: number): number {
+  return text.length * 3 <= capBytes ? -1 : Buffer.byteLength(text);
 }
 
 /**
@@ -125,7 +161,7 @@ export function toWireEvent(event: QueuedEvent): WireEvent {
     event_id: event.id,
     event_session_index: event.index,
     severity: event.severity,
-    timestamp: new Date(event.timestampMs).toISOString(),
+    timestamp: isoTimestamp(event.timestampMs),
   };
   switch (event.type) {
     case 'SESSION_START':
@@ -205,14 +241,14 @@ export function encodeEvent(event: QueuedEvent, meta: BodyMeta): string {
     source = redacted(event, secret.text);
     json = eventJson(source);
   }
-  let bytes = Buffer.byteLength(json);
   const cap = meta.maxEventBytes ?? Infinity;
+  // Most events are far below the cap, and their length alone shows it: their bytes are counted only if a batch needs them.
+  let bytes = utf8BytesNearCap(json, cap);
   if (bytes > cap) {
     json = eventJson(capped(source, cap));
     bytes = Buffer.byteLength(json);
   }
-  event.json = json;
-  event.jsonBytes = bytes;
+  event.encoded(json, bytes);
   return json;
 }
 
@@ -269,10 +305,13 @@ function capped(event: QueuedEvent, cap: number): QueuedEvent {
  * every batch on the send path. `toWireEvent` gives the same JSON as objects.
  */
 export function serializeBatch(meta: BodyMeta, events: readonly QueuedEvent[]): string {
-  return bodyJson(
-    envelopeJson(meta.sessionId),
-    events.map((event) => encodeEvent(event, meta)),
-  );
+  // Appended one event at a time, with no array of texts to map and join: the same text, made with less copying.
+  let body = sessionBodyHead(meta.sessionId);
+  for (let i = 0; i < events.length; i++) {
+    if (i > 0) body += ',';
+    body += encodeEvent(events[i] as QueuedEvent, meta);
+  }
+  return body + BODY_END;
 }
 
 /**
@@ -281,12 +320,33 @@ export function serializeBatch(meta: BodyMeta, events: readonly QueuedEvent[]): 
  * `"events":[…]`. Also how the spool rebuilds bodies from stored JSON.
  */
 export function bodyJson(envelope: string, events: readonly string[]): string {
-  return `${envelope.slice(0, -1)},"events":[${events.join(',')}]}`;
+  return `${bodyHead(envelope)}${events.join(',')}${BODY_END}`;
+}
+
+/** A body's text up to its first event: `envelope` (as `envelopeJson` writes it) with `"events":[` added last. */
+export function bodyHead(envelope: string): string {
+  return `${envelope.slice(0, -1)},"events":[`;
+}
+
+/** What ends a body after its last event. */
+export const BODY_END = ']}';
+
+/** The session whose body head was made last, and that head: every batch of a reporter has the same one. */
+let lastHeadSessionId: string | undefined;
+let lastHead = '';
+
+/** `bodyHead(envelopeJson(sessionId))`, made once for a run of calls with the same session. */
+function sessionBodyHead(sessionId: string): string {
+  if (sessionId !== lastHeadSessionId) {
+    lastHead = bodyHead(envelopeJson(sessionId));
+    lastHeadSessionId = sessionId;
+  }
+  return lastHead;
 }
 
 function eventJson(event: QueuedEvent): string {
   event.id ??= randomUUID();
-  const head = `{"event":"${event.type}","event_id":"${event.id}","event_session_index":${event.index},"severity":"${event.severity}","timestamp":"${new Date(event.timestampMs).toISOString()}"`;
+  const head = `{"event":"${event.type}","event_id":"${event.id}","event_session_index":${event.index},"severity":"${event.severity}","timestamp":"${isoTimestamp(event.timestampMs)}"`;
   switch (event.type) {
     case 'SESSION_START':
       return `${head}}`;
@@ -300,6 +360,25 @@ function eventJson(event: QueuedEvent): string {
     case 'GENERIC_EVENT':
       return `${head},"event_name":${JSON.stringify(event.name ?? '')},"event_data":${JSON.stringify(event.data ?? {})}}`;
   }
+}
+
+/** The last time `isoTimestamp` formatted, in epoch ms, and its text. */
+let lastTimestampMs = Number.NaN;
+let lastTimestampIso = '';
+
+/**
+ * `new Date(ms).toISOString()`, formatted once for a run of calls with the
+ * same `ms`: the events of one batch are often logged in the same
+ * millisecond, and formatting a date is a good part of an event's JSON.
+ * Throws the same RangeError for a time out of range (NaN never matches the
+ * cache, and a failed call leaves it as it was).
+ */
+export function isoTimestamp(ms: number): string {
+  if (ms !== lastTimestampMs) {
+    lastTimestampIso = new Date(ms).toISOString();
+    lastTimestampMs = ms;
+  }
+  return lastTimestampIso;
 }
 
 /**
