@@ -428,7 +428,7 @@ function optionalShape<T>(options: Record<string, unknown>, name: string, expect
 
 function inspectObserver(value: unknown): InspectObserver | undefined {
   if (value === undefined || typeof value === 'function') return value as InspectObserver | undefined;
-  // No primitive has a `next` method, so this admits only an observer object.
+  // Only an object is an observer, even where a primitive's prototype lends it a `next`.
   const next: unknown = typeof value === 'object' && value !== null ? (value as { next?: unknown }).next : undefined;
   if (typeof next === 'function') return value as InspectObserver;
   throw invalidType('inspect', 'an inspection observer (a function, or an object with next)', value);

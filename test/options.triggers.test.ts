@@ -41,6 +41,12 @@ describe('a flushThreshold that maxQueueBytes can never hold', () => {
       'Expected `flushThreshold` to be ≤ `maxQueueSize` (10) when `flushIntervalMs` is 0, got `17` (number)',
     );
   });
+
+  it('leaves the maxQueueSize message to a queue exactly as large as the bytes can hold', () => {
+    expect(errorOf({ ...small, maxQueueSize: 16, flushThreshold: 17 }).message).toBe(
+      'Expected `flushThreshold` to be ≤ `maxQueueSize` (16) when `flushIntervalMs` is 0, got `17` (number)',
+    );
+  });
 });
 
 describe('a flushThreshold the queue can never reach', () => {

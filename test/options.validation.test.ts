@@ -212,6 +212,16 @@ describe('functions and shaped objects', () => {
   ])('refuses %j as an inspection observer', (value, message) => {
     expectTypeError({ ...base, inspect: value }, message);
   });
+
+  it('refuses a number as an inspection observer even where Number.prototype has a next method', () => {
+    // An observer is a function or an object with next: a next lent by a primitive's prototype does not make one.
+    Object.defineProperty(Number.prototype, 'next', { value: () => undefined, configurable: true });
+    try {
+      expectTypeError({ ...base, inspect: 42 }, inspectRefusal('`42` (number)'));
+    } finally {
+      delete (Number.prototype as { next?: unknown }).next;
+    }
+  });
 });
 
 describe('events', () => {

@@ -1,5 +1,6 @@
 /** What the spool tests share: stored bodies, idempotency keys, and a spool on a test directory that owns pid 4242. */
 import { SafeLogger } from '../src/host/logger.js';
+import type { Log } from '../src/core/ports.js';
 import type { SpoolOptions } from '../src/io/spool.js';
 import type { recordingLogger } from './helpers.js';
 
@@ -33,4 +34,22 @@ export function testSpoolOptions(dir: string, log: ReturnType<typeof recordingLo
     pid: 4242,
     isAlive: (pid) => pid === 4242,
   };
+}
+
+/** A `Log` over `log` that also records the key of each `warnOnce` call, said or not. */
+export function keyRecordingLog(log: ReturnType<typeof recordingLogger>): { logger: Log; keys: string[] } {
+  const safe = new SafeLogger(log.logger, {});
+  const keys: string[] = [];
+  const logger: Log = {
+    warn: (obj, msg) => safe.warn(obj, msg),
+    info: (obj, msg) => safe.info(obj, msg),
+    error: (obj, msg) => safe.error(obj, msg),
+    debug: (obj, msg) => safe.debug(obj, msg),
+    warnOnce: (key, obj, msg) => {
+      keys.push(key);
+      safe.warnOnce(key, obj, msg);
+    },
+    rearm: (key) => safe.rearm(key),
+  };
+  return { logger, keys };
 }

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SafeLogger } from '../src/host/logger.js';
 import { Spool, type SpoolFs, type SpoolOptions, parseSpooledBatch, processAlive } from '../src/io/spool.js';
 import { recordingLogger } from './helpers.js';
-import { KEY_A, KEY_B, KEY_C, KEY_D, storedBody, testSpoolOptions } from './spool-helpers.js';
+import { KEY_A, KEY_B, KEY_C, KEY_D, keyRecordingLog, storedBody, testSpoolOptions } from './spool-helpers.js';
 
 const body = storedBody;
 
@@ -149,6 +149,19 @@ describe('Spool bound at its edges', () => {
     // A batch that could never fit evicts nothing: the two newest files stay.
     expect(evicted).toEqual([1]);
     expect(files().map(keyOf)).toEqual([KEY_B, KEY_C]);
+  });
+
+  it('gives its full and never-fits warnings the warn-once keys spool:overflow and spool:too_large', () => {
+    const text = body(1);
+    const max = Buffer.byteLength(text);
+    const keyed = keyRecordingLog(log);
+    const s = spool({ maxSpoolBytes: max, logger: keyed.logger });
+    s.keep(undefined, text, KEY_A, 1);
+    clock += 1;
+    s.keep(undefined, text, KEY_B, 1);
+    s.keep(undefined, 'x'.repeat(max + 1), KEY_C, 1);
+    // The keys are the port's names for these warnings: the ones a shared logger deduplicates and could rearm.
+    expect(keyed.keys).toEqual(['spool:overflow', 'spool:too_large']);
   });
 
   it('evicts the oldest first whatever order the directory lists', () => {

@@ -142,6 +142,30 @@ describe('Spool file modes', () => {
   });
 });
 
+describe('Spool on a directory it makes', () => {
+  it('counts a directory it made but cannot make 0700 as a spool error, logged once', () => {
+    const dir = join(root, 'unchmoddable');
+    const log = recordingLogger();
+    const spool = new Spool({
+      ...testSpoolOptions(dir, log, () => 0, []),
+      fs: {
+        ...fs,
+        chmodSync: () => {
+          throw Object.assign(new Error('EPERM'), { code: 'EPERM' });
+        },
+      },
+    });
+    expect(spool.errors).toBe(1);
+    expect(log.records).toEqual([
+      {
+        level: 'warn',
+        obj: { dir, operation: 'chmod', code: 'EPERM' },
+        msg: `Telemetry spool chmod failed in ${dir} (EPERM); undelivered batches may not be kept`,
+      },
+    ]);
+  });
+});
+
 describe('Spool on a directory that already exists', () => {
   const start = (dir: string) => {
     const log = recordingLogger();
@@ -178,6 +202,31 @@ describe('Spool on a directory that already exists', () => {
     chmodSync(dir, 0o500);
     expect(start(dir).log.records).toEqual([]);
     chmodSync(dir, 0o700);
+  });
+
+  it('shows a mode without owner bits in four octal digits', () => {
+    const dir = join(root, 'ownerless');
+    mkdirSync(dir);
+    const log = recordingLogger();
+    // Reported, not applied: a real 0070 directory would shut out a test that does not run as root.
+    const statSync = ((path: fs.PathLike) => ({ ...fs.statSync(path), mode: fs.constants.S_IFDIR | 0o070 })) as typeof fs.statSync;
+    new Spool({ ...testSpoolOptions(dir, log, () => 0, []), fs: { ...fs, statSync } });
+    expect(log.records.map((r) => r.obj)).toEqual([{ dir, mode: '0070' }]);
+  });
+
+  it('says nothing on Windows, whose modes do not describe other users', () => {
+    const dir = join(root, 'windows');
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    const platform = Object.getOwnPropertyDescriptor(process, 'platform')!;
+    Object.defineProperty(process, 'platform', { ...platform, value: 'win32' });
+    try {
+      expect(start(dir).log.records).toEqual([]);
+    } finally {
+      Object.defineProperty(process, 'platform', platform);
+    }
+    // The same directory elsewhere is warned about: the silence above is the platform's.
+    expect(start(dir).log.records).toHaveLength(1);
   });
 
   it('counts a directory it cannot stat as a spool error, logged once', () => {

@@ -12,6 +12,7 @@ import { SafeLogger } from '../src/host/logger.js';
 import { Spool, type SpoolFs, type SpoolOptions } from '../src/io/spool.js';
 import type { WireBody } from '../src/core/wire.js';
 import { recordingLogger } from './helpers.js';
+import { keyRecordingLog } from './spool-helpers.js';
 
 const ME = 4242;
 const DEAD = 1111;
@@ -364,17 +365,19 @@ describe('recovering a crashed reporter', () => {
     expect(existsSync(join(dir, name!))).toBe(false);
   });
 
+  /** Node's fs, but a journal cannot be created (EACCES). */
+  const journalUnopenable = {
+    ...fs,
+    openSync: (p: fs.PathLike, flags: fs.OpenMode) =>
+      String(p).endsWith('.journal')
+        ? (() => {
+            throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+          })()
+        : fs.openSync(p, flags),
+  } as SpoolFs;
+
   it('counts and logs once a journal it cannot open, and goes on without one', () => {
-    const failing = {
-      ...fs,
-      openSync: (p: fs.PathLike, flags: fs.OpenMode) =>
-        String(p).endsWith('.journal')
-          ? (() => {
-              throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
-            })()
-          : fs.openSync(p, flags),
-    } as SpoolFs;
-    const s = spool({ fs: failing });
+    const s = spool({ fs: journalUnopenable });
     expect(s.openJournal(HEADER, () => line(0))).toBeUndefined();
     expect(s.openJournal(HEADER, () => line(0))).toBeUndefined();
     expect(s.errors).toBe(2);
@@ -383,5 +386,12 @@ describe('recovering a crashed reporter', () => {
       'Telemetry journal is off for this session; a crash would lose its queued events',
     ]);
     expect(log.records[1]?.obj).toEqual({ dir });
+  });
+
+  it('says that the journal is off under the warn-once key spool:journal-off, after the failure’s own key', () => {
+    const keyed = keyRecordingLog(log);
+    const s = spool({ fs: journalUnopenable, logger: keyed.logger });
+    expect(s.openJournal(HEADER, () => line(0))).toBeUndefined();
+    expect(keyed.keys).toEqual(['spool:journal:EACCES', 'spool:journal-off']);
   });
 });
