@@ -9,7 +9,7 @@ const MAX_ENTRIES = 64;
 
 /** An object with exactly this stack and these extra fields, so tracebacks are exact. */
 const withStack = (stack: string, extra: object = {}) => ({ stack, ...extra });
-const traceback = (value: unknown, secret?: string) => describeException(value, secret).traceback;
+const traceback = (value: unknown, secret = '') => describeException(value, secret).traceback;
 
 describe('describeException traceback with inner errors', () => {
   it('writes each inner error after the stack, numbered from 1, every line indented two spaces', () => {

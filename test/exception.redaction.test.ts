@@ -60,7 +60,7 @@ describe('describeException redacts the key before it cuts', () => {
   });
 
   it('redacts nothing without a key', () => {
-    expect(describeException(new Error(`a ${KEY}`)).error_message).toBe(`a ${KEY}`);
+    expect(describeException(new Error(`a ${KEY}`), '').error_message).toBe(`a ${KEY}`);
   });
 });
 

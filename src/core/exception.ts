@@ -71,9 +71,10 @@ const LIMIT_MARKER = '…[traceback limit reached]';
 /**
  * `error_type` (the constructor name, or `typeof` for a primitive),
  * `error_message` and `traceback` (see the module comment), with `secret`
- * (the API key) redacted from each before it is cut. Never throws.
+ * (the API key; required, so that no caller can forget it, and '' for none)
+ * redacted from each before it is cut. Never throws.
  */
-export function describeException(error: unknown, secret = ''): ExceptionFields {
+export function describeException(error: unknown, secret: string): ExceptionFields {
   const fields: ExceptionFields = {
     error_type: cutText(typeName(error), MAX_TEXT, secret),
     error_message: cutText(messageOf(error, secret), MAX_TEXT, secret),
@@ -87,10 +88,10 @@ export function describeException(error: unknown, secret = ''): ExceptionFields 
  * The user-error data when `error`, or the first link of its `cause` chain
  * that carries an HTTP status, has a status in 400–499 other than 408 and
  * 429; otherwise undefined. A status is read from `status`, `statusCode`,
- * `response.statusCode` or `response.status`. `secret` (the API key) is
- * redacted from the type, the message and the body before any cut. Never throws.
+ * `response.statusCode` or `response.status`. `secret` (the API key, '' for
+ * none) is redacted from the type, the message and the body before any cut. Never throws.
  */
-export function findUserError(error: unknown, secret = ''): UserErrorData | undefined {
+export function findUserError(error: unknown, secret: string): UserErrorData | undefined {
   const seen = new Set<unknown>();
   let link: unknown = error;
   for (let i = 0; i <= MAX_CAUSES && isObject(link) && !seen.has(link); i++) {
