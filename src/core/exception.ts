@@ -197,15 +197,15 @@ class TracebackWriter {
 
   /**
    * Writes `label` and `text` at `indent`, every line of `text` indented,
-   * `text` redacted and then cut; false, and nothing written, once the
-   * traceback is full.
+   * `text` redacted and then cut; nothing is written once the traceback is
+   * full, and `open` tells when that is.
    */
-  add(indent: string, label: string, text: string): boolean {
+  add(indent: string, label: string, text: string): void {
     const newline = this.#lines.length > 0 ? 1 : 0;
     const left = MAX_TRACEBACK - this.#chars - newline;
     if (this.#full || this.#lines.length >= MAX_ENTRIES || left <= indent.length + label.length) {
       this.#full = true;
-      return false;
+      return;
     }
     // Cut before indenting, and by the text as it was, where the key is found whole; one character is kept for `…`.
     let entry = indent + label + cutText(text, Math.min(MAX_STACK, left - indent.length - label.length - 1), this.secret).replaceAll('\n', `\n${indent}`);
@@ -213,7 +213,6 @@ class TracebackWriter {
     if (entry.length > left) entry = `${entry.slice(0, left - 1)}…`;
     this.#lines.push(entry);
     this.#chars += newline + entry.length;
-    return true;
   }
 
   text(): string | undefined {
@@ -241,7 +240,8 @@ function writeChain(writer: TracebackWriter, error: unknown, text: string | unde
   let entry = text;
   let prefix = label;
   for (let causes = 0; ; causes++) {
-    if (entry !== undefined && !writer.add(indent, prefix, entry)) break;
+    // A refused entry closes the writer: the inner errors then write nothing, and the loop stops below.
+    if (entry !== undefined) writer.add(indent, prefix, entry);
     // Only an object can be met again: a primitive has no cause and no inner errors.
     if (isObject(link)) {
       path.add(link);
