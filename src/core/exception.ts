@@ -136,11 +136,11 @@ function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value !== 'object') return typeof value;
   try {
-    const prototype = Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null;
-    const name = prototype?.constructor?.name;
+    // A null prototype, or one without a constructor, throws here like a hostile Proxy does.
+    const name = (Object.getPrototypeOf(value) as { constructor: { name?: unknown } }).constructor.name;
     if (typeof name === 'string' && name.length > 0) return name;
   } catch {
-    // A hostile Proxy: fall through to `name`.
+    // No constructor to name it, or a hostile Proxy: fall through to `name`.
   }
   const name = read(value, 'name');
   return typeof name === 'string' && name.length > 0 ? name : 'Object';
