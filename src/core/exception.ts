@@ -264,13 +264,11 @@ function writeChain(writer: TracebackWriter, error: unknown, text: string | unde
 /** Writes the inner errors of `error` (an array-valued `errors`), two spaces deeper than `indent`. */
 function writeInner(writer: TracebackWriter, error: object, indent: string, path: Set<object>): void {
   const errors = read(error, 'errors');
-  let count: number;
+  let count = 0;
   try {
-    if (!Array.isArray(errors)) return;
-    count = errors.length;
+    if (Array.isArray(errors)) count = errors.length;
   } catch {
-    // A revoked Proxy: Array.isArray throws.
-    return;
+    // A revoked Proxy: Array.isArray throws, and there are no inner errors to write.
   }
   const inner = `${indent}  `;
   for (let i = 0; i < Math.min(count, MAX_INNER_ERRORS) && writer.open; i++) {
