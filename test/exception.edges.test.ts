@@ -127,6 +127,56 @@ describe('describeException traceback', () => {
   });
 });
 
+describe('describeException traceback, the entry at the 65 536-character limit', () => {
+  const MAX_TRACEBACK = 65_536;
+  const LIMIT_MARKER = '…[traceback limit reached]';
+  /**
+   * A stack of 8000 characters and 7 inner errors of 8000 (each 8007 with its newline and `  [n] `) fill 64 049
+   * characters; `last`, the stack of the eighth inner error, then has 1486 left for its entry, 1480 after `  [8] `.
+   */
+  const ROOM = 1480;
+  const lastInner = (last: string) => ({
+    stack: 'a'.repeat(8000),
+    errors: [...Array.from({ length: 7 }, () => ({ stack: 'f'.repeat(8000) })), { stack: last }],
+  });
+  const traceback = (value: unknown) => describeException(value, '').traceback as string;
+
+  it('refuses an entry when only its label would fit, and ends with the limit marker', () => {
+    // 1428, then 8 causes of 8012 (newline, `Caused by: `, 8000): 65 524, which leaves 11 characters, the label's length.
+    let link: Record<string, unknown> = { stack: 'z' };
+    for (let i = 0; i < 8; i++) link = { stack: 'f'.repeat(8000), cause: link };
+    const lines = traceback({ stack: 'a'.repeat(1428), cause: link }).split('\n');
+    expect(lines).toHaveLength(10);
+    expect(lines[8]).toBe(`Caused by: ${'f'.repeat(8000)}`);
+    expect(lines[9]).toBe(LIMIT_MARKER);
+  });
+
+  it('keeps a last text one character shorter than the room whole, and cuts one that fills it, keeping a character for …', () => {
+    const shorter = traceback(lastInner('y'.repeat(ROOM - 1)));
+    expect(shorter.endsWith(`\n  [8] ${'y'.repeat(ROOM - 1)}`)).toBe(true);
+    expect(shorter).toHaveLength(MAX_TRACEBACK - 1);
+    const filling = traceback(lastInner('y'.repeat(ROOM)));
+    expect(filling.endsWith(`\n  [8] ${'y'.repeat(ROOM - 1)}…`)).toBe(true);
+    expect(filling).toHaveLength(MAX_TRACEBACK);
+  });
+
+  it('cuts a last entry that its indented lines push past the limit to end exactly at it, with …', () => {
+    // Cut to ROOM - 1 characters and …, the text then gains 2 spaces at each of the 739 newlines kept.
+    const text = traceback(lastInner('y\n'.repeat(1000)));
+    const indented = `  [8] ${'y\n'.repeat(1000).replaceAll('\n', '\n  ')}`;
+    expect(text).toHaveLength(MAX_TRACEBACK);
+    expect(text.endsWith(`\n${indented.slice(0, 6 + ROOM - 1)}…`)).toBe(true);
+  });
+
+  it('keeps whole a last entry that its indented lines make exactly as long as the room left', () => {
+    // 1478 characters, not cut, and 2 spaces after the newline: 6 + 1478 + 2 = 1486.
+    const stack = `${'y'.repeat(739)}\n${'y'.repeat(738)}`;
+    const text = traceback(lastInner(stack));
+    expect(text).toHaveLength(MAX_TRACEBACK);
+    expect(text.endsWith(`\n  [8] ${'y'.repeat(739)}\n  ${'y'.repeat(738)}`)).toBe(true);
+  });
+});
+
 describe('findUserError chain', () => {
   it('finds a status 16 causes deep but not 17', () => {
     const tip = () => ({ status: 404, message: 'deep' });
@@ -135,7 +185,11 @@ describe('findUserError chain', () => {
   });
 
   it('leaves body out when there is none', () => {
-    expect(findUserError(Object.assign(new Error('no body'), { status: 400 }), '')).toStrictEqual({ error_type: 'Error', message: 'no body', status_code: 400 });
+    expect(findUserError(Object.assign(new Error('no body'), { status: 400 }), '')).toStrictEqual({
+      error_type: 'Error',
+      message: 'no body',
+      status_code: 400,
+    });
   });
 
   it('reads a status carried by a thrown function', () => {
