@@ -29,6 +29,16 @@ describe('describeException traceback with inner errors', () => {
     expect(traceback({ stack: 'Top', errors: { 0: 'x', length: 1 } })).toBe('Top');
   });
 
+  it('reads no inner errors of a primitive, even one whose prototype has an errors array', () => {
+    Object.defineProperty(String.prototype, 'errors', { value: [withStack('Inherited')], configurable: true });
+    try {
+      expect(traceback('thrown')).toBeUndefined();
+      expect(traceback(withStack('Top', { cause: 'reason' }))).toBe('Top\nCaused by: string: reason');
+    } finally {
+      delete (String.prototype as { errors?: unknown }).errors;
+    }
+  });
+
   it('writes 8 inner errors, then how many more there were', () => {
     const items = (n: number) => Array.from({ length: n }, (_, i) => withStack(`E${i + 1}`));
     const listed = Array.from({ length: MAX_INNER_ERRORS }, (_, i) => `  [${i + 1}] E${i + 1}`);
