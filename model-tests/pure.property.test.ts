@@ -80,7 +80,7 @@ describe('serialization into the wire schema', () => {
       fc.property(fc.array(fc.tuple(hostile, fc.boolean(), fc.integer({ min: 0, max: 2 ** 40 })), { maxLength: 5 }), (items) => {
         const events = items.map(([value, asException, ts], index) =>
           asException
-            ? new QueuedEvent('UNHANDLED_EXCEPTION', index, 'ERROR', ts, undefined, undefined, describeException(value), undefined)
+            ? new QueuedEvent('UNHANDLED_EXCEPTION', index, 'ERROR', ts, undefined, undefined, describeException(value, ''), undefined)
             : new QueuedEvent('GENERIC_EVENT', index, 'INFO', ts, 'name', toEventData(value), undefined, undefined),
         );
         const text = serializeBatch({ sessionId: 's' }, [

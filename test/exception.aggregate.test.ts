@@ -9,7 +9,7 @@ const MAX_ENTRIES = 64;
 
 /** An object with exactly this stack and these extra fields, so tracebacks are exact. */
 const withStack = (stack: string, extra: object = {}) => ({ stack, ...extra });
-const traceback = (value: unknown, secret?: string) => describeException(value, secret).traceback;
+const traceback = (value: unknown, secret = '') => describeException(value, secret).traceback;
 
 describe('describeException traceback with inner errors', () => {
   it('writes each inner error after the stack, numbered from 1, every line indented two spaces', () => {
@@ -27,6 +27,16 @@ describe('describeException traceback with inner errors', () => {
     expect(traceback({ stack: 'Top', errors: [{ message: 'first' }] })).toBe('Top\n  [1] Object: first');
     expect(traceback({ stack: 'Top', errors: 'not a list' })).toBe('Top');
     expect(traceback({ stack: 'Top', errors: { 0: 'x', length: 1 } })).toBe('Top');
+  });
+
+  it('reads no inner errors of a primitive, even one whose prototype has an errors array', () => {
+    Object.defineProperty(String.prototype, 'errors', { value: [withStack('Inherited')], configurable: true });
+    try {
+      expect(traceback('thrown')).toBeUndefined();
+      expect(traceback(withStack('Top', { cause: 'reason' }))).toBe('Top\nCaused by: string: reason');
+    } finally {
+      delete (String.prototype as { errors?: unknown }).errors;
+    }
   });
 
   it('writes 8 inner errors, then how many more there were', () => {

@@ -60,7 +60,7 @@ describe('describeException redacts the key before it cuts', () => {
   });
 
   it('redacts nothing without a key', () => {
-    expect(describeException(new Error(`a ${KEY}`)).error_message).toBe(`a ${KEY}`);
+    expect(describeException(new Error(`a ${KEY}`), '').error_message).toBe(`a ${KEY}`);
   });
 });
 
@@ -73,6 +73,12 @@ describe('findUserError redacts the key before it cuts', () => {
 
   it('replaces a key across the 4096-character cut of a string body whole', () => {
     expect(findUserError(userError('denied', { body: keyAt(MAX_TEXT - 12) }), KEY)?.body).toBe(`${'m'.repeat(MAX_TEXT - 12)}[redacted]…`);
+  });
+
+  it('cuts a string body longer than a snapshot keeps at 4096 of its own characters, a key at its head counted at its length', () => {
+    // Over the 32 768 characters a snapshot string keeps: cutting a snapshot of it would count the 10 of [redacted] instead.
+    const body = `${KEY}${'x'.repeat(40_000)}`;
+    expect(findUserError(userError('denied', { body }), KEY)?.body).toBe(`[redacted]${'x'.repeat(MAX_TEXT - KEY.length)}…`);
   });
 
   it('replaces every key in a string body that needs no cut', () => {

@@ -42,6 +42,11 @@ describe('retry policy', () => {
     expect(retryDelayMs(1, 100, undefined, () => 0)).toBe(100);
   });
 
+  it('keeps the backoff when Retry-After is only as long', () => {
+    // Equal waits are the same number but for the sign of a zero: a −0 Retry-After against a 0 backoff shows which one is kept.
+    expect(retryDelayMs(1, 0, -0, () => 0)).toBe(0);
+  });
+
   it.each([
     [200, 'ok'],
     [204, 'ok'],

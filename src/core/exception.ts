@@ -71,9 +71,10 @@ const LIMIT_MARKER = '…[traceback limit reached]';
 /**
  * `error_type` (the constructor name, or `typeof` for a primitive),
  * `error_message` and `traceback` (see the module comment), with `secret`
- * (the API key) redacted from each before it is cut. Never throws.
+ * (the API key; required, so that no caller can forget it, and '' for none)
+ * redacted from each before it is cut. Never throws.
  */
-export function describeException(error: unknown, secret = ''): ExceptionFields {
+export function describeException(error: unknown, secret: string): ExceptionFields {
   const fields: ExceptionFields = {
     error_type: cutText(typeName(error), MAX_TEXT, secret),
     error_message: cutText(messageOf(error, secret), MAX_TEXT, secret),
@@ -87,10 +88,10 @@ export function describeException(error: unknown, secret = ''): ExceptionFields 
  * The user-error data when `error`, or the first link of its `cause` chain
  * that carries an HTTP status, has a status in 400–499 other than 408 and
  * 429; otherwise undefined. A status is read from `status`, `statusCode`,
- * `response.statusCode` or `response.status`. `secret` (the API key) is
- * redacted from the type, the message and the body before any cut. Never throws.
+ * `response.statusCode` or `response.status`. `secret` (the API key, '' for
+ * none) is redacted from the type, the message and the body before any cut. Never throws.
  */
-export function findUserError(error: unknown, secret = ''): UserErrorData | undefined {
+export function findUserError(error: unknown, secret: string): UserErrorData | undefined {
   const seen = new Set<unknown>();
   let link: unknown = error;
   for (let i = 0; i <= MAX_CAUSES && isObject(link) && !seen.has(link); i++) {
@@ -135,11 +136,11 @@ function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value !== 'object') return typeof value;
   try {
-    const prototype = Object.getPrototypeOf(value) as { constructor?: { name?: unknown } } | null;
-    const name = prototype?.constructor?.name;
+    // A null prototype, or one without a constructor, throws here like a hostile Proxy does.
+    const name = (Object.getPrototypeOf(value) as { constructor: { name?: unknown } }).constructor.name;
     if (typeof name === 'string' && name.length > 0) return name;
   } catch {
-    // A hostile Proxy: fall through to `name`.
+    // No constructor to name it, or a hostile Proxy: fall through to `name`.
   }
   const name = read(value, 'name');
   return typeof name === 'string' && name.length > 0 ? name : 'Object';
@@ -196,15 +197,15 @@ class TracebackWriter {
 
   /**
    * Writes `label` and `text` at `indent`, every line of `text` indented,
-   * `text` redacted and then cut; false, and nothing written, once the
-   * traceback is full.
+   * `text` redacted and then cut; nothing is written once the traceback is
+   * full, and `open` tells when that is.
    */
-  add(indent: string, label: string, text: string): boolean {
+  add(indent: string, label: string, text: string): void {
     const newline = this.#lines.length > 0 ? 1 : 0;
     const left = MAX_TRACEBACK - this.#chars - newline;
     if (this.#full || this.#lines.length >= MAX_ENTRIES || left <= indent.length + label.length) {
       this.#full = true;
-      return false;
+      return;
     }
     // Cut before indenting, and by the text as it was, where the key is found whole; one character is kept for `…`.
     let entry = indent + label + cutText(text, Math.min(MAX_STACK, left - indent.length - label.length - 1), this.secret).replaceAll('\n', `\n${indent}`);
@@ -212,7 +213,6 @@ class TracebackWriter {
     if (entry.length > left) entry = `${entry.slice(0, left - 1)}…`;
     this.#lines.push(entry);
     this.#chars += newline + entry.length;
-    return true;
   }
 
   text(): string | undefined {
@@ -240,7 +240,8 @@ function writeChain(writer: TracebackWriter, error: unknown, text: string | unde
   let entry = text;
   let prefix = label;
   for (let causes = 0; ; causes++) {
-    if (entry !== undefined && !writer.add(indent, prefix, entry)) break;
+    // A refused entry closes the writer: the inner errors then write nothing, and the loop stops below.
+    if (entry !== undefined) writer.add(indent, prefix, entry);
     // Only an object can be met again: a primitive has no cause and no inner errors.
     if (isObject(link)) {
       path.add(link);
@@ -263,13 +264,11 @@ function writeChain(writer: TracebackWriter, error: unknown, text: string | unde
 /** Writes the inner errors of `error` (an array-valued `errors`), two spaces deeper than `indent`. */
 function writeInner(writer: TracebackWriter, error: object, indent: string, path: Set<object>): void {
   const errors = read(error, 'errors');
-  let count: number;
+  let count = 0;
   try {
-    if (!Array.isArray(errors)) return;
-    count = errors.length;
+    if (Array.isArray(errors)) count = errors.length;
   } catch {
-    // A revoked Proxy: Array.isArray throws.
-    return;
+    // A revoked Proxy: Array.isArray throws, and there are no inner errors to write.
   }
   const inner = `${indent}  `;
   for (let i = 0; i < Math.min(count, MAX_INNER_ERRORS) && writer.open; i++) {
