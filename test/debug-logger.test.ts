@@ -185,6 +185,44 @@ describe('attachLogger redaction', () => {
     ]);
   });
 
+  it('hands the logger the objects of a message themselves when there is no key to redact', () => {
+    vi.stubEnv('TINKER_API_KEY', undefined);
+    const { logger, records } = recordingLogger();
+    ids.push(attachLogger({ logger }));
+    const error = new Error('kept as it is');
+    const nested = { list: [1, 2] };
+    diagnostics.channel(CHANNELS.queueStateChange).publish({ error, nested });
+    const record = records[0]!.obj as { error: unknown; nested: unknown };
+    expect(record.error).toBe(error);
+    expect(record.nested).toBe(nested);
+  });
+
+  it('keeps the values of plain objects, null-prototype objects and arrays as they are, where their JSON-safe form would not', () => {
+    const { logger, records } = recordingLogger();
+    ids.push(attachLogger({ logger, apiKey: KEY }));
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { n: NaN, key: KEY });
+    diagnostics.channel(CHANNELS.queueStateChange).publish({ plain: { n: NaN, u: undefined }, bare, list: [NaN, undefined, KEY] });
+    expect(records[0]!.obj).toStrictEqual({
+      component: 'tinker-telemetry',
+      channel: CHANNELS.queueStateChange,
+      plain: { n: NaN, u: undefined },
+      bare: { n: NaN, key: '[redacted]' },
+      list: [NaN, undefined, '[redacted]'],
+    });
+  });
+
+  it('writes an array 8 levels down as [Array], and keeps a number or null there as it is', () => {
+    const { logger, records } = recordingLogger();
+    ids.push(attachLogger({ logger, apiKey: KEY }));
+    let deep: Record<string, unknown> = { list: [KEY], count: 3, none: null };
+    for (let i = 0; i < 7; i++) deep = { down: deep };
+    diagnostics.channel(CHANNELS.queueStateChange).publish(deep);
+    // The record is level 1; the values of the seventh object down from it are the eighth level.
+    let level: unknown = records[0]!.obj;
+    for (let i = 0; i < 7; i++) level = (level as { down: unknown }).down;
+    expect(level).toStrictEqual({ list: '[Array]', count: 3, none: null });
+  });
+
   it('refuses an apiKey that is not a string, without showing it', () => {
     let thrown: unknown;
     try {

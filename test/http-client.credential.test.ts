@@ -4,7 +4,7 @@
  * origin, and redacted from published messages as the key is.
  */
 import { describe, expect, it } from 'vitest';
-import { HTTP_CHANNELS } from '../src/host/channels.js';
+import { CHANNELS, HTTP_CHANNELS, isObserved } from '../src/host/channels.js';
 import { createHttpClient } from '../src/host/http-client.js';
 import { recordChannels, serve } from './tinker-helpers.js';
 
@@ -28,18 +28,38 @@ describe('createHttpClient credential', () => {
     expect(keysSeen(api)).toEqual([JWT_A, JWT_B]);
   });
 
-  it('sends the key when the credential throws or returns an empty string', async () => {
+  it('sends the key when the credential throws, returns an empty string or returns no string', async () => {
     const api = await serve(() => ({}));
     const answers: (() => string)[] = [
       () => {
         throw new Error('no token');
       },
       () => '',
+      () => 42 as unknown as string,
     ];
     for (const credential of answers) {
       await createHttpClient({ config: { apiKey: KEY, baseUrl: api.baseUrl }, sessionId: 's', credential }).get('x');
     }
-    expect(keysSeen(api)).toEqual([KEY, KEY]);
+    expect(keysSeen(api)).toEqual([KEY, KEY, KEY]);
+  });
+
+  it('calls the credential once per request, failed or not, while no one listens', async () => {
+    const api = await serve((request) => ({ status: request.path === '/missing' ? 404 : 200 }));
+    expect(HTTP_CHANNELS.some((channel) => isObserved(channel))).toBe(false);
+    let calls = 0;
+    const client = createHttpClient({
+      config: { apiKey: KEY, baseUrl: api.baseUrl },
+      sessionId: 's',
+      credential: () => {
+        calls += 1;
+        return JWT_A;
+      },
+    });
+
+    await client.get('found');
+    expect(calls).toBe(1);
+    await expect(client.get('missing')).rejects.toThrow('404');
+    expect(calls).toBe(2);
   });
 
   it('still drops the credential on a redirect to another origin', async () => {
@@ -71,5 +91,32 @@ describe('createHttpClient credential', () => {
     const text = JSON.stringify(payloads);
     expect(text).not.toContain('JWT-SIGNATURE');
     expect(text).not.toContain(KEY);
+  });
+
+  it('redacts the credential the request carried when it has been refreshed before the message is published', async () => {
+    const api = await serve(() => ({ status: 500 }));
+    const channels = recordChannels();
+    const issued = [JWT_A];
+    const client = createHttpClient({ config: { apiKey: KEY, baseUrl: api.baseUrl }, sessionId: 's', credential: () => issued.shift() ?? JWT_B });
+
+    await expect(client.get(`fail/${JWT_A}`, { retry: { limit: 0 } })).rejects.toThrow(JWT_A);
+
+    expect(keysSeen(api)).toEqual([JWT_A]);
+    const payloads = channels.messages.filter((m) => (HTTP_CHANNELS as readonly string[]).includes(m.channel)).map((m) => m.payload);
+    expect(payloads.map((p) => p.path)).toEqual(['/fail/[redacted]', '/fail/[redacted]', '/fail/[redacted]']);
+    expect(payloads[2]?.reason).toContain('/fail/[redacted]');
+    expect(JSON.stringify(payloads)).not.toContain('JWT-SIGNATURE-AAAA');
+  });
+
+  it('redacts an X-API-Key a request passes itself from the published path, with no credential option', async () => {
+    const api = await serve(() => ({}));
+    const channels = recordChannels();
+    const own = 'tml-OWN-request-key-0123456789';
+    const client = createHttpClient({ config: { apiKey: KEY, baseUrl: api.baseUrl }, sessionId: 's' });
+
+    await client.get(`items/${own}`, { headers: { 'x-api-key': own } });
+
+    expect(keysSeen(api)).toEqual([own]);
+    expect(channels.on(CHANNELS.httpRequestStart).map((p) => p.path)).toEqual(['/items/[redacted]']);
   });
 });

@@ -83,6 +83,17 @@ describe('createHttpClient redirects', () => {
     ]);
   });
 
+  it('keeps every other header on a redirect to another origin, dropping X-API-Key alone', async () => {
+    const other = await serve(() => 200);
+    const api = await serve(() => ({ location: `${other.origin}/landing` }));
+    const client = createHttpClient({ config: createConfig({ apiKey: KEY, baseUrl: `${api.origin}/api` }), sessionId: 's' });
+
+    await client.get('away', { headers: { 'x-request-tag': 'tag-1' } });
+
+    expect(other.seen[0]?.headers).toMatchObject({ 'x-request-tag': 'tag-1' });
+    expect(other.seen[0]?.headers['x-api-key']).toBeUndefined();
+  });
+
   it('still follows a redirect within the origin, sending the key on each hop', async () => {
     const api = await serve((path) => (path === '/api/old' ? { location: '/api/new' } : 200));
     const client = createHttpClient({ config: createConfig({ apiKey: KEY, baseUrl: `${api.origin}/api` }), sessionId: 's' });

@@ -213,6 +213,16 @@ describe('createHttpClient', () => {
     ]);
   });
 
+  it('describes an error from a later handler that has no code by its name and message', async () => {
+    const messages = record();
+    const client = createHttpClient({ config: createConfig({ apiKey: API_KEY, baseUrl: 'http://127.0.0.1:9/api' }), sessionId: 'sess' }).extend({
+      handlers: [() => Promise.reject(new RangeError('refused by a handler')) as never],
+    });
+    await expect(client.get('v1/sample')).rejects.toThrow('refused by a handler');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(messages.map((m) => [m.payload.kind, m.payload.reason])).toEqual([['other', 'RangeError: refused by a handler']]);
+  });
+
   it('still returns got’s own promise, with its helpers, and publishes nothing more for a success', async () => {
     const { baseUrl } = await serve();
     const messages = record();

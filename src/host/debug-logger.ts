@@ -49,9 +49,11 @@ export function attachLogger(options: AttachLoggerOptions = {}): string {
   const base: LoggerLike = options.logger ?? pino({ level: options.level ?? 'info' }, pino.destination({ dest: 2, sync: true }));
   let logger: LoggerLike = base;
   try {
-    if (typeof base.child === 'function') logger = base.child({ component: 'tinker-telemetry' });
+    // A `child` that is missing or not a function throws here, as one that fails does: either way the catch
+    // leaves `logger` on the base logger. `child` is read once.
+    logger = (base.child as NonNullable<LoggerLike['child']>)({ component: 'tinker-telemetry' });
   } catch {
-    // A throwing child() leaves `logger` on the base logger.
+    // See above.
   }
   const id = randomUUID();
   const subscriptions = (Object.values(CHANNELS) as ChannelName[]).map((channel) => {

@@ -31,10 +31,11 @@ export interface HttpClientOptions {
    * Where the `X-API-Key` value comes from, when it is not `config.apiKey`
    * itself: called once per request (its retries reuse the value), for a
    * credential that changes, such as the short-lived JWT the Tinker API
-   * issues for the key. What it returns is redacted from published
-   * messages, as the key is, and dropped on a redirect to another origin.
-   * When it throws or returns an empty string, the key is sent. Default:
-   * none (the key is sent).
+   * issues for the key, and once more for each message published about the
+   * request, only while someone listens. What it returns is redacted from
+   * published messages, as the key is, and dropped on a redirect to another
+   * origin. When it throws or returns an empty string or no string, the key
+   * is sent. Default: none (the key is sent).
    */
   credential?: () => string;
 }
@@ -45,8 +46,9 @@ export interface HttpClientOptions {
  * (each response, any status) and `…:exception` (a request that failed: a
  * network error, a timeout, an abort through its `signal`, or an HTTP error
  * status) with the real method, path, status, duration in ms and retry
- * count. The published `path` has the API key redacted, as it would be if
- * the base URL held it. Publishing costs nothing when no one listens. With
+ * count. The published `path` and `reason` have the API key redacted, as
+ * they would hold it if the base URL did, and so is the `X-API-Key` value the
+ * request carried (a credential, or one a request passed itself). Publishing costs nothing when no one listens. With
  * the stream API (`client.stream()`) an abort publishes no exception: got
  * reports it only as the stream's `error` event, which this client does not
  * listen to (a listener would stop an unhandled `error` from crashing, as it
@@ -81,9 +83,10 @@ export interface HttpClientOptions {
 export function createHttpClient(options: HttpClientOptions): Got {
   const { config, sessionId, credential } = options;
   if (!hasApiKey(config)) throw missingApiKey('createHttpClient()');
-  /** `text` without the credential the request carried nor the one current now (a refresh may come between), beside the key. */
-  const withoutCredential = (text: string, requestOptions: RequestShape) =>
-    credential === undefined ? text : redactText(redactText(text, sentCredential(requestOptions)), currentCredential(credential));
+  /** What `credential` returns now, or '' (the key) when there is none. */
+  const current = () => (credential === undefined ? '' : stringFrom(credential));
+  /** `text` without the `X-API-Key` value the request carried nor the credential current now (a refresh may come between), beside the key. */
+  const withoutCredential = (text: string, requestOptions: RequestShape) => redactText(redactText(text, sentCredential(requestOptions)), current());
   const pathOf = (requestOptions: RequestShape) => withoutCredential(redactPath(requestOptions, config.apiKey), requestOptions);
   const started = new WeakMap<object, number>();
   /** Errors already published by `beforeError`; got skips that hook for an abort, which the handler then publishes. */
@@ -101,7 +104,7 @@ export function createHttpClient(options: HttpClientOptions): Got {
       path: pathOf(requestOptions),
       kind: kindOf(error),
       reason: describeNetworkError(
-        credential === undefined ? error : withoutCredentialIn(error, (text) => withoutCredential(text, requestOptions)),
+        withoutCredentialIn(error, (text) => withoutCredential(text, requestOptions)),
         config.apiKey,
       ),
       durationMs: since(requestOptions),
@@ -115,8 +118,8 @@ export function createHttpClient(options: HttpClientOptions): Got {
       (requestOptions, next) => {
         // Set here, once per request, rather than in beforeRequest: that hook runs again for each redirect and
         // would put back the key that beforeRedirect dropped for another origin.
-        const current = credential === undefined ? '' : currentCredential(credential);
-        if (current !== '') requestOptions.headers['x-api-key'] = current;
+        const value = current();
+        if (value !== '') requestOptions.headers['x-api-key'] = value;
         const result = next(requestOptions);
         if (!requestOptions.isStream) {
           // got's promise is a thenable (p-cancelable), returned unchanged; this branch only watches it.
@@ -156,9 +159,9 @@ export function createHttpClient(options: HttpClientOptions): Got {
       beforeRedirect: [
         (nextOptions, response) => {
           // got drops only `authorization` and `cookie` when a redirect leaves the host (and keeps them from
-          // http to https on one host:port); what cannot be read as a URL counts as another origin.
-          const from = originOf(response.url);
-          if (from === undefined || from !== originOf(nextOptions.url)) dropApiKey(nextOptions.headers);
+          // http to https on one host:port). got has parsed the next hop's URL, so its origin is a string, which
+          // an undefined origin (what cannot be read as a URL) never equals: that counts as another origin.
+          if (originOf(response.url) !== originOf(nextOptions.url)) dropApiKey(nextOptions.headers);
         },
       ],
       beforeError: [
@@ -171,33 +174,32 @@ export function createHttpClient(options: HttpClientOptions): Got {
   });
 }
 
-/** What `credential` returns, or '' when it throws or returns no string (the request then carries `config.apiKey`). */
-function currentCredential(credential: () => string): string {
+/** What `read` returns when it is a string, or '' when it is not or `read` throws: for `credential`, '' sends `config.apiKey`. */
+function stringFrom(read: () => unknown): string {
   try {
-    const value = credential();
+    const value = read();
     return typeof value === 'string' ? value : '';
   } catch {
     return '';
   }
 }
 
-/** The `X-API-Key` value the request carries, or ''. */
+/** The `X-API-Key` value the request carries, or '' (the catch covers options that have no headers). */
 function sentCredential(options: RequestShape): string {
-  try {
-    const value = (options.headers as Headers | undefined)?.['x-api-key'];
-    return typeof value === 'string' ? value : '';
-  } catch {
-    return '';
-  }
+  return stringFrom(() => (options.headers as Headers)['x-api-key']);
 }
 
-/** The fields of `error` that `describeNetworkError` reads, each string passed through `redact` (which the key then is too). */
-function withoutCredentialIn(error: RequestError, redact: (text: string) => string): { code?: unknown; name?: unknown; message?: unknown } {
+/**
+ * The fields of `error` that `describeNetworkError` reads, each string passed through `redact` (which the key then is
+ * too); undefined when one throws as it is read, which `describeNetworkError` then describes as an unknown network
+ * error, as it would `error` itself.
+ */
+function withoutCredentialIn(error: RequestError, redact: (text: string) => string): { code?: unknown; name?: unknown; message?: unknown } | undefined {
   const clean = (value: unknown) => (typeof value === 'string' ? redact(value) : value);
   try {
     return { code: clean(error.code), name: clean(error.name), message: clean(error.message) };
   } catch {
-    return {};
+    return undefined;
   }
 }
 
