@@ -43,7 +43,7 @@ function statuses(path) {
 }
 
 const baseline = existsSync(incrementalFile) ? statuses(incrementalFile).byKey : new Map();
-if (baseline.size === 0) console.log(`mutation gate: no committed ${incrementalFile}; every mutant is tested`);
+if (baseline.size === 0 && !existsSync('MUTATION_BASELINE_PENDING.md')) console.log(`mutation gate: no committed ${incrementalFile}; every mutant is tested`);
 
 /*
  * A pending baseline. When the whole tree moves or is reformatted at once, or
@@ -60,10 +60,9 @@ const PENDING_FILE = 'MUTATION_BASELINE_PENDING.md';
 /** A `mutate` glob of stryker.conf.json (`**`, `*`, a leading `!`) as a test on a path. */
 function globTest(pattern) {
   const body = pattern
-    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-    .replace(/\*\*\//g, '\u0000')
-    .replace(/\*/g, '[^/]*')
-    .replace(/\u0000/g, '(?:.*/)?');
+    .split('**/')
+    .map((part) => part.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*'))
+    .join('(?:.*/)?');
   const regex = new RegExp(`^${body}$`);
   return (path) => regex.test(path);
 }
@@ -86,10 +85,14 @@ if (existsSync(PENDING_FILE)) {
   const covered = mutated.filter((path) => committed[path] !== undefined);
   const pending = mutated.filter((path) => committed[path] === undefined);
   if (pending.length === 0) {
-    console.error(`mutation gate: ${PENDING_FILE} is committed, but ${incrementalFile} covers all ${mutated.length} mutated files: the baseline is complete, delete ${PENDING_FILE}`);
+    console.error(
+      `mutation gate: ${PENDING_FILE} is committed, but ${incrementalFile} covers all ${mutated.length} mutated files: the baseline is complete, delete ${PENDING_FILE}`,
+    );
     process.exit(1);
   }
-  console.log(`mutation gate: PARTIAL: ${incrementalFile} holds ${covered.length} of the ${mutated.length} mutated files; NOT TESTED (${PENDING_FILE}):`);
+  console.log(
+    `mutation gate: ${covered.length === 0 ? 'NOT RUN' : 'PARTIAL'}: ${incrementalFile} holds ${covered.length} of the ${mutated.length} mutated files; not tested (${PENDING_FILE}):`,
+  );
   for (const path of pending) console.log(`  ${path}`);
   console.log(readFileSync(PENDING_FILE, 'utf8'));
   if (covered.length === 0) process.exit(0);
