@@ -87,7 +87,10 @@ describe('findUserError', () => {
 
   it('reads statusCode, response.statusCode and a digit string', () => {
     expect(findUserError(Object.assign(new Error('a'), { statusCode: 404 }), '')?.status_code).toBe(404);
-    expect(findUserError(Object.assign(new Error('b'), { response: { statusCode: 403, body: 'denied' } }), '')).toMatchObject({ status_code: 403, body: 'denied' });
+    expect(findUserError(Object.assign(new Error('b'), { response: { statusCode: 403, body: 'denied' } }), '')).toMatchObject({
+      status_code: 403,
+      body: 'denied',
+    });
     expect(findUserError(withStatus('422'), '')?.status_code).toBe(422);
   });
 
