@@ -5,7 +5,7 @@
  * tables, and in section 2 the CPU each client spends per delivered event.
  *
  * `--quick` shrinks every size (for a smoke run); the published numbers come
- * from a full run. Section 7 runs `hostile.mjs` in a child of its own.
+ * from a full run. `--throughput` runs sections 1 and 2 only. Section 7 runs `hostile.mjs` in a child of its own.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -16,6 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { clients, countEvents, variants } from './clients.mjs';
 
 const quick = process.argv.includes('--quick');
+/** `--throughput`: sections 1 and 2 only (the paced runs every client makes), for a comparison that fits in a few minutes. */
+const throughputOnly = process.argv.includes('--throughput');
 const here = fileURLToPath(new URL('.', import.meta.url));
 const names = Object.keys(clients);
 const ours = names[0];
@@ -174,6 +176,16 @@ section(
     cpuNote(steady, calls),
   ],
 );
+
+if (throughputOnly) {
+  report.push(`Sections 1 and 2 only (\`--throughput\`). Total bench time: ${fmt((performance.now() - started) / 1000)} s.`);
+  writeFileSync(`${here}results.md`, report.join('\n'));
+  server.closeAllConnections();
+  hang.closeAllConnections();
+  server.close();
+  hang.close();
+  process.exit(0);
+}
 
 // ---- 3. memory --------------------------------------------------------------
 const memCalls = size(10_000_000, 200_000);
