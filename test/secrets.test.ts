@@ -177,7 +177,7 @@ describe('the API key', () => {
       // The failures were logged and published, without the key.
       expect(calls.some((call) => call.level === 'warn' && String(call.msg).includes('rejected with HTTP 401'))).toBe(true);
       expect(calls.some((call) => call.level === 'debug' && /HTTP 500/.test(call.text))).toBe(true);
-      expect(calls.some((call) => call.level === 'debug' && /ECONNRESET|socket hang up/.test(call.text))).toBe(true);
+      expect(calls.some((call) => call.level === 'debug' && /ECONNRESET|socket hang up|UND_ERR_SOCKET|other side closed/.test(call.text))).toBe(true);
       expect(channels.heard.some((entry) => entry.channel === CHANNELS.httpRequestException)).toBe(true);
       expect(channels.heard.some((entry) => entry.channel === CHANNELS.telemetryBatchFailed && entry.text.includes('HTTP 500'))).toBe(true);
       expect(debug.calls.some((call) => call.msg === CHANNELS.telemetryBatchFailed)).toBe(true);

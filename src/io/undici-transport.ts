@@ -1,9 +1,10 @@
 /**
- * A `Transport` (the port is in `../core/ports.ts`) on undici's `Pool`: the
- * same options and the same results as the got transport (`transport.ts`),
- * at a fraction of its work per request, which bounds delivered events per
- * second when one request is in flight. Not the reporter's default yet; a
- * caller passes it through the `transport` option.
+ * The default `Transport` (the port is in `../core/ports.ts`), of the
+ * reporter and of a session's telemetry: undici's `Pool`, with the same
+ * options and the same results as the got transport (`transport.ts`), at
+ * less than half its work per request (BENCHMARKS.md, "Where the time
+ * goes"), which bounds delivered events per second when one request is in
+ * flight.
  */
 import { Pool } from 'undici';
 import type { SendResult, Transport } from '../core/ports.js';
