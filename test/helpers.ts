@@ -7,6 +7,18 @@ import type { SendResult, TelemetryRequest, Transport } from '../src/core/ports.
 import type { WireBody } from '../src/core/wire.js';
 
 /** The config every reporter test uses: a test key (searched for in logs by the secrecy tests) and a port nothing listens on. */
+/** The outbox settings the outbox tests share; each test overrides what it is about. */
+export const OUTBOX_TEST_OPTIONS = {
+  sessionId: 'session-1',
+  maxQueueSize: 10,
+  maxQueueBytes: 1_000_000,
+  maxBatchSize: 10,
+  maxEventBytes: 65_536,
+  maxBatchBytes: 1_048_576,
+  apiKey: 'sk-test-0123456789abcdef',
+  retryBaseDelayMs: 100,
+} as const;
+
 export const TEST_CONFIG = createConfig({ apiKey: 'sk-test-0123456789abcdef', baseUrl: 'http://127.0.0.1:9' });
 
 export interface LogRecord {

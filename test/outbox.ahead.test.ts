@@ -11,6 +11,7 @@ import type { Clock } from '../src/core/clock.js';
 import { type DropReason, Outbox } from '../src/core/outbox.js';
 import type { JournalPort, SendResult, SpoolPort, TelemetryRequest, Transport } from '../src/core/ports.js';
 import { QueuedEvent, bodyJson, envelopeJson } from '../src/core/wire.js';
+import { OUTBOX_TEST_OPTIONS } from './helpers.js';
 
 const ok: SendResult = { kind: 'ok', status: 200 };
 
@@ -41,14 +42,9 @@ function setup(options: { maxQueueSize?: number; maxBatchSize?: number; spool?: 
   const dropped: [DropReason | 'spool_overflow', number][] = [];
   const internalErrors: unknown[] = [];
   const outbox = new Outbox({
-    sessionId: 'session-1',
+    ...OUTBOX_TEST_OPTIONS,
     maxQueueSize: options.maxQueueSize ?? 100,
-    maxQueueBytes: 1_000_000,
     maxBatchSize: options.maxBatchSize ?? 10,
-    maxEventBytes: 65_536,
-    maxBatchBytes: 1_048_576,
-    apiKey: 'sk-test-0123456789abcdef',
-    retryBaseDelayMs: 100,
     transport,
     clock,
     random: () => 0,

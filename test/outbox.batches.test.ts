@@ -10,6 +10,7 @@ import { type DropReason, type LastSend, Outbox } from '../src/core/outbox.js';
 import type { SpoolPort as Spool, SpooledBatch } from '../src/core/ports.js';
 import type { SendResult, Transport } from '../src/core/ports.js';
 import { QueuedEvent } from '../src/core/wire.js';
+import { OUTBOX_TEST_OPTIONS } from './helpers.js';
 
 const ok: SendResult = { kind: 'ok', status: 200 };
 
@@ -47,14 +48,9 @@ function setup(
   const finished: LastSend[] = [];
   const internalErrors: unknown[] = [];
   const outbox = new Outbox({
-    sessionId: 'session-1',
+    ...OUTBOX_TEST_OPTIONS,
     maxQueueSize: options.maxQueueSize ?? 10,
     maxQueueBytes: options.maxQueueBytes ?? 1_000_000,
-    maxBatchSize: 10,
-    maxEventBytes: 65_536,
-    maxBatchBytes: 1_048_576,
-    apiKey: 'sk-test-0123456789abcdef',
-    retryBaseDelayMs: 100,
     transport,
     clock,
     random: options.random ?? (() => 0),
