@@ -416,19 +416,22 @@ export class TelemetryReporter implements AsyncDisposable {
         sendBatch: fromCallback<ReporterMachineEvent, SendBatchInput>(({ sendBack, input }) => {
           const controller = new AbortController();
           let live = true;
+          let answered = false;
           // outbox.send never rejects; the second handler is there so that, if it ever did, the
           // host would not see an unhandled rejection from this library. The stop deadline then
           // still ends the session.
           outbox.send(input.attempt, controller.signal).then(
             (event) => {
+              answered = true;
               if (live) sendBack(event);
             },
             (error: unknown) => this.#internalError('send', error),
           );
           return () => {
-            // Leaving `sending` (the stop deadline) aborts the request.
+            // Leaving `sending` before the answer (the stop deadline) aborts the request; after it,
+            // there is nothing to abort, and an abort would only make a DOMException per batch.
             live = false;
-            controller.abort();
+            if (!answered) controller.abort();
           };
         }),
       },
