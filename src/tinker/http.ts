@@ -160,10 +160,10 @@ function describe(error: unknown, credentials: Credentials): string {
   return credentials.redactCut(message === undefined || message === '' ? label : `${label}: ${message}`, MAX_REASON);
 }
 
-/** `value[key]` when it is a string; undefined otherwise, or when reading throws. */
+/** `value[key]` when it is a string; undefined otherwise, or when reading throws (as it does for `null` and `undefined`). */
 function readString(value: unknown, key: string): string | undefined {
   try {
-    const field = (value as Record<string, unknown> | null | undefined)?.[key];
+    const field = (value as Record<string, unknown>)[key];
     return typeof field === 'string' ? field : undefined;
   } catch {
     return undefined;
