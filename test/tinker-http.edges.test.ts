@@ -6,7 +6,7 @@
  */
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Got, got } from 'got';
+import type { Got } from 'got';
 import { describe, expect, it } from 'vitest';
 import { Credentials } from '../src/tinker/credentials.js';
 import { ApiStatusError, FutureAbortedError, FutureTimeoutError, SessionClosedError } from '../src/tinker/errors.js';
