@@ -74,7 +74,7 @@ export function parseClientConfig(body: JsonValue): ClientConfig | undefined {
   const config: Record<string, unknown> = { ...DEFAULT_CLIENT_CONFIG };
   for (const [field, fallback] of Object.entries(DEFAULT_CLIENT_CONFIG)) {
     const value = Object.hasOwn(body, wireName(field)) ? body[wireName(field)] : undefined;
-    const fits = typeof fallback === 'number' ? typeof value === 'number' && Number.isInteger(value) : typeof value === typeof fallback;
+    const fits = typeof fallback === 'number' ? Number.isInteger(value) : typeof value === typeof fallback;
     if (fits) config[field] = value;
   }
   return config as unknown as ClientConfig;

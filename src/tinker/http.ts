@@ -125,8 +125,11 @@ export async function attempt(client: Got, request: AttemptRequest, credentials:
       ...(request.timeoutMs === undefined ? {} : { timeout: { request: request.timeoutMs } }),
     });
     // got buffers the body before its own 'response' event, so the status comes from Node's response and the size from got's progress.
+    // Prepended: got's own listener on Node's response emits the first progress at once, and that one must already see the status.
     let status = 0;
-    void pending.on('request', (sent: ClientRequest) => sent.once('response', (response: IncomingMessage) => (status = response.statusCode ?? 0)));
+    void pending.on('request', (sent: ClientRequest) =>
+      sent.prependOnceListener('response', (response: IncomingMessage) => (status = response.statusCode ?? 0)),
+    );
     // The first progress comes before any of the body, with `total` from Content-Length; the others as each chunk is read.
     void pending.on('downloadProgress', ({ transferred, total }: { transferred: number; total?: number }) => {
       if (transferred > limitBytes || (total ?? 0) > limitBytes) refuse(status);
@@ -157,10 +160,10 @@ function describe(error: unknown, credentials: Credentials): string {
   return credentials.redactCut(message === undefined || message === '' ? label : `${label}: ${message}`, MAX_REASON);
 }
 
-/** `value[key]` when it is a string; undefined otherwise, or when reading throws. */
+/** `value[key]` when it is a string; undefined otherwise, or when reading throws (as it does for `null` and `undefined`). */
 function readString(value: unknown, key: string): string | undefined {
   try {
-    const field = (value as Record<string, unknown> | null | undefined)?.[key];
+    const field = (value as Record<string, unknown>)[key];
     return typeof field === 'string' ? field : undefined;
   } catch {
     return undefined;
