@@ -52,14 +52,13 @@ export class Credentials {
 
   /**
    * `text` redacted, then cut to `limit` characters with `…` when longer.
-   * Every secret is redacted from the whole text before the cut (the last
+   * Every secret is redacted from the whole text before the cut (the key
    * with the cut itself, which never splits it), so no fragment survives.
    */
   redactCut(text: string, limit: number): string {
     let out = text;
-    const [first, ...rest] = this.#secrets;
-    for (const secret of rest) out = redactText(out, secret);
-    const { kept, omitted } = redactCut(out, limit, first ?? '');
+    for (const secret of this.#secrets.slice(1)) out = redactText(out, secret);
+    const { kept, omitted } = redactCut(out, limit, this.#apiKey);
     return omitted > 0 ? `${kept}…` : kept;
   }
 }

@@ -37,14 +37,16 @@ export const MAX_JWT_LIFETIME_MS = 365 * 86_400_000;
 /** The `exp` claim of a JWT in epoch ms, or undefined when the payload or the claim cannot be read. */
 export function jwtExpiresAtMs(jwt: string): number | undefined {
   const payload = jwt.split('.')[1];
-  if (payload === undefined || payload === '') return undefined;
+  let exp: unknown;
   try {
-    const claims: unknown = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-    const exp = typeof claims === 'object' && claims !== null ? (claims as { exp?: unknown }).exp : undefined;
-    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+    // Each unreadable payload throws here: none (Buffer.from refuses undefined), an empty or
+    // non-JSON one (JSON.parse), JSON null (the property read). A number, string or array has no `exp`.
+    exp = (JSON.parse(Buffer.from(payload as string, 'base64url').toString('utf8')) as { exp?: unknown }).exp;
   } catch {
-    return undefined;
+    // No readable `exp`.
   }
+  // Number.isFinite is false for every non-number, and for the Infinity of an overflowing `1e400`.
+  return Number.isFinite(exp) ? (exp as number) * 1000 : undefined;
 }
 
 /**
