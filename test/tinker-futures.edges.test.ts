@@ -18,7 +18,7 @@ import { PausedWarnings, QueueStateTracker } from '../src/tinker/queue-state.js'
 import { sleep, unrefTimeout } from '../src/tinker/wait.js';
 import { KEY, ManualClock, recordChannels, rejectionOf } from './tinker-helpers.js';
 
-interface Record_ {
+interface Logged {
   level: string;
   obj: object;
   msg: string;
@@ -34,9 +34,16 @@ const result = answer(200, { metrics: { loss: 0.5 } });
 /** A future context whose polls answer `script(request, n)`, bound to `sess-1`, on a manual clock, logging to `records`. */
 function context(script: (request: PollRequest, n: number) => Attempt | Promise<Attempt>) {
   const clock = new ManualClock();
-  const records: Record_[] = [];
+  const records: Logged[] = [];
   const at = (level: string) => (obj: object, msg: string) => void records.push({ level, obj, msg });
-  const log: Log = { warn: at('warn'), info: at('info'), error: at('error'), debug: at('debug'), warnOnce: (_key, obj, msg) => at('warn')(obj, msg), rearm: () => undefined };
+  const log: Log = {
+    warn: at('warn'),
+    info: at('info'),
+    error: at('error'),
+    debug: at('debug'),
+    warnOnce: (_key, obj, msg) => at('warn')(obj, msg),
+    rearm: () => undefined,
+  };
   const polls: PollRequest[] = [];
   let pending = 0;
   const futures: FutureContext = {
@@ -209,7 +216,11 @@ describe('retrieveFuture backoff logs', () => {
         obj: { requestId: 'r-1', requestType: 'Sample', iteration: 0, delayMs: 1000, reason: 'ECONNRESET' },
         msg: 'Tinker future poll got no response; backing off',
       },
-      { level: 'debug', obj: { requestId: 'r-1', requestType: 'Sample', iteration: 1, delayMs: 2000 }, msg: 'Tinker future poll rate limited (HTTP 429); backing off' },
+      {
+        level: 'debug',
+        obj: { requestId: 'r-1', requestType: 'Sample', iteration: 1, delayMs: 2000 },
+        msg: 'Tinker future poll rate limited (HTTP 429); backing off',
+      },
     ]);
   });
 });
