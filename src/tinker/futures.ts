@@ -135,7 +135,8 @@ export async function retrieveFuture(context: FutureContext, requestId: string, 
     stopReason ??= 'abort';
     stop.abort();
   };
-  signal?.addEventListener('abort', onAbort, { once: true });
+  // Not `once`: a signal aborts at most once, and the finally below removes the listener either way.
+  signal?.addEventListener('abort', onAbort);
   const timer =
     timeoutMs === undefined
       ? undefined

@@ -8,7 +8,8 @@ import type { Log } from '../core/ports.js';
 /** The queue states: the server's three, and `unknown` for anything else or nothing. */
 export type QueueState = 'active' | 'paused_rate_limit' | 'paused_capacity' | 'unknown';
 
-const WIRE_STATES = new Set<string>(['active', 'paused_rate_limit', 'paused_capacity']);
+/** Typed as a set of anything, so a wire value of any type is looked up as it is: only these three strings are in it. */
+const WIRE_STATES: ReadonlySet<unknown> = new Set(['active', 'paused_rate_limit', 'paused_capacity']);
 
 /** A paused request is warned about at most this often per request type: 60 s. */
 export const PAUSED_WARN_INTERVAL_MS = 60_000;
@@ -23,7 +24,7 @@ const DEFAULT_REASONS: Record<QueueState, string> = {
 
 /** The wire's `queue_state` as a state: an exact match of a known value, else `unknown`. */
 export function toQueueState(value: unknown): QueueState {
-  return typeof value === 'string' && WIRE_STATES.has(value) ? (value as QueueState) : 'unknown';
+  return WIRE_STATES.has(value) ? (value as QueueState) : 'unknown';
 }
 
 /** The wire's `queue_state_reason`, when it is a non-empty string. */

@@ -31,6 +31,6 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
 /** Calls `fn` after `ms` on `clock`, with a timer that does not keep the process alive (unref'd when the handle allows it). */
 export function unrefTimeout(clock: Clock, fn: () => void, ms: number): unknown {
   const handle = clock.setTimeout(fn, ms);
-  if (typeof handle === 'object' && handle !== null && typeof (handle as { unref?: unknown }).unref === 'function') (handle as { unref(): void }).unref();
+  if (typeof (handle as { unref?: unknown } | null | undefined)?.unref === 'function') (handle as { unref(): void }).unref();
   return handle;
 }
