@@ -134,12 +134,11 @@ export class TinkerApi {
         );
       },
       sessionId: () => this.#bound?.sessionId,
+      // retrieveFuture calls the release exactly once, in its finally.
       track: () => {
         this.#pending++;
-        let released = false;
         return () => {
-          if (!released) this.#pending--;
-          released = true;
+          this.#pending--;
         };
       },
       pending: () => this.#pending,
