@@ -80,7 +80,6 @@ export class Session implements AsyncDisposable {
   /** Whether the close drained telemetry in time. */
   #drained = false;
   #closing: Promise<void> | undefined;
-  #finished = false;
   #ended: () => void = () => undefined;
   readonly #endedPromise: Promise<void>;
   readonly #heartbeat: Heartbeat;
@@ -187,7 +186,7 @@ export class Session implements AsyncDisposable {
         ? null
         : {
             logException: (error, severity) => reporter.logException(error, severity as 'error'),
-            logFatalException: (error, severity) => this.#fatal(error, severity),
+            logFatalException: (error, severity) => this.#fatal(reporter, error, severity),
           };
     return instrumentClient(client, { reporter: target, fatal: options?.fatal === true });
   }
@@ -256,21 +255,19 @@ export class Session implements AsyncDisposable {
   }
 
   /** What the process hooks call: a signal or the end of the process closes the session (once), with the default deadline. */
-  #hookTarget(): HookedReporter {
+  #hookTarget(reporter: TelemetryReporter): HookedReporter {
     return {
       stop: async () => {
         this.#closing ??= this.#close({ type: 'SIGNAL' });
         await this.#closing;
         return this.#drained;
       },
-      logFatalException: (error) => this.#fatal(error, 'critical'),
+      logFatalException: (error) => this.#fatal(reporter, error, 'critical'),
     };
   }
 
-  /** The reporter's fatal path (SESSION_END, drained), and the machine told of it. */
-  #fatal(error: unknown, severity: string | undefined): Promise<boolean> {
-    const reporter = this.#reporter;
-    if (reporter === null) return Promise.resolve(true);
+  /** The reporter's fatal path (SESSION_END, drained), and the machine told of it. Only a started reporter has one. */
+  #fatal(reporter: TelemetryReporter, error: unknown, severity: string | undefined): Promise<boolean> {
     const drained = reporter.logFatalException(error, (severity ?? 'critical') as 'critical');
     this.#send({ type: 'FATAL' });
     return drained;
@@ -340,7 +337,7 @@ export class Session implements AsyncDisposable {
         // An error inside the machine would otherwise be rethrown globally.
         this.#log.error({ err: errorSummary(error, options.config.apiKey) }, 'Tinker session lifecycle failed; the session is abandoned');
         this.#settleStart?.({ ok: false, error });
-        this.#futures.abortAll(new SessionClosedError({ sessionId: this.#sessionId }));
+        // #finish aborts the futures still polling.
         void this.#reporter?.stop(options.closeTimeoutMs);
         this.#finish();
       },
@@ -385,7 +382,7 @@ export class Session implements AsyncDisposable {
       );
       this.#reporter = null;
     }
-    if (this.#reporter !== null) this.#unhook = this.#hooks.register(this.#hookTarget(), options.hooks);
+    if (this.#reporter !== null) this.#unhook = this.#hooks.register(this.#hookTarget(this.#reporter), options.hooks);
   }
 
   /**
@@ -420,14 +417,17 @@ export class Session implements AsyncDisposable {
   #closeTimeout(value: unknown): number {
     const fallback = this.#options.closeTimeoutMs;
     const checked = checkCloseTimeout(value, fallback, this.#options.config.apiKey);
-    if (checked.warning !== undefined) this.#log.warnOnce('close:timeout', {}, checked.warning);
+    // Called once per session at most: close() memoises its promise.
+    if (checked.warning !== undefined) this.#log.warn({}, checked.warning);
     return checked.timeoutMs;
   }
 
-  /** The machine has ended (closed or failed): nothing of the session may run any more. */
+  /**
+   * The machine has ended (closed or failed): nothing of the session may run
+   * any more. Runs once: on the `done` snapshot, on the machine's error, or
+   * for a signal aborted before start (the actor never starts), never two of these.
+   */
   #finish(): void {
-    if (this.#finished) return;
-    this.#finished = true;
     this.#unhook();
     this.#futures.abortAll(new SessionClosedError({ sessionId: this.#sessionId }));
     try {
