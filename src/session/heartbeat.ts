@@ -27,7 +27,8 @@ export interface HeartbeatOptions {
 export class Heartbeat {
   readonly #options: HeartbeatOptions;
   #lastSuccessAtMs = 0;
-  #lastWarnAtMs: number | undefined;
+  /** When this episode of failure last warned; -Infinity until it has, so that its first warning is never held back. */
+  #lastWarnAtMs = -Infinity;
   #lastError: unknown;
 
   constructor(options: HeartbeatOptions) {
@@ -56,7 +57,7 @@ export class Heartbeat {
       timers.clearTimeout(timer);
       if (ok) {
         this.#lastSuccessAtMs = timers.now();
-        this.#lastWarnAtMs = undefined;
+        this.#lastWarnAtMs = -Infinity;
       } else {
         this.#lastError = error;
       }
@@ -83,7 +84,7 @@ export class Heartbeat {
   /** Warns on `log` that no beat of `sessionId` has succeeded for a while, naming the last error; at most once per `HEARTBEAT_WARN_INTERVAL_MS`. */
   warnFailing(log: Log, sessionId: string): void {
     const now = this.#options.timers.now();
-    if (this.#lastWarnAtMs !== undefined && now - this.#lastWarnAtMs < HEARTBEAT_WARN_INTERVAL_MS) return;
+    if (now - this.#lastWarnAtMs < HEARTBEAT_WARN_INTERVAL_MS) return;
     this.#lastWarnAtMs = now;
     const { apiKey } = this.#options;
     const sinceSuccessMs = now - this.#lastSuccessAtMs;
