@@ -8,9 +8,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BatchBuilder } from '../src/core/batch-builder.js';
 import { Outbox } from '../src/core/outbox.js';
-import type { Severity } from '../src/reporter.js';
 import { lastSnapshotChars, toEventData } from '../src/core/serialize.js';
-import { estimateEventBytes } from '../src/core/wire.js';
+import { type Severity, estimateEventBytes } from '../src/core/wire.js';
 import { TEST_CONFIG, settle, startTestReporter, stopNow } from './helpers.js';
 
 beforeEach(() => {
