@@ -2,15 +2,17 @@
  * The reporter's refusals at their edges: which reason a refusal after the
  * end or on a full queue counts, what a refused event's data or error is
  * never read for, a name exactly as long as a whole event, the bytes an
- * exception's traceback counts, one warning per kind of bad severity; and
- * the send path's own guards (a rejected outbox send, a cancelled head start).
+ * exception's traceback counts, one warning per kind of bad severity, the
+ * first queue_bytes warning; and the send path's own guards (a rejected
+ * outbox send, a cancelled head start).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BatchBuilder } from '../src/core/batch-builder.js';
 import { Outbox } from '../src/core/outbox.js';
 import { lastSnapshotChars, toEventData } from '../src/core/serialize.js';
 import { type Severity, estimateEventBytes } from '../src/core/wire.js';
-import { TEST_CONFIG, settle, startTestReporter, stopNow } from './helpers.js';
+import { LifecycleSignals } from '../src/host/lifecycle.js';
+import { TEST_CONFIG, recordingLogger, settle, startTestReporter, stopNow } from './helpers.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -145,5 +147,14 @@ describe('the send path’s own guards', () => {
     await vi.runAllTimersAsync();
     expect(ahead).not.toHaveBeenCalled();
     await stopNow(reporter);
+  });
+});
+
+describe('the queue_bytes warning', () => {
+  it('warns for the first queue_bytes drop even when it comes at pushCounter 1', () => {
+    const { logger, records } = recordingLogger();
+    const signals = new LifecycleSignals('session-1', logger);
+    signals.dropped('queue_bytes', 1, { pushCounter: 1, maxQueueSize: 10, maxQueueBytes: 2560, last: undefined });
+    expect(records.map((r) => r.msg)).toEqual(['Telemetry queue holds maxQueueBytes (2560 bytes), dropping event']);
   });
 });
