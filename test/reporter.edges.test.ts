@@ -12,6 +12,7 @@ import { Outbox } from '../src/core/outbox.js';
 import { lastSnapshotChars, toEventData } from '../src/core/serialize.js';
 import { type Severity, estimateEventBytes } from '../src/core/wire.js';
 import { LifecycleSignals } from '../src/host/lifecycle.js';
+import { SafeLogger } from '../src/host/logger.js';
 import { TEST_CONFIG, recordingLogger, settle, startTestReporter, stopNow } from './helpers.js';
 
 beforeEach(() => {
@@ -153,8 +154,26 @@ describe('the send path’s own guards', () => {
 describe('the queue_bytes warning', () => {
   it('warns for the first queue_bytes drop even when it comes at pushCounter 1', () => {
     const { logger, records } = recordingLogger();
-    const signals = new LifecycleSignals('session-1', logger);
+    const signals = new LifecycleSignals('session-1', new SafeLogger(logger, {}));
     signals.dropped('queue_bytes', 1, { pushCounter: 1, maxQueueSize: 10, maxQueueBytes: 2560, last: undefined });
     expect(records.map((r) => r.msg)).toEqual(['Telemetry queue holds maxQueueBytes (2560 bytes), dropping event']);
+  });
+});
+
+describe('the logger’s child', () => {
+  it('reads a logger’s child once and binds through what it read, even when child is an accessor that changes', () => {
+    const records: object[] = [];
+    const sink = { warn: (obj: object) => records.push(obj), info() {}, error() {}, debug() {} };
+    let reads = 0;
+    const base = {
+      ...sink,
+      get child() {
+        reads++;
+        return reads === 1 ? (bindings: Record<string, unknown>) => ({ ...sink, warn: (obj: object) => records.push({ ...bindings, ...obj }) }) : undefined;
+      },
+    };
+    new SafeLogger(base, { component: 'c' }).warn({ a: 1 }, 'm');
+    expect(reads).toBe(1);
+    expect(records).toEqual([{ component: 'c', a: 1 }]);
   });
 });
