@@ -25,8 +25,10 @@ export class SafeLogger implements Log {
     let sink = base;
     let merged: Record<string, unknown> | undefined = bindings;
     try {
-      if (typeof base.child === 'function') {
-        sink = base.child(bindings);
+      // Read once: a host's logger may make `child` an accessor that answers differently at each read.
+      const child: unknown = Reflect.get(base, 'child');
+      if (typeof child === 'function') {
+        sink = Reflect.apply(child, base, [bindings]) as LoggerLike;
         merged = undefined;
       }
     } catch {

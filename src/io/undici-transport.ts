@@ -31,7 +31,8 @@ export function createUndiciTransport(options: HttpTransportOptions): Transport 
   const { endpoint, apiKey, userAgent, httpTimeoutMs } = options;
   const now = options.now ?? Date.now;
   let pool: Pool | undefined;
-  let path = '';
+  /** The endpoint's path and query: set by `open()`, which every send calls before it is read. */
+  let path: string;
 
   /** The pool, made on first use so that a bad endpoint is a failed send rather than a throw, and so that a send after `close()` connects again. */
   const open = (): Pool => {
@@ -50,7 +51,8 @@ export function createUndiciTransport(options: HttpTransportOptions): Transport 
       // One controller per send: aborted by the caller's signal, or by the timer, whichever comes first.
       const controller = new AbortController();
       const onAbort = () => controller.abort();
-      signal.addEventListener('abort', onAbort, { once: true });
+      // Removed in `finally`, whether or not it ran; an AbortSignal fires 'abort' at most once.
+      signal.addEventListener('abort', onAbort);
       let timedOut = false;
       const timer = setTimeout(() => {
         timedOut = true;

@@ -1,0 +1,66 @@
+/**
+ * The HTTP transports at their edges: what `http-transport.ts` makes of a
+ * credential that is no string, a Retry-After header sent twice and an
+ * error that cannot be read; and the undici transport's own handling of the
+ * caller's abort, of its timer and listener after a send, of its timeout's
+ * reason and of a send after `close()`.
+ */
+import { getEventListeners } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { currentCredential, describeNetworkError, failureReason, statusResult } from '../src/io/http-transport.js';
+import { createUndiciTransport } from '../src/io/undici-transport.js';
+import { listen, request, track } from './transport-helpers.js';
+
+const API_KEY = 'sk-edges-secret-42';
+const undiciFor = (endpoint: string, httpTimeoutMs = 2000) => track(createUndiciTransport({ endpoint, apiKey: API_KEY, userAgent: 'ua', httpTimeoutMs }));
+
+describe('http-transport helpers', () => {
+  it('reads a credential that returns no string as none, so the key is sent', () => {
+    expect(currentCredential(() => 42 as unknown as string)).toBe('');
+    expect(currentCredential(() => 'jwt-1')).toBe('jwt-1');
+  });
+
+  it('reads the first of a Retry-After header sent twice', () => {
+    expect(statusResult(503, ['2', '5'], () => 0)).toEqual({ kind: 'retryable', status: 503, reason: 'HTTP 503', retryAfterMs: 2000 });
+  });
+
+  it('gives an unreadable error (null) the reason describeNetworkError gives it when no credential was sent', () => {
+    expect(failureReason(null, API_KEY, '')).toBe(describeNetworkError(null, API_KEY));
+    expect(failureReason(null, API_KEY, '')).toBe('unknown network error');
+  });
+
+  it('names an error it cannot read the fields of (null) plainly "Error" when a credential was sent', () => {
+    expect(failureReason(null, API_KEY, 'jwt-1')).toBe('Error');
+  });
+});
+
+describe('undici transport edges', () => {
+  it('ends a send waiting for its answer as soon as the caller aborts, long before httpTimeoutMs', { timeout: 3000 }, async () => {
+    const caller = new AbortController();
+    const { endpoint } = await listen(() => caller.abort());
+    expect(await undiciFor(endpoint, 60_000).send(request({ signal: caller.signal }))).toEqual({ kind: 'retryable', reason: 'aborted' });
+  });
+
+  it('leaves no abort listener on the caller’s signal once a send has settled', async () => {
+    const { endpoint } = await listen((_req, res) => res.end());
+    const signal = new AbortController().signal;
+    const transport = undiciFor(endpoint);
+    expect(await transport.send(request({ signal }))).toEqual({ kind: 'ok', status: 200 });
+    expect(await transport.send(request({ signal }))).toEqual({ kind: 'ok', status: 200 });
+    expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+  });
+
+  it('says how long it waited when no answer came within httpTimeoutMs', async () => {
+    const { endpoint } = await listen(() => undefined);
+    expect(await undiciFor(endpoint, 30).send(request())).toEqual({ kind: 'retryable', reason: 'ETIMEDOUT: no answer within 30 ms' });
+  });
+
+  it('connects again for a send after close()', async () => {
+    const { endpoint, sockets } = await listen((_req, res) => res.end());
+    const transport = undiciFor(endpoint);
+    expect(await transport.send(request())).toEqual({ kind: 'ok', status: 200 });
+    transport.close?.();
+    expect(await transport.send(request())).toEqual({ kind: 'ok', status: 200 });
+    expect(sockets).toHaveLength(2);
+  });
+});
