@@ -262,4 +262,25 @@ describe('a request aborted by the stop deadline', () => {
     await settle(20);
     expect(received.slice(atEnd)).toEqual([]);
   });
+
+  it('aborts only that request: the signal of a send already answered is never aborted, even at the deadline', async () => {
+    const { reporter, wire } = start();
+    reporter.log('a');
+    reporter.log('b');
+    await settle();
+    const answered = wire.pending[0]!.request;
+    wire.answer(ok);
+    await settle();
+    // The batch is delivered and the machine has left that send: its signal stays quiet.
+    expect(reporter.stats().deliveredCounter).toBe(3);
+    expect(answered.signal.aborted).toBe(false);
+    for (const name of ['c', 'd', 'e']) reporter.log(name);
+    await settle();
+    expect(wire.pending).toHaveLength(1);
+    const stopped = reporter.stop(50);
+    await vi.advanceTimersByTimeAsync(50);
+    expect(await stopped).toBe(false);
+    expect(wire.pending.at(-1)!.request.signal.aborted).toBe(true);
+    expect(answered.signal.aborted).toBe(false);
+  });
 });
