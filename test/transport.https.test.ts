@@ -3,29 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Transport } from '../src/core/ports.js';
 import { createGotTransport } from '../src/io/transport.js';
-
-// A self-signed certificate for 127.0.0.1, valid until 2126, made for this test only.
-const KEY = `-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgSgFgTDqCbwu3raoL
-RTico3gZN6NM6lfKuUoSNnLfwSqhRANCAAS7FE++x7SfsFaTOqPNzP89qNTiv1g7
-tf31HeiUAe/CDmkCBixnEvDk84+oRfUjbUL8oHcQ6lOYOQfcu6SKSbJl
------END PRIVATE KEY-----`;
-const CERT = `-----BEGIN CERTIFICATE-----
-MIIBkDCCATagAwIBAgIUP0lYIH+ONLolR2KVFqDll0MJXqIwCgYIKoZIzj0EAwIw
-FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyOTA4NDcyNFoYDzIxMjYxMTA1
-MDg0NzI0WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
-PQMBBwNCAAS7FE++x7SfsFaTOqPNzP89qNTiv1g7tf31HeiUAe/CDmkCBixnEvDk
-84+oRfUjbUL8oHcQ6lOYOQfcu6SKSbJlo2QwYjAdBgNVHQ4EFgQUdwpHxFAgIq/0
-hDwhH16uaXdR+OwwHwYDVR0jBBgwFoAUdwpHxFAgIq/0hDwhH16uaXdR+OwwDwYD
-VR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0gAMEUC
-IAzs5eCM8zHfmRupNf/VSVTDGd439eS5K2nuanbX5CRNAiEAxt4r9Wn7WHQ/AM+O
-+19/h2yDkV7teMIgjVMzMVUOqJk=
------END CERTIFICATE-----`;
+import { CERT, KEY } from './tls-cert.js';
 
 // The transport takes no CA option, so its https Agent is handed this certificate as its CA; every
 // other option of the Agent (keep-alive above all) is the transport's own.
 vi.mock('node:https', async (importOriginal) => {
   const original = await importOriginal<typeof import('node:https')>();
+  const { CERT } = await import('./tls-cert.js');
   class TrustingAgent extends original.Agent {
     constructor(options?: AgentOptions) {
       super({ ...options, ca: CERT });

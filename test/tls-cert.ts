@@ -1,0 +1,20 @@
+/** A self-signed certificate and its key, for the tests that need TLS on 127.0.0.1. */
+
+/** The private key of CERT. */
+export const KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgSgFgTDqCbwu3raoL
+RTico3gZN6NM6lfKuUoSNnLfwSqhRANCAAS7FE++x7SfsFaTOqPNzP89qNTiv1g7
+tf31HeiUAe/CDmkCBixnEvDk84+oRfUjbUL8oHcQ6lOYOQfcu6SKSbJl
+-----END PRIVATE KEY-----`;
+/** A self-signed certificate for 127.0.0.1, valid until 2126, made for these tests only. */
+export const CERT = `-----BEGIN CERTIFICATE-----
+MIIBkDCCATagAwIBAgIUP0lYIH+ONLolR2KVFqDll0MJXqIwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJMTI3LjAuMC4xMCAXDTI2MTEyOTA4NDcyNFoYDzIxMjYxMTA1
+MDg0NzI0WjAUMRIwEAYDVQQDDAkxMjcuMC4wLjEwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAS7FE++x7SfsFaTOqPNzP89qNTiv1g7tf31HeiUAe/CDmkCBixnEvDk
+84+oRfUjbUL8oHcQ6lOYOQfcu6SKSbJlo2QwYjAdBgNVHQ4EFgQUdwpHxFAgIq/0
+hDwhH16uaXdR+OwwHwYDVR0jBBgwFoAUdwpHxFAgIq/0hDwhH16uaXdR+OwwDwYD
+VR0TAQH/BAUwAwEB/zAPBgNVHREECDAGhwR/AAABMAoGCCqGSM49BAMCA0gAMEUC
+IAzs5eCM8zHfmRupNf/VSVTDGd439eS5K2nuanbX5CRNAiEAxt4r9Wn7WHQ/AM+O
++19/h2yDkV7teMIgjVMzMVUOqJk=
+-----END CERTIFICATE-----`;
