@@ -96,10 +96,17 @@ export interface ReporterInternals {
   adjustMachine?: (machine: typeof reporterMachine) => typeof reporterMachine;
 }
 
+/**
+ * How a wait for the queue to drain ended: every event it waited for was
+ * delivered; each had an outcome but some were dropped or spooled; or the
+ * time ran out first.
+ */
+type DrainOutcome = 'delivered' | 'drained' | 'timeout';
+
 interface Waiter {
   target: number;
   allDelivered: boolean;
-  resolve(result: { drained: boolean; allDelivered: boolean }): void;
+  resolve(outcome: DrainOutcome): void;
 }
 
 type ReporterActor = Actor<typeof reporterMachine>;
@@ -306,8 +313,8 @@ export class TelemetryReporter implements AsyncDisposable {
       const sync = waitDrained || options?.sync === true;
       this.#send({ type: 'FLUSH' });
       if (!sync) return true;
-      const result = await this.#waitFor(waitDrained ? this.#options.flushTimeoutMs : undefined);
-      return result.drained && result.allDelivered;
+      const outcome = await this.#waitFor(waitDrained ? this.#options.flushTimeoutMs : undefined);
+      return outcome === 'delivered';
     } catch (internal) {
       return this.#internalError('flush', internal);
     }
@@ -326,8 +333,8 @@ export class TelemetryReporter implements AsyncDisposable {
   async waitUntilDrained(timeoutMs: number = this.#options.flushTimeoutMs): Promise<boolean> {
     try {
       this.#send({ type: 'FLUSH' });
-      const result = await this.#waitFor(this.#timeout('waitUntilDrained', timeoutMs));
-      return result.drained;
+      const outcome = await this.#waitFor(this.#timeout('waitUntilDrained', timeoutMs));
+      return outcome !== 'timeout';
     } catch (internal) {
       return this.#internalError('waitUntilDrained', internal);
     }
@@ -415,22 +422,22 @@ export class TelemetryReporter implements AsyncDisposable {
       actors: {
         sendBatch: fromCallback<ReporterMachineEvent, SendBatchInput>(({ sendBack, input }) => {
           const controller = new AbortController();
-          let live = true;
           let answered = false;
           // outbox.send never rejects; the second handler is there so that, if it ever did, the
           // host would not see an unhandled rejection from this library. The stop deadline then
-          // still ends the session.
+          // still ends the session. An answer that comes after this actor was stopped goes
+          // nowhere: xstate's sendBack does nothing once the callback actor is stopped (the test
+          // "answers no one" holds it to that).
           outbox.send(input.attempt, controller.signal).then(
             (event) => {
               answered = true;
-              if (live) sendBack(event);
+              sendBack(event);
             },
             (error: unknown) => this.#internalError('send', error),
           );
           return () => {
             // Leaving `sending` before the answer (the stop deadline) aborts the request; after it,
             // there is nothing to abort, and an abort would only make a DOMException per batch.
-            live = false;
             if (!answered) controller.abort();
           };
         }),
@@ -603,25 +610,25 @@ export class TelemetryReporter implements AsyncDisposable {
   }
 
   /** Waits until every event accepted so far has an outcome, or `timeoutMs` has passed. */
-  #waitFor(timeoutMs: number | undefined): Promise<{ drained: boolean; allDelivered: boolean }> {
+  #waitFor(timeoutMs: number | undefined): Promise<DrainOutcome> {
     const target = this.#outbox.pushCounter;
-    if (this.#outbox.oldestPending() === Infinity) return Promise.resolve({ drained: true, allDelivered: true });
+    if (this.#outbox.oldestPending() === Infinity) return Promise.resolve('delivered');
     return new Promise((resolve) => {
       const release = this.#timers.hold();
       let deadline: unknown;
       const waiter: Waiter = {
         target,
         allDelivered: true,
-        resolve: (result) => {
+        resolve: (outcome) => {
           this.#waiters.delete(waiter);
           if (deadline !== undefined) this.#timers.clearTimeout(deadline);
           release();
-          resolve(result);
+          resolve(outcome);
         },
       };
       this.#waiters.add(waiter);
       if (timeoutMs !== undefined) {
-        deadline = this.#timers.setTimeout(() => waiter.resolve({ drained: false, allDelivered: false }), timeoutMs);
+        deadline = this.#timers.setTimeout(() => waiter.resolve('timeout'), timeoutMs);
       }
     });
   }
@@ -629,8 +636,8 @@ export class TelemetryReporter implements AsyncDisposable {
   #settleWaiters(firstDroppedIndex: number | undefined): void {
     const oldest = this.#outbox.oldestPending();
     for (const waiter of this.#waiters) {
-      if (firstDroppedIndex !== undefined && firstDroppedIndex < waiter.target) waiter.allDelivered = false;
-      if (oldest >= waiter.target) waiter.resolve({ drained: true, allDelivered: waiter.allDelivered });
+      if ((firstDroppedIndex ?? Infinity) < waiter.target) waiter.allDelivered = false;
+      if (oldest >= waiter.target) waiter.resolve(waiter.allDelivered ? 'delivered' : 'drained');
     }
   }
 }
