@@ -32,6 +32,11 @@ describe('http-transport helpers', () => {
   it('names an error it cannot read the fields of (null) plainly "Error" when a credential was sent', () => {
     expect(failureReason(null, API_KEY, 'jwt-1')).toBe('Error');
   });
+
+  it('redacts the credential sent from an error that has a message but no code, and keeps the rest of the reason', () => {
+    const error = Object.assign(new Error('socket closed while sending jwt-1 to the server'), { name: 'SocketError' });
+    expect(failureReason(error, API_KEY, 'jwt-1')).toBe('SocketError: socket closed while sending [redacted] to the server');
+  });
 });
 
 describe('undici transport edges', () => {
