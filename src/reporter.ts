@@ -97,11 +97,11 @@ export interface ReporterInternals {
 }
 
 /**
- * How a wait for the queue to drain ended: every event it waited for was
- * delivered; each had an outcome but some were dropped or spooled; or the
- * time ran out first.
+ * How a wait for the queue to drain ended: true when every event it waited
+ * for was delivered; false when each had an outcome but some were dropped
+ * or spooled; undefined when the time ran out first.
  */
-type DrainOutcome = 'delivered' | 'drained' | 'timeout';
+type DrainOutcome = boolean | undefined;
 
 interface Waiter {
   target: number;
@@ -314,7 +314,7 @@ export class TelemetryReporter implements AsyncDisposable {
       this.#send({ type: 'FLUSH' });
       if (!sync) return true;
       const outcome = await this.#waitFor(waitDrained ? this.#options.flushTimeoutMs : undefined);
-      return outcome === 'delivered';
+      return outcome === true;
     } catch (internal) {
       return this.#internalError('flush', internal);
     }
@@ -334,7 +334,7 @@ export class TelemetryReporter implements AsyncDisposable {
     try {
       this.#send({ type: 'FLUSH' });
       const outcome = await this.#waitFor(this.#timeout('waitUntilDrained', timeoutMs));
-      return outcome !== 'timeout';
+      return outcome !== undefined;
     } catch (internal) {
       return this.#internalError('waitUntilDrained', internal);
     }
@@ -612,7 +612,7 @@ export class TelemetryReporter implements AsyncDisposable {
   /** Waits until every event accepted so far has an outcome, or `timeoutMs` has passed. */
   #waitFor(timeoutMs: number | undefined): Promise<DrainOutcome> {
     const target = this.#outbox.pushCounter;
-    if (this.#outbox.oldestPending() === Infinity) return Promise.resolve('delivered');
+    if (this.#outbox.oldestPending() === Infinity) return Promise.resolve(true);
     return new Promise((resolve) => {
       const release = this.#timers.hold();
       let deadline: unknown;
@@ -628,7 +628,7 @@ export class TelemetryReporter implements AsyncDisposable {
       };
       this.#waiters.add(waiter);
       if (timeoutMs !== undefined) {
-        deadline = this.#timers.setTimeout(() => waiter.resolve('timeout'), timeoutMs);
+        deadline = this.#timers.setTimeout(() => waiter.resolve(undefined), timeoutMs);
       }
     });
   }
@@ -637,7 +637,7 @@ export class TelemetryReporter implements AsyncDisposable {
     const oldest = this.#outbox.oldestPending();
     for (const waiter of this.#waiters) {
       if ((firstDroppedIndex ?? Infinity) < waiter.target) waiter.allDelivered = false;
-      if (oldest >= waiter.target) waiter.resolve(waiter.allDelivered ? 'delivered' : 'drained');
+      if (oldest >= waiter.target) waiter.resolve(waiter.allDelivered);
     }
   }
 }

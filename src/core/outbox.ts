@@ -184,8 +184,7 @@ export class Outbox {
       }
     };
     this.#queue = new RingQueue(options.maxQueueSize);
-    const secret = secretOf(options.apiKey);
-    this.#meta = { sessionId: options.sessionId, maxEventBytes: options.maxEventBytes, ...(secret === undefined ? {} : { secret }) };
+    this.#meta = { sessionId: options.sessionId, maxEventBytes: options.maxEventBytes, secret: secretOf(options.apiKey) };
     this.#batches = new BatchBuilder(this.#queue, this.#meta, options);
     this.#journal = options.spool?.openJournal(envelopeJson(options.sessionId), (event) => encodeEvent(event, this.#meta));
   }
