@@ -4,7 +4,6 @@
  * client can send while it is being fed (a tight loop would only measure
  * how fast a queue fills and drops).
  */
-import { get } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { clients, variants } from './clients.mjs';
 
@@ -12,31 +11,38 @@ const job = JSON.parse(process.argv[2]);
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 const client = await (clients[job.client] ?? variants[job.client])(job.url, job.flushIntervalMs);
 
-/** Count queries made, so that the pacing's share of the CPU measured can be told. */
+/**
+ * The sink's count, asked of the parent (which runs the sink) over the IPC
+ * channel: `until` makes the parent answer only once the sink has counted
+ * that many events. Pacing used to poll the sink over HTTP every
+ * millisecond, and each query cost the client's process about 0.3 ms of
+ * CPU, charged to whichever client was paced most; a wait now costs one
+ * message each way, whatever it lasts.
+ */
 let sinkQueries = 0;
-
-/** Events the sink has counted so far. */
-const sinkCount = () =>
-  new Promise((resolve, reject) => {
+const replies = [];
+process.on('message', (message) => replies.shift()?.(message.events));
+const sinkCount = (until = 0) =>
+  new Promise((resolve) => {
     sinkQueries++;
-    get(job.countUrl, (res) => {
-      let text = '';
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve(JSON.parse(text).events));
-    }).on('error', reject);
+    replies.push(resolve);
+    process.send({ until });
   });
 
 /**
  * Calls the client `calls` times, `chunk` at a time, yielding between chunks.
- * With `pace`, it also waits while more than `pace` events are produced but
- * not yet counted at the sink, so no client is measured while dropping
- * (every queue here holds 10,000). Only the time inside the calls counts.
+ * With `pace`, it also waits, every 1,000 calls, while more than `pace`
+ * events are produced but not yet counted at the sink, so no client is
+ * measured while dropping (every queue here holds 10,000). Only the time
+ * inside the calls counts.
  */
 let produced = 0;
 let sinkBase;
+/** The sink's count when last asked: a floor, so a wait is asked for only when the backlog may be over `pace`. */
+let counted = 0;
 async function produce(calls, chunk, { onChunk, pace } = {}) {
   let busyNs = 0n;
-  if (pace) sinkBase ??= await sinkCount();
+  if (pace && sinkBase === undefined) counted = sinkBase = await sinkCount();
   for (let i = 0; i < calls;) {
     const end = Math.min(calls, i + chunk);
     const started = process.hrtime.bigint();
@@ -45,9 +51,7 @@ async function produce(calls, chunk, { onChunk, pace } = {}) {
     produced += chunk;
     if (onChunk?.(i) === false) return { busyNs: Number(busyNs), done: i };
     await turn();
-    if (pace && i % 1000 === 0) {
-      while (produced - ((await sinkCount()) - sinkBase) > pace) await new Promise((resolve) => setTimeout(resolve, 1));
-    }
+    if (pace && i % 1000 === 0 && produced - (counted - sinkBase) > pace) counted = await sinkCount(sinkBase + produced - pace);
   }
   return { busyNs: Number(busyNs), done: calls };
 }

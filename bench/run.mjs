@@ -28,6 +28,15 @@ const PACE_EVENTS = 5000;
 
 // ---- the sink -------------------------------------------------------------
 const sink = { events: 0, requests: 0, lastAt: 0 };
+/** Paced children waiting for the sink's count to reach `until` (see child.mjs `sinkCount`). */
+const countWaiters = new Set();
+const answerWaiters = () => {
+  for (const waiter of countWaiters) {
+    if (sink.events < waiter.until) continue;
+    countWaiters.delete(waiter);
+    waiter.answer();
+  }
+};
 const server = createServer((req, res) => {
   if (req.method === 'GET' && req.url === '/count') return void res.end(JSON.stringify({ events: sink.events }));
   const chunks = [];
@@ -41,6 +50,7 @@ const server = createServer((req, res) => {
     sink.requests++;
     sink.lastAt = performance.timeOrigin + performance.now();
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"accepted"}');
+    answerWaiters();
   });
 });
 const hang = createServer(() => undefined);
@@ -58,8 +68,14 @@ const deadUrl = await (async () => {
 function runChild(job, { timeoutMs = 600_000 } = {}) {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [`${here}child.mjs`, JSON.stringify({ flushIntervalMs: FLUSH_INTERVAL_MS, countUrl: `${sinkUrl}/count`, ...job })], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = spawn(process.execPath, [`${here}child.mjs`, JSON.stringify({ flushIntervalMs: FLUSH_INTERVAL_MS, ...job })], {
+      // A paced run asks the sink's count over IPC (child.mjs `sinkCount`); the others have no channel, so nothing keeps them alive.
+      stdio: ['ignore', 'pipe', 'pipe', ...(job.pace ? ['ipc'] : [])],
+    });
+    child.on('message', ({ until }) => {
+      const waiter = { child, until, answer: () => child.connected && child.send({ events: sink.events }) };
+      countWaiters.add(waiter);
+      answerWaiters();
     });
     let text = '';
     let errors = '';
@@ -68,6 +84,7 @@ function runChild(job, { timeoutMs = 600_000 } = {}) {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      for (const waiter of countWaiters) if (waiter.child === child) countWaiters.delete(waiter);
       const line = text.trim().split('\n').at(-1);
       if (!line) return reject(new Error(`${job.client} ${job.measurement}: no result (code ${code}, ${signal ?? 'no signal'})\n${errors}`));
       resolve({ ...JSON.parse(line), exitMs: performance.now() - started, exitCode: code, killed: signal === 'SIGKILL' });
@@ -132,13 +149,13 @@ function table(results, metric, unit, { digits = 0, higherIsBetter = false, colu
 
 /** The CPU column of the steady runs: the child's user+system µs over the events the sink counted (see child.mjs). */
 const cpuColumn = { title: 'CPU µs/event, median (min–max)', metric: (r) => r.cpuUsPerEvent, digits: 2 };
-/** What the CPU column includes besides the client: the pacing's count queries to the sink, per client. */
+/** What the CPU column includes besides the client: the pacing's waits for the sink, per client. */
 function cpuNote(results, calls) {
   const perThousand = (n) => fmt((median(results[n].map((r) => r.sinkQueries ?? NaN)) / calls) * 1000, 1);
   const queries = Object.keys(results)
     .map((n) => `${n} ${perThousand(n)}`)
     .join(', ');
-  return `CPU µs/event is the client's whole process, user+system, from the first measured call to the end of shutdown, over the events the sink counted in that window. It includes the bench's pacing: a count query to the sink every 1,000 calls, and every 1 ms while more than ${fmt(PACE_EVENTS)} events are uncounted (median queries per 1,000 events: ${queries}).`;
+  return `CPU µs/event is the client's whole process, user+system, from the first measured call to the end of shutdown, over the events the sink counted in that window. It includes the bench's pacing: every 1,000 calls, when more than ${fmt(PACE_EVENTS)} events may be uncounted, one IPC message to the parent, which runs the sink, and its answer once the sink has counted enough (median such waits per 1,000 events: ${queries}).`;
 }
 
 const commit = (() => {
