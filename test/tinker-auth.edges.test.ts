@@ -1,8 +1,9 @@
 /**
  * The edges of the auth layer, each at its boundary: reading `exp`, the
  * JWT refresher's timers and on-demand refresh driven by a manual clock and
- * an exchange the test settles, the redaction of a re-issued JWT and of a
- * key at the cut, and the billing pause at its exact bounds.
+ * an exchange the test settles, and the billing pause at its exact bounds.
+ * The credentials' own edges are with their other tests, in
+ * `tinker.credentials.test.ts`.
  */
 import { describe, expect, it } from 'vitest';
 import type { Log } from '../src/core/ports.js';
@@ -156,20 +157,6 @@ describe('JwtRefresher at its edges', () => {
     expect(exchanges()).toBe(1);
     expect(clock.pending).toEqual([]);
     jwt.close();
-  });
-});
-
-describe('Credentials at its edges', () => {
-  it('remembers four distinct JWTs when the newest is issued again', () => {
-    const credentials = new Credentials(KEY);
-    for (const n of [1, 2, 3, 4, 4]) credentials.useJwt(`jwt-number-${n}`);
-    expect(credentials.redact('jwt-number-1 jwt-number-4')).toBe('[redacted] [redacted]');
-  });
-
-  it('redactCut keeps a key straddling the cut whole as [redacted] rather than cutting the marker', () => {
-    const credentials = new Credentials(KEY);
-    credentials.useJwt('jwt-number-1');
-    expect(credentials.redactCut(`ab${KEY}cd`, 5)).toBe('ab[redacted]…');
   });
 });
 

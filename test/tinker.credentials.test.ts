@@ -38,6 +38,18 @@ describe('Credentials', () => {
     expect(credentials.redactCut('short', 10)).toBe('short');
     expect(credentials.redactCut('0123456789abc', 10)).toBe('0123456789…');
   });
+
+  it('remembers four distinct JWTs when the newest is issued again', () => {
+    const credentials = new Credentials(KEY);
+    for (const n of [1, 2, 3, 4, 4]) credentials.useJwt(`jwt-number-${n}`);
+    expect(credentials.redact('jwt-number-1 jwt-number-4')).toBe('[redacted] [redacted]');
+  });
+
+  it('redactCut keeps a key straddling the cut whole as [redacted] rather than cutting the marker', () => {
+    const credentials = new Credentials(KEY);
+    credentials.useJwt('jwt-number-1');
+    expect(credentials.redactCut(`ab${KEY}cd`, 5)).toBe('ab[redacted]…');
+  });
 });
 
 describe('jwtExpiresAtMs', () => {
