@@ -534,6 +534,11 @@ export class TelemetryReporter implements AsyncDisposable {
     const size = this.#outbox.accept(event);
     // The machine hears only what can change its state: the queue becoming
     // non-empty, and the queue reaching the threshold.
+    if (size === 1 || size === this.#options.flushThreshold) this.#wake(size);
+  }
+
+  /** Tells the machine that the queue, now of `size` events, has become non-empty or reached the threshold (or both). Kept out of `#accept`, which `log()` runs every time. */
+  #wake(size: number): void {
     if (size === 1) this.#send({ type: 'LOG' });
     if (size === this.#options.flushThreshold) this.#send({ type: 'THRESHOLD' });
   }

@@ -253,6 +253,41 @@ describe('lastSnapshotChars', () => {
     expect(lastSnapshotChars()).toBe(JSON.stringify(out).length);
   });
 
+  it('gives the outer budget back after each of several snapshots taken inside it, nested ones included', () => {
+    const inner: JsonValue[] = [];
+    const getter = () => {
+      // A snapshot inside a snapshot inside the outer one.
+      inner.push(
+        toEventData(
+          {
+            deeper: {
+              get again() {
+                return toJsonSafe('m'.repeat(50), 1024);
+              },
+            },
+          },
+          1024,
+        ),
+      );
+      return 'x';
+    };
+    const data = {
+      get first() {
+        return getter();
+      },
+      middle: 'b'.repeat(1500),
+      get second() {
+        return getter();
+      },
+      after: 'a'.repeat(2000),
+    };
+    const out = toEventData(data, 4000);
+    expect(inner).toEqual([{ deeper: { again: 'm'.repeat(50) } }, { deeper: { again: 'm'.repeat(50) } }]);
+    // Neither inner budget of 1024 leaked into the outer one, whose 4000 hold every field whole.
+    expect(out).toEqual({ first: 'x', middle: 'b'.repeat(1500), second: 'x', after: 'a'.repeat(2000) });
+    expect(lastSnapshotChars()).toBe(JSON.stringify(out).length);
+  });
+
   it('reports {} for nothing as 2 chars', () => {
     toEventData(undefined);
     expect(lastSnapshotChars()).toBe(2);

@@ -149,9 +149,12 @@ export function lastSnapshotChars(): number {
   return lastChars;
 }
 
+/** Whether a snapshot is being taken: one taken meanwhile (a getter that logs) is nested in it. */
+let walking = false;
+
 function snapshot(value: unknown, maxChars: number, secret: string, asEventData: boolean): JsonValue {
-  // A snapshot taken while another is being taken (a getter that logs) sets the outer one's budget aside.
-  const { usedChars, charLimit, nodesLeft, secret: outerSecret } = budget;
+  if (walking) return nestedSnapshot(value, maxChars, secret, asEventData);
+  walking = true;
   budget.usedChars = 0;
   budget.charLimit = (typeof maxChars === 'number' && maxChars > 0 ? maxChars : 0) - RESERVE_CHARS;
   // The top value is the first visit.
@@ -172,6 +175,22 @@ function snapshot(value: unknown, maxChars: number, secret: string, asEventData:
     lastChars = budget.usedChars;
     return out;
   } finally {
+    walking = false;
+  }
+}
+
+/**
+ * A snapshot taken while another is being taken: it sets the outer one's
+ * budget aside and gives it back, so the common case, a snapshot taken
+ * alone, does not pay for saving a budget nothing else uses.
+ */
+function nestedSnapshot(value: unknown, maxChars: number, secret: string, asEventData: boolean): JsonValue {
+  const { usedChars, charLimit, nodesLeft, secret: outerSecret } = budget;
+  walking = false;
+  try {
+    return snapshot(value, maxChars, secret, asEventData);
+  } finally {
+    walking = true;
     budget.usedChars = usedChars;
     budget.charLimit = charLimit;
     budget.nodesLeft = nodesLeft;
@@ -219,7 +238,7 @@ function convert(value: unknown, ancestors: object[], depth: number): JsonValue 
 
 function convertObject(value: object, ancestors: object[], depth: number, callToJSON: boolean): JsonValue {
   // Depth is bounded, so a linear scan of the ancestors beats a WeakSet.
-  if (ancestors.includes(value)) return keepString('[Circular]', false);
+  if (ancestors.length > 0 && ancestors.includes(value)) return keepString('[Circular]', false);
   // What a throw leaves half-built is replaced by the Unserializable label: its count and the
   // ancestors it pushed are taken back.
   const usedBefore = budget.usedChars;
@@ -244,7 +263,7 @@ function convertObject(value: object, ancestors: object[], depth: number, callTo
     ancestors.push(value);
     const keys = Object.keys(value);
     budget.usedChars++;
-    const out = writeEntries({}, 0, value, keys, ancestors, depth, false);
+    const out = convertPlain(value, keys, ancestors, depth);
     ancestors.pop();
     return out;
   } catch (error) {
@@ -338,7 +357,7 @@ function convertError(error: Error, ancestors: object[], depth: number): JsonObj
       entries++;
     }
   }
-  return writeEntries(out, entries, error, Object.keys(error), ancestors, depth, true);
+  return writeEntries(out, entries, error, Object.keys(error), ancestors, depth);
 }
 
 const ERROR_FIELDS = ['name', 'message', 'stack', 'cause'] as const;
@@ -364,24 +383,20 @@ function readErrorField(error: Error, field: (typeof ERROR_FIELDS)[number], ance
 }
 
 /**
- * Adds to `out`, which has `entries` entries, the properties of `source`
- * named by `keys`, at most `maxKeys` of them, while the budget lasts. With
- * `skipWritten`, a key `out` already has is left as it is (an Error's name,
- * message, stack and cause).
+ * The copy of a plain object (or any object without a kind of its own):
+ * the properties of `source` named by `keys`, at most `maxKeys` of them,
+ * while the budget lasts. `writeEntries` does the same for an Error, whose
+ * copy starts with its name, message, stack and cause; this one is apart
+ * because `log()` runs it on nearly every call, and an object made here
+ * and filled in one place, rather than passed in from two, made the
+ * bench's ordinary `log()` 1–2 % faster (BENCHMARKS.md, "Where the time goes").
  */
-function writeEntries(
-  out: JsonObject,
-  entries: number,
-  source: object,
-  keys: readonly string[],
-  ancestors: object[],
-  depth: number,
-  skipWritten: boolean,
-): JsonObject {
+function convertPlain(source: object, keys: readonly string[], ancestors: object[], depth: number): JsonObject {
+  const out: JsonObject = {};
+  let entries = 0;
   const kept = Math.min(keys.length, maxKeys);
   for (let i = 0; i < kept; i++) {
     const key = keys[i] as string;
-    if (skipWritten && hasOwn.call(out, key)) continue;
     // The key, its quotes and colon, and the comma or closing brace after the value.
     const cost = key.length + 4;
     if (!hasRoom(cost)) return closeObject(out, entries, true);
@@ -393,10 +408,38 @@ function writeEntries(
       entries++;
     }
   }
-  if (keys.length > kept) {
+  return closeEntries(out, entries, keys.length - kept);
+}
+
+/**
+ * Adds to `out`, which has `entries` entries (an Error's name, message,
+ * stack and cause), the properties of `source` named by `keys` that `out`
+ * does not have yet, as `convertPlain` does.
+ */
+function writeEntries(out: JsonObject, entries: number, source: object, keys: readonly string[], ancestors: object[], depth: number): JsonObject {
+  const kept = Math.min(keys.length, maxKeys);
+  for (let i = 0; i < kept; i++) {
+    const key = keys[i] as string;
+    if (hasOwn.call(out, key)) continue;
+    const cost = key.length + 4;
+    if (!hasRoom(cost)) return closeObject(out, entries, true);
+    budget.usedChars += cost;
+    const converted = readProperty(source, key, ancestors, depth);
+    if (converted === undefined) budget.usedChars -= cost;
+    else {
+      setOwnEntry(out, key, converted);
+      entries++;
+    }
+  }
+  return closeEntries(out, entries, keys.length - kept);
+}
+
+/** Ends an object of `entries` entries whose `more` further keys were not kept: `"…": "N more keys"` for them. */
+function closeEntries(out: JsonObject, entries: number, more: number): JsonObject {
+  if (more > 0) {
     // `"…":` and the closing brace.
     budget.usedChars += 5;
-    out['…'] = keepString(`${keys.length - kept} more keys`, false);
+    out['…'] = keepString(`${more} more keys`, false);
     entries++;
   }
   return closeObject(out, entries, false);

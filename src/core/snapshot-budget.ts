@@ -2,8 +2,8 @@
  * The budget of one snapshot (see `serialize.ts`): the JSON code units its
  * copy has taken and may take, the values it may still visit, and the key
  * to redact from what it cuts. Module state, so the common case allocates
- * nothing for it; each top-level snapshot saves and restores it, so a
- * snapshot taken inside another (a getter that logs) has a budget of its own.
+ * nothing for it; a snapshot taken inside another (a getter that logs)
+ * saves and restores it, so it has a budget of its own.
  */
 import type { JsonObject, JsonValue } from './json.js';
 
