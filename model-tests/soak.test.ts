@@ -48,7 +48,7 @@ describe.skipIf(MUTATION_RUN)('chaos soak (CI size)', () => {
     ['a late call accepted', /^after stop\(\): .* 1 accepted/, (o) => void o.acceptedAfterStop++],
     [
       'a delivered batch sent again under a new key',
-      /^event_id .* was 2xx-answered 2 times/,
+      /^event_id .* was 2xx-answered \d+ times/,
       (o) => {
         const delivered = o.sink.requests.find((r) => r.answered2xx && r.batch !== undefined)!;
         o.sink.requests.push({ ...delivered, seq: o.sink.requests.length, key: 'planted-key' });
