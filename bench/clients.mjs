@@ -2,9 +2,9 @@
  * The clients compared, behind one small interface, each with settings as
  * close to ours as it allows: batch 100, queue 10,000, the same flush
  * interval, no compression, one request in flight where it can be set.
- * Ours comes twice: with its default transport (undici) and with the got
- * one, the default before it, so that every table shows what the transport
- * is worth.
+ * Ours comes twice: with its default transport (`node:http`) and with the
+ * undici one, the default before it, so that every table shows what the
+ * transport is worth (`transport-ab.mjs` compares got as well).
  */
 
 const silent = { warn() {}, info() {}, error() {}, debug() {} };
@@ -52,24 +52,24 @@ export const clients = {
   },
 
   /**
-   * Ours with the got transport in place of the default (undici): the same
-   * settings, the transport made as the reporter made its default before
-   * and handed over through the `transport` option (it is not public, hence
-   * the import from dist/src/io/).
+   * Ours with the undici transport in place of the default (`node:http`):
+   * the same settings, the transport made as the reporter made its default
+   * before and handed over through the `transport` option (it is not
+   * public, hence the import from dist/src/io/).
    */
-  async 'tinker-telemetry (got transport)'(url, flushIntervalMs) {
+  async 'tinker-telemetry (undici transport)'(url, flushIntervalMs) {
     const { createConfig } = await import('../dist/src/index.js');
-    const { createGotTransport } = await import('../dist/src/io/transport.js');
+    const { createUndiciTransport } = await import('../dist/src/io/undici-transport.js');
     const { SDK_VERSION } = await import('../dist/src/core/version.js');
     const config = createConfig({ apiKey: 'bench-key', baseUrl: url });
-    const transport = createGotTransport({
+    const transport = createUndiciTransport({
       endpoint: config.telemetryEndpoint,
       apiKey: config.apiKey,
       userAgent: `tinker-telemetry/${SDK_VERSION} node/${process.version}`,
       httpTimeoutMs: 5000,
     });
     const base = await clients['tinker-telemetry'](url, flushIntervalMs, { transport });
-    return { ...base, settings: { ...base.settings, transport: 'got, keep-alive agent' } };
+    return { ...base, settings: { ...base.settings, transport: 'undici Pool, one connection' } };
   },
 
   async 'posthog-node'(url, flushIntervalMs) {

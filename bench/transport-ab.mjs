@@ -2,9 +2,10 @@
  * The cost of one request of a 100-event batch, by HTTP client, in one
  * process against a loopback sink (node:http on 127.0.0.1, port 0, in the
  * same process, so every client pays the same sink): (a) got as
- * `createGotTransport` configures it, (b) `createUndiciTransport`, (c) a
- * bare `http.request` with a keep-alive agent, the floor. One request in
- * flight, as the reporter sends. Alternating rounds (a, b, c, a, b, c, …)
+ * `createGotTransport` configures it, (b) `createUndiciTransport`, (c)
+ * `createNodeTransport` (the default), (d) a bare `http.request` with a
+ * keep-alive agent, the floor: no timer, no abort, no answer limit. One
+ * request in flight, as the reporter sends. Alternating rounds (a, b, c, d, …)
  * after a warm-up round of each; the median and spread (min–max) over the
  * rounds of ms per request, requests per second, and CPU µs per request
  * (the whole process, sink included).
@@ -24,6 +25,7 @@ const USER_AGENT = `tinker-telemetry/bench node/${process.version}`;
 const { createConfig, startReporter } = await import('../dist/src/index.js');
 const { createGotTransport } = await import('../dist/src/io/transport.js');
 const { createUndiciTransport } = await import('../dist/src/io/undici-transport.js');
+const { createNodeTransport } = await import('../dist/src/io/node-transport.js');
 
 // ---- the sink ---------------------------------------------------------------
 const sink = { requests: 0, bytes: 0 };
@@ -102,6 +104,7 @@ const bare = {
 const clients = {
   'got (createGotTransport)': viaTransport(createGotTransport(options)),
   'undici (createUndiciTransport)': viaTransport(createUndiciTransport(options)),
+  'node:http (createNodeTransport)': viaTransport(createNodeTransport(options)),
   'bare http.request, keep-alive agent': bare,
 };
 
@@ -133,7 +136,7 @@ const median = (xs) => {
 };
 const fmt = (x, digits) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const cell = (xs, digits) => `${fmt(median(xs), digits)} | ${fmt(Math.min(...xs), digits)}–${fmt(Math.max(...xs), digits)}`;
-const floor = median(results[names[2]].map((x) => x.ms));
+const floor = median(results[names.at(-1)].map((x) => x.ms));
 const lines = [
   `One request of a ${Buffer.byteLength(body).toLocaleString('en-US')}-byte body of 100 events, one in flight, ${ROUNDS} alternating rounds of ${REQUESTS} after a warm-up round of each, Node.js ${process.version}${quick ? ' (--quick)' : ''}.`,
   '',

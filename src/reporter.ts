@@ -17,7 +17,7 @@ import { type ReporterOptions, type ResolvedOptions, resolveOptions } from './op
 import { type DropCounts, type DropReason, Outbox } from './core/outbox.js';
 import { lastSnapshotChars, toEventData } from './core/serialize.js';
 import type { Transport } from './core/ports.js';
-import { createUndiciTransport } from './io/undici-transport.js';
+import { createNodeTransport } from './io/node-transport.js';
 import { type Severity, type WireSeverity, QueuedEvent, estimateEventBytes, parseSeverity } from './core/wire.js';
 import { systemClock } from './core/clock.js';
 import { SDK_VERSION } from './core/version.js';
@@ -152,7 +152,7 @@ export class TelemetryReporter implements AsyncDisposable {
     this.#signals = new LifecycleSignals(options.sessionId, logger);
     this.#transport =
       options.transport ??
-      createUndiciTransport({
+      createNodeTransport({
         endpoint: options.config.telemetryEndpoint,
         apiKey: options.config.apiKey,
         userAgent: `tinker-telemetry/${SDK_VERSION} node/${process.version}`,

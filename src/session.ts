@@ -19,7 +19,7 @@ import { type CaptureReporter, instrumentClient } from './host/capture.js';
 import { FORWARDABLE_CHANNELS } from './host/channels.js';
 import { SafeLogger } from './host/logger.js';
 import { type HookedReporter, type ProcessHooks, processHooks } from './host/process-hooks.js';
-import { createUndiciTransport } from './io/undici-transport.js';
+import { createNodeTransport } from './io/node-transport.js';
 import { type TelemetryReporter, forwardInspection, startReporter } from './reporter.js';
 import {
   type ResolvedSessionOptions,
@@ -395,7 +395,7 @@ export class Session implements AsyncDisposable {
   #telemetryTransport(clock: Clock): Transport {
     const { config, telemetryHttpTimeoutMs } = this.#options;
     const api = this.#api;
-    return createUndiciTransport({
+    return createNodeTransport({
       endpoint: config.telemetryEndpoint,
       apiKey: config.apiKey,
       credential: () => api.credential,

@@ -1,8 +1,8 @@
 /**
- * The reporter's default transport, as the README states it: undici's
- * `Pool`, over http and over https, trusting only the certificates Node
- * trusts (NODE_EXTRA_CA_CERTS included), so the key goes to no server whose
- * certificate fails.
+ * The reporter's default transport, as the README states it: Node's own
+ * `http.request` and `https.request`, over http and over https, trusting
+ * only the certificates Node trusts (NODE_EXTRA_CA_CERTS included), so the
+ * key goes to no server whose certificate fails.
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -67,18 +67,21 @@ async function runFixture(baseUrl: string, trust: boolean) {
 }
 
 describe('the default transport', () => {
-  it('is undici: the reporter’s batches go out as undici requests when no transport is given', async () => {
-    const created: { origin: string; path: string; method: string }[] = [];
-    const onCreate = (message: unknown) => {
-      const { request } = message as { request: { origin: string; path: string; method: string } };
-      created.push({ origin: String(request.origin), path: request.path, method: request.method });
+  it('is node:http: the reporter’s batches go out as Node http requests when no transport is given, none through undici', async () => {
+    const started: { host: string; path: string; method: string }[] = [];
+    const onStart = (message: unknown) => {
+      const { request } = message as { request: { getHeader(name: string): unknown; path: string; method: string } };
+      started.push({ host: String(request.getHeader('host')), path: request.path, method: request.method });
     };
+    let undiciRequests = 0;
+    const onUndici = () => undiciRequests++;
     const batches: number[] = [];
     const { endpoint } = await listen((_req, res, body) => {
       batches.push((JSON.parse(body) as { events: unknown[] }).events.length);
       res.end('{"status":"accepted"}');
     });
-    subscribe('undici:request:create', onCreate);
+    subscribe('http.client.request.start', onStart);
+    subscribe('undici:request:create', onUndici);
     try {
       const config = createConfig({ apiKey: 'sk-default-transport', baseUrl: endpoint.replace('/api/v1/telemetry', '') });
       const reporter = startReporter({
@@ -91,12 +94,14 @@ describe('the default transport', () => {
       reporter.log('step', { i: 1 });
       expect(await reporter.stop(5000)).toBe(true);
     } finally {
-      unsubscribe('undici:request:create', onCreate);
+      unsubscribe('http.client.request.start', onStart);
+      unsubscribe('undici:request:create', onUndici);
     }
-    const origin = new URL(endpoint).origin;
+    const host = new URL(endpoint).host;
     expect(batches.length).toBeGreaterThan(0);
-    // One undici request per batch the sink got, each a POST to the telemetry path.
-    expect(created.filter((r) => r.origin === origin)).toEqual(batches.map(() => ({ origin, path: '/api/v1/telemetry', method: 'POST' })));
+    // One Node request per batch the sink got, each a POST to the telemetry path.
+    expect(started.filter((r) => r.host === host)).toEqual(batches.map(() => ({ host, path: '/api/v1/telemetry', method: 'POST' })));
+    expect(undiciRequests).toBe(0);
   });
 
   it('delivers over https to a server whose certificate Node trusts (NODE_EXTRA_CA_CERTS)', async () => {

@@ -1,7 +1,7 @@
 /**
  * Shared by the session's fault tests (`session.faults.*.test.ts`): the real
  * session (`openSession` with only the process faked: the real `TinkerApi`
- * over got, the real reporter and its default transport, undici) against
+ * over got, the real reporter and its default transport, node:http) against
  * `startFakeTinker` on 127.0.0.1, both on one accelerated clock, the fault
  * cases, and waiting for a state or a log line. The checks every one of
  * those tests ends with are in `session-faults-checks.ts`, re-exported here.

@@ -12,16 +12,16 @@ import type { Clock } from '../src/core/clock.js';
 import type { Transport } from '../src/core/ports.js';
 import { createConfig } from '../src/config.js';
 import type { HookedReporter, ProcessHooks } from '../src/host/process-hooks.js';
-import { createUndiciTransport } from '../src/io/undici-transport.js';
+import { createNodeTransport } from '../src/io/node-transport.js';
 import { startReporter } from '../src/reporter.js';
 import { Session, createSession } from '../src/session.js';
 import { resolveSessionOptions } from '../src/session-options.js';
 import { TEST_CONFIG, isolateTinkerEnv, manualTransport, settle } from './helpers.js';
 import { BODY, fakeTinkerApi, sessionEnds, startTestSession } from './session-helpers.js';
 
-vi.mock(import('../src/io/undici-transport.js'), async (importOriginal) => {
+vi.mock(import('../src/io/node-transport.js'), async (importOriginal) => {
   const real = await importOriginal();
-  return { ...real, createUndiciTransport: vi.fn(real.createUndiciTransport) };
+  return { ...real, createNodeTransport: vi.fn(real.createNodeTransport) };
 });
 vi.mock(import('../src/reporter.js'), async (importOriginal) => {
   const real = await importOriginal();
@@ -37,7 +37,7 @@ beforeEach(() => {
 });
 afterEach(() => {
   vi.useRealTimers();
-  vi.mocked(createUndiciTransport).mockClear();
+  vi.mocked(createNodeTransport).mockClear();
   vi.mocked(startReporter).mockClear();
 });
 
@@ -236,7 +236,7 @@ describe('the default telemetry transport', () => {
   const quiet: Transport = { send: () => Promise.resolve({ kind: 'ok', status: 200 }) };
 
   it('reads the time from the telemetry clock, else from the session’s, else from the system', async () => {
-    const transport = vi.mocked(createUndiciTransport);
+    const transport = vi.mocked(createNodeTransport);
     transport.mockImplementation(() => quiet);
     try {
       const own: Clock = { now: () => 42, setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (handle) => clearTimeout(handle as number) };

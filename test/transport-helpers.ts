@@ -1,5 +1,5 @@
 /**
- * What the tests of the HTTP transports share: both transports, so that one
+ * What the tests of the HTTP transports share: every transport, so that one
  * behaviour table runs against each (`describe.each(TRANSPORTS)`), a
  * loopback server on port 0 that counts and keeps its sockets, and the
  * clean-up of servers and transports after each test.
@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { afterEach } from 'vitest';
 import type { TelemetryRequest, Transport } from '../src/core/ports.js';
 import type { HttpTransportOptions } from '../src/io/http-transport.js';
+import { createNodeTransport } from '../src/io/node-transport.js';
 import { createGotTransport } from '../src/io/transport.js';
 import { createUndiciTransport } from '../src/io/undici-transport.js';
 
@@ -16,7 +17,11 @@ import { createUndiciTransport } from '../src/io/undici-transport.js';
 export const TRANSPORTS: { name: string; create: (options: HttpTransportOptions) => Transport }[] = [
   { name: 'got', create: createGotTransport },
   { name: 'undici', create: createUndiciTransport },
+  { name: 'node:http', create: createNodeTransport },
 ];
+
+/** The transports that read (and cut) the answer themselves, with their own timer and connection: undici's and the default, `node:http`. */
+export const OWN_TRANSPORTS = TRANSPORTS.filter(({ name }) => name !== 'got');
 
 const servers: Server[] = [];
 const transports: Transport[] = [];

@@ -1,5 +1,5 @@
 /**
- * The `credential` option of every HTTP transport (got and undici): the
+ * The `credential` option of every HTTP transport (node:http, got and undici): the
  * `X-API-Key` value read at each send (a session's JWT, which a refresh
  * replaces), the key when it gives none, and redacted from a failure's
  * reason as the key is.

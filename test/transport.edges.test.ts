@@ -1,18 +1,16 @@
 /**
  * The HTTP transports at their edges: what `http-transport.ts` makes of a
  * credential that is no string, a Retry-After header sent twice and an
- * error that cannot be read; and the undici transport's own handling of the
- * caller's abort, of its timer and listener after a send, of its timeout's
- * reason and of a send after `close()`.
+ * error that cannot be read; and the undici and `node:http` transports' own
+ * handling of the caller's abort, of their timer and listener after a send,
+ * of their timeout's reason and of a send after `close()`.
  */
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { currentCredential, describeNetworkError, failureReason, statusResult } from '../src/io/http-transport.js';
-import { createUndiciTransport } from '../src/io/undici-transport.js';
-import { listen, request, track } from './transport-helpers.js';
+import { OWN_TRANSPORTS, listen, request, track } from './transport-helpers.js';
 
 const API_KEY = 'sk-edges-secret-42';
-const undiciFor = (endpoint: string, httpTimeoutMs = 2000) => track(createUndiciTransport({ endpoint, apiKey: API_KEY, userAgent: 'ua', httpTimeoutMs }));
 
 describe('http-transport helpers', () => {
   it('reads a credential that returns no string as none, so the key is sent', () => {
@@ -39,17 +37,19 @@ describe('http-transport helpers', () => {
   });
 });
 
-describe('undici transport edges', () => {
+describe.each(OWN_TRANSPORTS)('$name transport edges', ({ create }) => {
+  const transportFor = (endpoint: string, httpTimeoutMs = 2000) => track(create({ endpoint, apiKey: API_KEY, userAgent: 'ua', httpTimeoutMs }));
+
   it('ends a send waiting for its answer as soon as the caller aborts, long before httpTimeoutMs', { timeout: 3000 }, async () => {
     const caller = new AbortController();
     const { endpoint } = await listen(() => caller.abort());
-    expect(await undiciFor(endpoint, 60_000).send(request({ signal: caller.signal }))).toEqual({ kind: 'retryable', reason: 'aborted' });
+    expect(await transportFor(endpoint, 60_000).send(request({ signal: caller.signal }))).toEqual({ kind: 'retryable', reason: 'aborted' });
   });
 
   it('leaves no abort listener on the caller’s signal once a send has settled', async () => {
     const { endpoint } = await listen((_req, res) => res.end());
     const signal = new AbortController().signal;
-    const transport = undiciFor(endpoint);
+    const transport = transportFor(endpoint);
     expect(await transport.send(request({ signal }))).toEqual({ kind: 'ok', status: 200 });
     expect(await transport.send(request({ signal }))).toEqual({ kind: 'ok', status: 200 });
     expect(getEventListeners(signal, 'abort')).toHaveLength(0);
@@ -57,12 +57,12 @@ describe('undici transport edges', () => {
 
   it('says how long it waited when no answer came within httpTimeoutMs', async () => {
     const { endpoint } = await listen(() => undefined);
-    expect(await undiciFor(endpoint, 30).send(request())).toEqual({ kind: 'retryable', reason: 'ETIMEDOUT: no answer within 30 ms' });
+    expect(await transportFor(endpoint, 30).send(request())).toEqual({ kind: 'retryable', reason: 'ETIMEDOUT: no answer within 30 ms' });
   });
 
   it('connects again for a send after close()', async () => {
     const { endpoint, sockets } = await listen((_req, res) => res.end());
-    const transport = undiciFor(endpoint);
+    const transport = transportFor(endpoint);
     expect(await transport.send(request())).toEqual({ kind: 'ok', status: 200 });
     transport.close?.();
     expect(await transport.send(request())).toEqual({ kind: 'ok', status: 200 });

@@ -1,5 +1,5 @@
 /**
- * One behaviour table run against every HTTP transport (got and undici), so
+ * One behaviour table run against every HTTP transport (node:http, got and undici), so
  * that they cannot drift apart: what is sent, how each status and each
  * failure reads, the key nowhere but its header, no redirect followed, and
  * the keep-alive connection kept and released. Then `describeNetworkError`,

@@ -1,6 +1,7 @@
 /**
  * What every HTTP `Transport` of `../core/ports.ts` shares, whichever client
- * sends the request (got in `transport.ts`, undici in `undici-transport.ts`):
+ * sends the request (`node:http` in `node-transport.ts`, the default; got in
+ * `transport.ts`; undici in `undici-transport.ts`):
  * their options, the credential read at each send, the reading of a status
  * into a `SendResult`, and the reason of a failure, with the secrets
  * redacted. Keeping it in one place keeps the transports interchangeable.
@@ -9,7 +10,17 @@ import { redactReason, redactText } from '../core/redact.js';
 import type { SendResult } from '../core/ports.js';
 import { classifyStatus, parseRetryAfter } from '../core/retry.js';
 
-/** Options of an HTTP transport (`createGotTransport`, `createUndiciTransport`). */
+/**
+ * Bytes of an answer's body at which the connection is cut rather than the
+ * body read on: 64 KiB. The answer is never used, but reading a shorter one
+ * to its end (and throwing it away) keeps the connection for the next
+ * request; one of 64 KiB or more, read so far or announced by its
+ * content-length, ends the connection and is never buffered. The undici
+ * and `node:http` transports use it; got reads the (short) answer whole.
+ */
+export const MAX_ANSWER_BYTES = 64 * 1024;
+
+/** Options of an HTTP transport (`createNodeTransport`, `createGotTransport`, `createUndiciTransport`). */
 export interface HttpTransportOptions {
   /** The full URL of `/api/v1/telemetry`. */
   endpoint: string;

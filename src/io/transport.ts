@@ -2,8 +2,9 @@
  * A `Transport` (the port is in `../core/ports.ts`) over got, with a
  * keep-alive agent, turning every answer and every error into a
  * `SendResult`. The default was this one until the undici transport
- * (`undici-transport.ts`) measured less than half its work per request; it
- * is kept as the reference the shared transport tests run both against.
+ * (`undici-transport.ts`) measured less than half its work per request, and
+ * then the `node:http` one (`node-transport.ts`) less again; it is kept as a
+ * reference the shared transport tests run against.
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';

@@ -1,22 +1,16 @@
 /**
- * The default `Transport` (the port is in `../core/ports.ts`), of the
- * reporter and of a session's telemetry: undici's `Pool`, with the same
- * options and the same results as the got transport (`transport.ts`), at
- * less than half its work per request (BENCHMARKS.md, "Where the time
- * goes"), which bounds delivered events per second when one request is in
- * flight.
+ * A `Transport` (the port is in `../core/ports.ts`) on undici's `Pool`, with
+ * the same options and the same results as the others. It was the default
+ * of the reporter and of a session's telemetry, at less than half got's
+ * work per request, until the `node:http` transport (`node-transport.ts`)
+ * measured less again (BENCHMARKS.md, "Where the time goes"); it is kept
+ * as a reference the shared transport tests and the bench run against.
  */
 import { Pool } from 'undici';
 import type { SendResult, Transport } from '../core/ports.js';
-import { type HttpTransportOptions, currentCredential, failureReason, statusResult } from './http-transport.js';
+import { type HttpTransportOptions, MAX_ANSWER_BYTES, currentCredential, failureReason, statusResult } from './http-transport.js';
 
-/**
- * Bytes of an answer's body read (and thrown away) before the connection is
- * cut instead: 64 KiB. The answer is never used, but reading a short one to
- * its end keeps the connection for the next request; a longer one, or one
- * whose content-length says it is longer, is never buffered.
- */
-export const MAX_ANSWER_BYTES = 64 * 1024;
+export { MAX_ANSWER_BYTES };
 
 /**
  * A transport on one undici `Pool` of a single keep-alive connection (one
