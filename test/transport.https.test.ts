@@ -2,6 +2,8 @@ import { type AgentOptions, createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Transport } from '../src/core/ports.js';
+import type { HttpTransportOptions } from '../src/io/http-transport.js';
+import { createNodeTransport } from '../src/io/node-transport.js';
 import { createGotTransport } from '../src/io/transport.js';
 import { CERT, KEY } from './tls-cert.js';
 
@@ -31,7 +33,12 @@ afterEach(async () => {
   }
 });
 
-describe('got transport over https', () => {
+const OVER_HTTPS: { name: string; create: (options: HttpTransportOptions) => Transport }[] = [
+  { name: 'got', create: createGotTransport },
+  { name: 'node:http', create: createNodeTransport },
+];
+
+describe.each(OVER_HTTPS)('$name transport over https', ({ create }) => {
   it('reuses one keep-alive TLS connection for sequential sends, and close() releases it', async () => {
     const connections = { count: 0 };
     server = createServer({ key: KEY, cert: CERT }, (req, res) => {
@@ -40,7 +47,7 @@ describe('got transport over https', () => {
     server.on('secureConnection', () => connections.count++);
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
     const endpoint = `https://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/telemetry`;
-    transport = createGotTransport({ endpoint, apiKey: 'sk-https', userAgent: 'tinker-telemetry/test', httpTimeoutMs: 2000 });
+    transport = create({ endpoint, apiKey: 'sk-https', userAgent: 'tinker-telemetry/test', httpTimeoutMs: 2000 });
     const request = () => ({ body: '{"events":[]}', idempotencyKey: 'key-1', signal: new AbortController().signal });
 
     for (let i = 0; i < 3; i++) expect(await transport.send(request())).toEqual({ kind: 'ok', status: 200 });
