@@ -171,6 +171,19 @@ describe('the char budget', () => {
   });
 });
 
+describe('an Error past the budget', () => {
+  it('stops in its own properties with the marker, within maxChars, and leaves out those holding undefined', () => {
+    const error = Object.assign(new Error('boom'), { stack: 'Error: boom at here', gone: undefined });
+    for (let i = 0; i < 100; i++) Object.assign(error, { [`k${i}`]: 'v'.repeat(100) });
+    const out = toJsonSafe(error, 2048) as Record<string, unknown>;
+    expect(out['…']).toBe(BUDGET_MARKER);
+    expect(Object.keys(out)).not.toContain('gone');
+    expect(Object.keys(out).slice(0, 4)).toEqual(['name', 'message', 'stack', 'k0']);
+    expect(lastSnapshotChars()).toBe(JSON.stringify(out).length);
+    expect(lastSnapshotChars()).toBeLessThanOrEqual(2048);
+  });
+});
+
 describe('the count lastSnapshotChars reports', () => {
   /** `error` with a stack of one line, which needs no escape. */
   const plainStack = (error: Error): Error => Object.assign(error, { stack: `${error.name}: ${error.message} at here` });
@@ -193,6 +206,14 @@ describe('the count lastSnapshotChars reports', () => {
     ['an Error without a stack', Object.assign(new Error('bare'), { stack: undefined })],
     ['an Error with a cause', plainStack(new Error('outer', { cause: plainStack(new TypeError('inner')) }))],
     ['an Error with as many own properties as fields', Object.assign(plainStack(new Error('boom')), { code: 'E_X', errno: 4, syscall: 'read' })],
+    ['an Error with own properties holding undefined', Object.assign(plainStack(new Error('boom')), { a: undefined, code: 'E_X', b: undefined })],
+    [
+      'an Error over maxKeys',
+      Object.assign(
+        plainStack(new Error('boom')),
+        keys(300, (i) => i),
+      ),
+    ],
     ['an object with properties holding undefined', { a: undefined, b: 1, c: undefined }],
     ['an object over maxKeys, one of its kept keys defined', keys(300, (i) => (i === 0 ? 1 : undefined))],
     ['an object over maxKeys', keys(300, (i) => i)],
