@@ -114,8 +114,8 @@ export function createNodeTransport(options: HttpTransportOptions): Transport {
           const done = () => settle(statusResult(Number(response.statusCode), response.headers['retry-after'], now));
           // Settles however the body ends: read to its end, cut here, or cut by the timer or an abort.
           response.on('close', done);
-          // An error on the body (a connection reset while reading it) changes nothing: the status came.
-          response.on('error', () => undefined);
+          // A connection reset while the body is read changes nothing: the status came. Node emits no 'error' on
+          // an answer without a listener for it (it ends the body and closes it), so none is added.
           const declared = response.headers['content-length'];
           if (declared === undefined) {
             // No length given (a chunked answer): counted as it comes, and cut at the limit.
