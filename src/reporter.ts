@@ -537,10 +537,17 @@ export class TelemetryReporter implements AsyncDisposable {
     if (size === 1 || size === this.#options.flushThreshold) this.#wake(size);
   }
 
-  /** Tells the machine that the queue, now of `size` events, has become non-empty or reached the threshold (or both). Kept out of `#accept`, which `log()` runs every time. */
+  /**
+   * Tells the machine that the queue, now of `size` events, has become
+   * non-empty (`size` 1), reached the threshold, or both (a threshold of 1).
+   * Kept out of `#accept`, which `log()` runs every time.
+   */
   #wake(size: number): void {
-    if (size === 1) this.#send({ type: 'LOG' });
-    if (size === this.#options.flushThreshold) this.#send({ type: 'THRESHOLD' });
+    if (size === 1) {
+      this.#send({ type: 'LOG' });
+      if (this.#options.flushThreshold !== 1) return;
+    }
+    this.#send({ type: 'THRESHOLD' });
   }
 
   /** Queues SESSION_END once. The caller then sends FLUSH (fatal path) or STOP, which moves the machine on. */

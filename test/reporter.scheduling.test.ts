@@ -44,6 +44,29 @@ describe('sending after a delivered batch', () => {
     await stopNow(reporter);
   });
 
+  it('sends each event at once with a flushThreshold of 1, the flush timer off: the queue becoming non-empty is also the threshold', async () => {
+    const { reporter, wire, indices } = start({ flushThreshold: 1, flushIntervalMs: 0 });
+    await settle();
+    // SESSION_START alone reached the threshold.
+    expect(indices(0)).toEqual([0]);
+    wire.answer(ok);
+    await settle(10);
+    expect(reporter.stats().state).toBe('idle');
+    reporter.log('a');
+    await settle();
+    expect(wire.sent).toHaveLength(2);
+    expect(indices(1)).toEqual([1]);
+    await stopNow(reporter);
+  });
+
+  it('does not send at once when the queue becomes non-empty below a flushThreshold above 1', async () => {
+    const { reporter, wire } = start({ flushThreshold: 2, flushIntervalMs: 0 });
+    await settle(10);
+    expect(wire.sent).toHaveLength(0);
+    expect(reporter.stats().state).toBe('batching');
+    await stopNow(reporter);
+  });
+
   it('sends at once when flushThreshold events were queued meanwhile', async () => {
     const { reporter, wire, indices } = start();
     reporter.log('a');
