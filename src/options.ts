@@ -52,15 +52,20 @@ export interface ReporterOptions {
   /**
    * Bytes the queued events may take in all (the batch in flight is not
    * counted), an integer ≥ 2 × `maxEventBytes` + 512, so that the largest
-   * event (a name and a snapshot each cut to `maxEventBytes`) always fits.
-   * Each event counts an estimate of its JSON made when it is accepted: 256
-   * bytes of fixed fields plus the UTF-16 code units of its name and data
-   * snapshot (or exception fields), an escape (`\"`, `\n`) counted as one.
-   * That is its UTF-8 size for ASCII text without escapes; other text
-   * encodes to up to 3 bytes a code unit (6 for a control character), while
-   * V8 holds it in 1 or 2, so the heap the queued strings hold stays within
-   * about twice the bound. An event that would cross the bound is refused and
-   * counted as `dropped.queue_bytes`; SESSION_END is never refused. Memory is
+   * event (it counts at most `maxEventBytes`) always fits.
+   * Each event counts, when it is accepted, never less than the UTF-8 size
+   * of its JSON as it will be sent (redacted, and cut to `maxEventBytes`):
+   * an event whose name and data snapshot (or exception fields) take over
+   * 1024 UTF-16 code units has its JSON made then and counts its exact size
+   * (the queue keeps the snapshot, not the JSON); a smaller one counts 256 bytes of
+   * fixed fields plus 6 a code unit (the most one takes: `\u0001`), at most
+   * `maxEventBytes`, which costs no encoding on the caller's path. So the
+   * bytes the queued events will take on the wire never exceed the bound,
+   * and with the defaults the 10 000 events `maxQueueSize` holds stay within
+   * it at 1024 code units each. V8 holds a code unit in 1 or 2 bytes, so the
+   * heap the queued events hold stays within about twice the bound. An event
+   * that would cross the bound is refused and counted as
+   * `dropped.queue_bytes`; SESSION_END is never refused. Memory is
    * bounded by this, not only by `maxQueueSize`: 10 000 events of 64 KiB
    * would otherwise hold 640 MiB. Default: 67 108 864 (64 MiB).
    */

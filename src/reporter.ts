@@ -15,10 +15,19 @@ import { errorSummary, flat, redactCut, redactText } from './core/redact.js';
 import { renderValue } from './core/validate.js';
 import { type ReporterOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { type DropCounts, type DropReason, Outbox } from './core/outbox.js';
-import { lastSnapshotChars, toEventData } from './core/serialize.js';
+import { lastSnapshotChars, lastSnapshotCutBytes, lastSnapshotCutChars, toEventData } from './core/serialize.js';
 import type { Transport } from './core/ports.js';
 import { createNodeTransport } from './io/node-transport.js';
-import { type Severity, type WireSeverity, QueuedEvent, estimateEventBytes, parseSeverity } from './core/wire.js';
+import {
+  EVENT_OVERHEAD_BYTES,
+  MEASURED_FROM_CHARS,
+  type Severity,
+  type WireSeverity,
+  QueuedEvent,
+  eventBytesAtMost,
+  parseSeverity,
+  wireBytesPerChar,
+} from './core/wire.js';
 import { systemClock } from './core/clock.js';
 import { SDK_VERSION } from './core/version.js';
 import { LifecycleSignals } from './host/lifecycle.js';
@@ -43,9 +52,10 @@ export interface ReporterStats {
   /** Events waiting in the queue (at most `maxQueueSize`). */
   queueSize: number;
   /**
-   * The estimated bytes of the events waiting in the queue (at most
-   * `maxQueueBytes`, which SESSION_END alone may cross by its few hundred
-   * bytes); see `maxQueueBytes` for how an event is counted.
+   * The bytes the events waiting in the queue count: never less than the
+   * UTF-8 size of their JSON as it will be sent, and at most
+   * `maxQueueBytes`, which SESSION_END alone may cross by its 256 bytes; see
+   * `maxQueueBytes` for how an event is counted.
    */
   queueBytes: number;
   /** Events that left the queue and await an outcome: the batch in flight or backing off, and the halves of a split batch. */
@@ -139,12 +149,15 @@ export class TelemetryReporter implements AsyncDisposable {
   readonly #unhook: () => void;
 
   readonly #internals: ReporterInternals;
+  /** The most bytes a code unit of an event's contents takes on the wire, with the key redacted (`wireBytesPerChar`). */
+  readonly #bytesPerChar: number;
 
   /** @internal Use `startReporter()`. */
   constructor(options: ResolvedOptions, logger: SafeLogger, internals: ReporterInternals = {}) {
     this.#internals = internals;
     this.#sessionId = options.sessionId;
     this.#options = options;
+    this.#bytesPerChar = wireBytesPerChar(options.config.apiKey);
     this.#logger = logger;
     this.#timers = new KeepAliveTimers(options.clock ?? systemClock);
     this.#startedAtMs = this.#timers.now();
@@ -242,11 +255,8 @@ export class TelemetryReporter implements AsyncDisposable {
       // A name longer than a whole event is cut now, not at send time, so the queue never holds more of it; a
       // name kept whole is copied like every string of the snapshot, so it never keeps a larger string alive.
       const kept = name.length > maxEventBytes ? cutName(name, maxEventBytes, config.apiKey) : flat(name);
-      const bytes = estimateEventBytes(kept.length + lastSnapshotChars());
-      const refused = this.#recheck(bytes);
-      if (refused !== undefined) return this.#refuse(refused);
-      this.#accept(new QueuedEvent('GENERIC_EVENT', this.#outbox.nextIndex, wireSeverity, this.#timers.now(), kept, snapshot, undefined, undefined, bytes));
-      return true;
+      const event = new QueuedEvent('GENERIC_EVENT', this.#outbox.nextIndex, wireSeverity, this.#timers.now(), kept, snapshot, undefined, undefined);
+      return this.#acceptSized(event, kept.length + lastSnapshotChars() - lastSnapshotCutChars(), lastSnapshotCutBytes());
     } catch (error) {
       return this.#internalError('log', error);
     }
@@ -508,26 +518,45 @@ export class TelemetryReporter implements AsyncDisposable {
     const userError = findUserError(error, config.apiKey);
     if (userError !== undefined) {
       const data = toEventData(userError, maxEventBytes, config.apiKey);
-      const bytes = estimateEventBytes(lastSnapshotChars());
-      const refused = this.#recheck(bytes);
-      if (refused !== undefined) return this.#refuse(refused);
-      this.#accept(new QueuedEvent('GENERIC_EVENT', this.#outbox.nextIndex, 'WARNING', this.#timers.now(), 'user_error', data, undefined, undefined, bytes));
-      return true;
+      const event = new QueuedEvent('GENERIC_EVENT', this.#outbox.nextIndex, 'WARNING', this.#timers.now(), 'user_error', data, undefined, undefined);
+      return this.#acceptSized(event, 'user_error'.length + lastSnapshotChars() - lastSnapshotCutChars(), lastSnapshotCutBytes());
     }
     const fields = describeException(error, config.apiKey);
-    const bytes = estimateEventBytes(fields.error_type.length + fields.error_message.length + (fields.traceback?.length ?? 0));
-    const refused = this.#recheck(bytes);
+    const event = new QueuedEvent('UNHANDLED_EXCEPTION', this.#outbox.nextIndex, wireSeverity, this.#timers.now(), undefined, undefined, fields, undefined);
+    return this.#acceptSized(event, fields.error_type.length + fields.error_message.length + (fields.traceback?.length ?? 0), 0);
+  }
+
+  /**
+   * Accepts `event`, built just now, unless `#recheck` refuses it. Its name,
+   * data or exception fields take `chars` UTF-16 code units, besides the
+   * strings its snapshot cut, which take `cutBytes` exactly. It counts
+   * against `maxQueueBytes` the UTF-8 size of its JSON as it will be sent:
+   * measured when `chars` is over `MEASURED_FROM_CHARS` (the JSON is made now
+   * to be counted, then let go), otherwise bounded (`eventBytesAtMost`), as
+   * is an event whose JSON cannot be made (it is dropped when it is taken
+   * into a batch).
+   */
+  #acceptSized(event: QueuedEvent, chars: number, cutBytes: number): boolean {
+    const { maxEventBytes } = this.#options;
+    if (chars > MEASURED_FROM_CHARS) {
+      try {
+        event.queuedBytes = this.#outbox.measure(event);
+      } catch {
+        event.queuedBytes = eventBytesAtMost(chars, this.#bytesPerChar, maxEventBytes, cutBytes);
+      }
+    } else {
+      event.queuedBytes = eventBytesAtMost(chars, this.#bytesPerChar, maxEventBytes, cutBytes);
+    }
+    const refused = this.#recheck(event.queuedBytes);
     if (refused !== undefined) return this.#refuse(refused);
-    this.#accept(
-      new QueuedEvent('UNHANDLED_EXCEPTION', this.#outbox.nextIndex, wireSeverity, this.#timers.now(), undefined, undefined, fields, undefined, bytes),
-    );
+    this.#accept(event);
     return true;
   }
 
   #event(type: 'SESSION_START' | 'SESSION_END', severity: WireSeverity): QueuedEvent {
     const now = this.#timers.now();
     const duration = type === 'SESSION_END' ? now - this.#startedAtMs : undefined;
-    return new QueuedEvent(type, this.#outbox.nextIndex, severity, now, undefined, undefined, undefined, duration, estimateEventBytes(0));
+    return new QueuedEvent(type, this.#outbox.nextIndex, severity, now, undefined, undefined, undefined, duration, EVENT_OVERHEAD_BYTES);
   }
 
   #accept(event: QueuedEvent): void {
@@ -561,8 +590,9 @@ export class TelemetryReporter implements AsyncDisposable {
    * Why an event of `bytes` built just now must be refused, if it must.
    * Building it ran the caller's code (getters, `toJSON`, an error's
    * `message`), which may meanwhile have logged, filled the queue or ended
-   * the session: the checks made before are made again, and the event takes
-   * its index only after them.
+   * the session: the checks made before are made again. The event takes its
+   * index after the caller's code has run, and nothing runs between that and
+   * these checks.
    */
   #recheck(bytes: number): DropReason | undefined {
     if (this.#sessionEnded) return 'after_stop';

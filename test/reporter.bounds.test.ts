@@ -7,16 +7,18 @@ import { createServer, type Server } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Clock } from '../src/core/clock.js';
 import { lastSnapshotChars, toEventData } from '../src/core/serialize.js';
-import { EVENT_OVERHEAD_BYTES, estimateEventBytes, type WireBody } from '../src/core/wire.js';
+import { EVENT_OVERHEAD_BYTES, MEASURED_FROM_CHARS, WIRE_BYTES_PER_CHAR, eventBytesAtMost, type WireBody } from '../src/core/wire.js';
 import { killAll, runScript } from './child.js';
 import { TEST_CONFIG, eventsOf, startTestReporter, stopNow } from './helpers.js';
 
 const KEY = TEST_CONFIG.apiKey;
 
-/** What `log(name, data)` counts against `maxQueueBytes`, by the same functions the reporter uses. */
+/** What `log(name, data)` of an event not measured counts against `maxQueueBytes`, by the same functions the reporter uses. */
 function expectedBytes(name: string, data: unknown, maxEventBytes = 65_536): number {
   toEventData(data, maxEventBytes, KEY);
-  return estimateEventBytes(name.length + lastSnapshotChars());
+  const chars = name.length + lastSnapshotChars();
+  if (chars > MEASURED_FROM_CHARS) throw new Error(`an event of ${chars} code units is measured, not bounded`);
+  return eventBytesAtMost(chars, WIRE_BYTES_PER_CHAR, maxEventBytes);
 }
 
 beforeEach(() => {
@@ -51,20 +53,17 @@ describe('maxQueueBytes', () => {
     const { reporter } = startTestReporter({ maxEventBytes: 1024, maxQueueBytes: 2560, flushIntervalMs: 60_000 });
     // A queued exception would start a flush; a queued ordinary event does not, so the bytes stay counted.
     expect(reporter.log('fill', { pad: 'p'.repeat(500) })).toBe(true);
+    expect(reporter.log('fill', { pad: 'p'.repeat(100) })).toBe(true);
     const room = 2560 - reporter.stats().queueBytes;
-    expect(room).toBeGreaterThan(EVENT_OVERHEAD_BYTES + 100);
-    // Fields of `room` code units: with the fixed fields, 256 more than there is room for.
-    const tooLarge = new Error('m'.repeat(room - 5 - 200));
-    tooLarge.stack = 's'.repeat(200);
-    const before = reporter.stats().queueBytes;
+    expect(room).toBe(2560 - EVENT_OVERHEAD_BYTES - 1024 - expectedBytes('fill', { pad: 'p'.repeat(100) }));
+    // "Error" and a message of 1 leave room for a stack of `fits` code units, at 6 bytes each.
+    const fits = Math.floor((room - EVENT_OVERHEAD_BYTES) / WIRE_BYTES_PER_CHAR) - 6;
+    const tooLarge = Object.assign(new Error('m'), { stack: 's'.repeat(fits + 1) });
     expect(reporter.logException(tooLarge)).toBe(false);
     expect(reporter.stats().dropped.queue_bytes).toBe(1);
-    expect(reporter.stats().queueBytes).toBe(before);
-    // Fields that leave exactly the fixed fields' room: accepted, filling the queue to the byte (then flushed at once).
-    const fits = new Error('m'.repeat(room - EVENT_OVERHEAD_BYTES - 5 - 200));
-    fits.stack = 's'.repeat(200);
-    expect(reporter.logException(fits)).toBe(true);
-    expect(reporter.stats()).toMatchObject({ pushCounter: 3, dropped: expect.objectContaining({ queue_bytes: 1 }) });
+    expect(reporter.stats().queueBytes).toBe(2560 - room);
+    expect(reporter.logException(Object.assign(new Error('m'), { stack: 's'.repeat(fits) }))).toBe(true);
+    expect(reporter.stats()).toMatchObject({ pushCounter: 4, dropped: expect.objectContaining({ queue_bytes: 1 }) });
     await stopNow(reporter);
   });
 

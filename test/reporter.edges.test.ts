@@ -9,11 +9,10 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BatchBuilder } from '../src/core/batch-builder.js';
 import { Outbox } from '../src/core/outbox.js';
-import { lastSnapshotChars, toEventData } from '../src/core/serialize.js';
-import { type Severity, estimateEventBytes } from '../src/core/wire.js';
+import { type Severity, WIRE_BYTES_PER_CHAR } from '../src/core/wire.js';
 import { LifecycleSignals } from '../src/host/lifecycle.js';
 import { SafeLogger } from '../src/host/logger.js';
-import { TEST_CONFIG, recordingLogger, settle, startTestReporter, stopNow } from './helpers.js';
+import { eventsOf, recordingLogger, settle, startTestReporter, stopNow } from './helpers.js';
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -79,14 +78,19 @@ describe('a refusal on a full queue', () => {
 });
 
 describe('sizes', () => {
-  it('counts a name exactly maxEventBytes long whole in the queue, with no truncation marker added when logged', async () => {
+  it('keeps a name exactly maxEventBytes long whole when logged: it is cut once, to fit the event, and counted as sent', async () => {
     const name = 'n'.repeat(1024);
-    const { reporter } = startTestReporter({ maxEventBytes: 1024, flushIntervalMs: 60_000 });
+    const { reporter, wire } = startTestReporter({ maxEventBytes: 1024, flushIntervalMs: 60_000 }, () => ({ kind: 'ok', status: 200 }));
     const before = reporter.stats().queueBytes;
     expect(reporter.log(name)).toBe(true);
-    toEventData(undefined, 1024, TEST_CONFIG.apiKey);
-    expect(reporter.stats().queueBytes - before).toBe(estimateEventBytes(name.length + lastSnapshotChars()));
+    const counted = reporter.stats().queueBytes - before;
     await stopNow(reporter);
+    const event = eventsOf(wire.sent).find((e) => e.event === 'GENERIC_EVENT') as { event_name: string };
+    const [, kept = '', omitted = ''] = /^(n*)…\[truncated (\d+) chars\]$/.exec(event.event_name) ?? [];
+    // Cut once: had log() cut it too, the count would include the first marker's characters.
+    expect(kept.length + Number(omitted)).toBe(1024);
+    expect(counted).toBe(Buffer.byteLength(JSON.stringify(event)));
+    expect(counted).toBeLessThanOrEqual(1024);
   });
 
   it('counts an exception’s traceback in the bytes it takes in the queue', () => {
@@ -100,7 +104,9 @@ describe('sizes', () => {
       expect(reporter.logException(error)).toBe(true);
       return reporter.stats().queueBytes - before;
     };
-    expect(grows('s'.repeat(1000 + 10)) - grows('s'.repeat(10))).toBe(1000);
+    // Bounded at 6 bytes a code unit up to MEASURED_FROM_CHARS, measured above it: ASCII takes 1 byte a code unit.
+    expect(grows('s'.repeat(1000 + 10)) - grows('s'.repeat(10))).toBe(1000 * WIRE_BYTES_PER_CHAR);
+    expect(grows('s'.repeat(5000)) - grows('s'.repeat(4000))).toBe(1000);
   });
 
   it('refuses a user error as queue_bytes when it would take the queue over maxQueueBytes', async () => {

@@ -17,7 +17,7 @@ import { RingQueue } from './queue.js';
 import { redactReason } from './redact.js';
 import { retryDelayMs } from './retry.js';
 import type { JournalPort, SendResult, SpoolPort, Transport } from './ports.js';
-import { type BodyMeta, type QueuedEvent, bodyJson, encodeEvent, envelopeJson, secretOf, serializeBatch } from './wire.js';
+import { type BodyMeta, type QueuedEvent, bodyJson, encodeEvent, envelopeJson, eventJsonBytes, secretOf, serializeBatch } from './wire.js';
 
 /**
  * Why an event was not delivered. Refused by `log()`/`logException()`, so
@@ -25,7 +25,7 @@ import { type BodyMeta, type QueuedEvent, bodyJson, encodeEvent, envelopeJson, s
  * - `queue_full`: the queue held `maxQueueSize` events (also counts the one
  *   event SESSION_END displaces from a full queue);
  * - `queue_bytes`: the event would have taken the queued events' bytes
- *   (as `estimateEventBytes` counts them) over `maxQueueBytes`;
+ *   (as `maxQueueBytes` counts them) over `maxQueueBytes`;
  * - `invalid`: an empty or non-string name, or an unknown severity;
  * - `after_stop`: the session had ended (`stop()` or `logFatalException()`).
  *
@@ -207,6 +207,15 @@ export class Outbox {
   /** Whether the queue refuses ordinary events. */
   get full(): boolean {
     return this.#queue.full;
+  }
+
+  /**
+   * The UTF-8 size in bytes of `event`'s JSON as it will be sent, redacted
+   * and capped (`eventJsonBytes`): the JSON is made to be counted, then let
+   * go. Throws what encoding throws.
+   */
+  measure(event: QueuedEvent): number {
+    return eventJsonBytes(event, this.#meta);
   }
 
   /** Whether an ordinary event of `bytes` (its `queuedBytes`) stays within `maxQueueBytes`. */

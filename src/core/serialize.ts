@@ -58,8 +58,9 @@
 import type { JsonObject, JsonValue } from './json.js';
 import { int32Chars, numberChars } from './json-length.js';
 import { setOwnEntry } from './own-entry.js';
-import { flat, redactCut } from './redact.js';
+import { REDACTED, flat, redactCut } from './redact.js';
 import { BUDGET_MARKER, CUT_RESERVE, MARKER_CHARS, budget, closeArray, closeObject, hasRoom } from './snapshot-budget.js';
+import { jsonBytes } from './truncate.js';
 
 export { BUDGET_MARKER };
 
@@ -115,6 +116,9 @@ export const RESERVE_CHARS = (maxDepth + 2) * (MARKER_CHARS + 1) + CUT_RESERVE +
 
 /** The JSON length of the last top-level snapshot. */
 let lastChars = 0;
+/** `budget.cutChars` and `budget.cutBytes` of the last top-level snapshot. */
+let lastCutChars = 0;
+let lastCutBytes = 0;
 
 /**
  * The JSON-safe form of `value`; see the module comment for the mapping and
@@ -149,6 +153,24 @@ export function lastSnapshotChars(): number {
   return lastChars;
 }
 
+/**
+ * The part of `lastSnapshotChars()` taken by strings the snapshot cut, in
+ * UTF-16 code units of JSON, quotes included: the strings whose exact UTF-8
+ * size `lastSnapshotCutBytes()` gives. Set with it.
+ */
+export function lastSnapshotCutChars(): number {
+  return lastCutChars;
+}
+
+/**
+ * The exact UTF-8 size, as JSON, of the strings `lastSnapshotCutChars()`
+ * counts. With it, what the rest of the snapshot takes can be bounded and
+ * the cut strings counted as they are (see `countCut`). Set with it.
+ */
+export function lastSnapshotCutBytes(): number {
+  return lastCutBytes;
+}
+
 /** Whether a snapshot is being taken: one taken meanwhile (a getter that logs) is nested in it. */
 let walking = false;
 
@@ -160,6 +182,8 @@ function snapshot(value: unknown, maxChars: number, secret: string, asEventData:
   // The top value is the first visit.
   budget.nodesLeft = maxNodes - 1;
   budget.secret = typeof secret === 'string' ? secret : '';
+  budget.cutChars = 0;
+  budget.cutBytes = 0;
   try {
     // Nothing here throws: objects are read inside a try, and primitives printed with String().
     let out: JsonValue;
@@ -173,6 +197,8 @@ function snapshot(value: unknown, maxChars: number, secret: string, asEventData:
       budget.usedChars += 10;
     }
     lastChars = budget.usedChars;
+    lastCutChars = budget.cutChars;
+    lastCutBytes = budget.cutBytes;
     return out;
   } finally {
     walking = false;
@@ -185,7 +211,7 @@ function snapshot(value: unknown, maxChars: number, secret: string, asEventData:
  * alone, does not pay for saving a budget nothing else uses.
  */
 function nestedSnapshot(value: unknown, maxChars: number, secret: string, asEventData: boolean): JsonValue {
-  const { usedChars, charLimit, nodesLeft, secret: outerSecret } = budget;
+  const { usedChars, charLimit, nodesLeft, secret: outerSecret, cutChars, cutBytes } = budget;
   walking = false;
   try {
     return snapshot(value, maxChars, secret, asEventData);
@@ -195,6 +221,8 @@ function nestedSnapshot(value: unknown, maxChars: number, secret: string, asEven
     budget.charLimit = charLimit;
     budget.nodesLeft = nodesLeft;
     budget.secret = outerSecret;
+    budget.cutChars = cutChars;
+    budget.cutBytes = cutBytes;
   }
 }
 
@@ -486,9 +514,30 @@ function keepString(text: string, copy = true): string {
   }
   const limit = room >= maxStringLength ? maxStringLength : Math.max(0, room - CUT_RESERVE);
   const { kept, omitted } = redactCut(text, limit, budget.secret);
-  const out = omitted === 0 ? kept : `${kept}…[truncated ${omitted} chars]`;
+  const marker = omitted === 0 ? '' : `…[truncated ${omitted} chars]`;
+  const out = `${kept}${marker}`;
   budget.usedChars += out.length + 2;
+  countCut(kept, marker);
   return out;
+}
+
+/**
+ * Counts a string the snapshot cut, `kept` and then `marker`, by its exact
+ * UTF-8 size as JSON. The size is read from the two parts, not from the
+ * string they make: reading that would flatten it into one string of 2
+ * bytes a code unit (the marker's `…` is above U+00FF), doubling the heap a
+ * queued cut takes. Redaction at send time only shortens a string, unless a
+ * secret shorter than `[redacted]` occurs in it: such a string is not
+ * counted here, and so is left to the bound of the rest.
+ */
+function countCut(kept: string, marker: string): void {
+  const secret = budget.secret;
+  if (secret.length > 0 && secret.length < REDACTED.length) {
+    if (kept.includes(secret) || `${kept.slice(kept.length - secret.length + 1)}${marker}`.includes(secret)) return;
+  }
+  budget.cutChars += kept.length + marker.length + 2;
+  // The marker is ASCII but for its `…`: 3 bytes in UTF-8 for 1 code unit.
+  budget.cutBytes += jsonBytes(kept) + (marker.length > 0 ? marker.length + 2 : 0);
 }
 
 function unserializable(error: unknown): string {

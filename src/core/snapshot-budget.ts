@@ -30,6 +30,10 @@ export const budget = {
   nodesLeft: 0,
   /** Redacted from every string the snapshot cuts; `''` for none. */
   secret: '',
+  /** JSON code units (quotes included) of the strings the snapshot cut and counted in `cutBytes`; part of `usedChars`. */
+  cutChars: 0,
+  /** The exact UTF-8 size, as JSON, of the strings counted in `cutChars`. */
+  cutBytes: 0,
 };
 
 /**

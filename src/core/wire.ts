@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ExceptionFields } from './exception.js';
-import { redactJson, redactText } from './redact.js';
+import { REDACTED, redactJson, redactText } from './redact.js';
 import { MARKER_RESERVE, capEventData, cutString, jsonBytes } from './truncate.js';
 import type { JsonObject } from './json.js';
 import { SDK_VERSION } from './version.js';
@@ -91,10 +91,11 @@ export class QueuedEvent {
     /** SESSION_END: milliseconds since the session started. */
     readonly durationMs: number | undefined,
     /**
-     * What the event counts against `maxQueueBytes` while it is queued: an
-     * estimate of its JSON made when it was accepted (see `estimateEventBytes`).
+     * What the event counts against `maxQueueBytes` while it is queued, in
+     * bytes, set when it is accepted: the UTF-8 size of its JSON, measured
+     * (see `MEASURED_FROM_CHARS`), or an upper bound of it (`eventBytesAtMost`).
      */
-    readonly queuedBytes = 0,
+    public queuedBytes = 0,
   ) {}
 
   /** Keeps the event's JSON, and its UTF-8 size in bytes when that was counted (-1 when it was not). */
@@ -142,16 +143,46 @@ export function utf8BytesNearCap(text: string, capBytes: number): number {
 export const EVENT_OVERHEAD_BYTES = 256;
 
 /**
- * The bytes an event counts against `maxQueueBytes`: `EVENT_OVERHEAD_BYTES`
- * plus the UTF-16 code units of its variable parts (`contentChars`: the name
- * and the snapshot's JSON length, or the exception's fields), an escape
- * counted as one. That is the UTF-8 size for ASCII text without escapes;
- * other text encodes to up to 3 bytes a code unit (6 for a control
- * character), while V8 holds it in 1 or 2, so the heap the queued strings
- * hold stays within about twice `maxQueueBytes`.
+ * The most UTF-8 bytes one UTF-16 code unit of an event's name, data or
+ * exception fields takes in the event's JSON (6): a control character or a
+ * lone surrogate is written as `\u001f`, six ASCII characters; any other code
+ * unit takes at most 3 bytes (a surrogate pair, 2 units, takes 4).
  */
-export function estimateEventBytes(contentChars: number): number {
-  return EVENT_OVERHEAD_BYTES + contentChars;
+export const WIRE_BYTES_PER_CHAR = 6;
+
+/**
+ * Above how many UTF-16 code units of name, data or exception fields (1024)
+ * an event is measured when it is accepted, rather than counted by
+ * `eventBytesAtMost`: its JSON is made then to be counted (`eventJsonBytes`).
+ * Below it, the bound costs a multiplication on the caller's path where
+ * measuring would cost a JSON encoding, and over-counts by at most
+ * 6 × 1024 bytes an event: with the default options, the 10 000 events
+ * `maxQueueSize` holds could not reach the default `maxQueueBytes` even so.
+ */
+export const MEASURED_FROM_CHARS = 1024;
+
+/**
+ * The most UTF-8 bytes one code unit of an event's contents takes on the
+ * wire once `secret` is redacted: `WIRE_BYTES_PER_CHAR`, or more for a secret
+ * of one code unit, which becomes `[redacted]`, 10 bytes.
+ */
+export function wireBytesPerChar(secret: string): number {
+  return secret.length === 1 ? REDACTED.length : WIRE_BYTES_PER_CHAR;
+}
+
+/**
+ * An upper bound of the UTF-8 size of an event's JSON, redacted and capped
+ * as `encodeEvent` makes it, from the UTF-16 code units of its contents
+ * (`contentChars`: the name and the snapshot's JSON length, or the
+ * exception's fields, an escape counted as one, less the parts counted in
+ * `exactBytes`): `EVENT_OVERHEAD_BYTES`, plus `bytesPerChar` (see
+ * `wireBytesPerChar`) a code unit, plus `exactBytes` (default 0: the strings
+ * the snapshot cut, counted exactly), and never more than `maxEventBytes`,
+ * the size an event over it is cut to. What an event of at most
+ * `MEASURED_FROM_CHARS` such code units counts against `maxQueueBytes`.
+ */
+export function eventBytesAtMost(contentChars: number, bytesPerChar: number, maxEventBytes: number, exactBytes = 0): number {
+  return Math.min(EVENT_OVERHEAD_BYTES + contentChars * bytesPerChar + exactBytes, maxEventBytes);
 }
 
 /** The wire form of one queued event. */
@@ -234,6 +265,26 @@ export function envelopeBytes(sessionId: string): number {
  */
 export function encodeEvent(event: QueuedEvent, meta: BodyMeta): string {
   if (event.json !== undefined) return event.json;
+  const json = eventJsonFor(event, meta);
+  event.encoded(json, madeBytes);
+  return json;
+}
+
+/**
+ * The UTF-8 size in bytes of the JSON `encodeEvent` makes of `event`, made
+ * and let go: the event is left as it was but for its id, given now, so the
+ * JSON made when it is sent is the same text.
+ */
+export function eventJsonBytes(event: QueuedEvent, meta: BodyMeta): number {
+  const json = eventJsonFor(event, meta);
+  return madeBytes >= 0 ? madeBytes : Buffer.byteLength(json);
+}
+
+/** The UTF-8 size of the JSON `eventJsonFor` made last, when it counted it; -1 when it did not. */
+let madeBytes = -1;
+
+/** The JSON of `encodeEvent`, made anew; its UTF-8 size goes to `madeBytes` when counted. */
+function eventJsonFor(event: QueuedEvent, meta: BodyMeta): string {
   let source = event;
   let json = eventJson(event);
   const secret = meta.secret;
@@ -248,7 +299,7 @@ export function encodeEvent(event: QueuedEvent, meta: BodyMeta): string {
     json = eventJson(capped(source, cap));
     bytes = Buffer.byteLength(json);
   }
-  event.encoded(json, bytes);
+  madeBytes = bytes;
   return json;
 }
 
