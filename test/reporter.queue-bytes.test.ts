@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createConfig } from '../src/config.js';
 import type { Clock } from '../src/core/clock.js';
+import { findUserError } from '../src/core/exception.js';
 import { Outbox } from '../src/core/outbox.js';
 import { lastSnapshotChars, lastSnapshotCutBytes, lastSnapshotCutChars, toEventData, toJsonSafe } from '../src/core/serialize.js';
 import {
@@ -132,6 +133,52 @@ describe('what an event counts against maxQueueBytes', () => {
     // The key across the end of what is kept and the marker: "x…" of "x…[truncated".
     toEventData({ t: 'x'.repeat(40_000) }, 65_536, 'x…');
     expect(lastSnapshotCutChars()).toBe(0);
+  });
+
+  it('bounds an event of exactly MEASURED_FROM_CHARS code units, and measures one of a code unit more', async () => {
+    const at = (length: number) => {
+      toEventData({ t: 'a'.repeat(length) }, 65_536, KEY);
+      return 1 + lastSnapshotChars();
+    };
+    expect([at(1015), at(1016)]).toEqual([MEASURED_FROM_CHARS, MEASURED_FROM_CHARS + 1]);
+    const bounded = await countedAndSent('e', { t: 'a'.repeat(1015) });
+    expect(bounded.counted).toBe(EVENT_OVERHEAD_BYTES + WIRE_BYTES_PER_CHAR * MEASURED_FROM_CHARS);
+    const measured = await countedAndSent('e', { t: 'a'.repeat(1016) });
+    expect(measured.counted).toBe(measured.sent);
+  });
+
+  it('counts a user error by its snapshot, the strings it cut exactly and the rest by the bound, its name included', async () => {
+    const error = Object.assign(new Error('not found'), { status: 404, body: { text: 'b'.repeat(40_000) } });
+    const { reporter, wire } = startTestReporter({ flushIntervalMs: 60_000 });
+    // The first exception starts a send that is not answered yet; the user error stays queued behind it.
+    expect(reporter.logException(new Error('first'))).toBe(true);
+    const before = reporter.stats().queueBytes;
+    expect(reporter.logException(error)).toBe(true);
+    const counted = reporter.stats().queueBytes - before;
+    wire.answerAll();
+    await stopNow(reporter);
+    toEventData(findUserError(error, KEY), 65_536, KEY);
+    expect(lastSnapshotCutChars()).toBeGreaterThan(32_768);
+    const open = 'user_error'.length + lastSnapshotChars() - lastSnapshotCutChars();
+    expect(counted).toBe(eventBytesAtMost(open, WIRE_BYTES_PER_CHAR, 65_536, lastSnapshotCutBytes()));
+    const sent = eventsOf(wire.sent).find((e) => e.event === 'GENERIC_EVENT');
+    expect(counted).toBeGreaterThanOrEqual(Buffer.byteLength(JSON.stringify(sent)));
+  });
+
+  it('counts a string the snapshot cut exactly when the key, straddling the cut, is kept whole and nothing is left to mark', () => {
+    // The key starts before the cut and ends the text: the cut moves past it, and no marker is added.
+    const text = `${'a'.repeat(32_768 - 5)}${KEY}`;
+    const out = toEventData({ t: text }, 65_536, KEY) as { t: string };
+    expect(out.t).toBe(`${'a'.repeat(32_768 - 5)}[redacted]`);
+    expect(lastSnapshotCutChars()).toBe(out.t.length + 2);
+    expect(lastSnapshotCutBytes()).toBe(Buffer.byteLength(JSON.stringify(out.t)));
+  });
+
+  it('counts a cut exactly with a key of 10 code units or more, even one that the cut and its marker spell', () => {
+    // Redacting a key of 10 or more only shortens the string, so "x…[truncat" (10) across "x" and "…[truncated" changes nothing.
+    const out = toEventData({ t: 'x'.repeat(40_000) }, 65_536, 'x…[truncat') as { t: string };
+    expect(out.t).toContain('x…[truncat');
+    expect(lastSnapshotCutChars()).toBe(out.t.length + 2);
   });
 
   it('counts text that takes more than a byte a code unit by its bytes: 3 for CJK, 6 for an escaped control character', async () => {

@@ -24,8 +24,8 @@ import { type BodyMeta, type QueuedEvent, bodyJson, encodeEvent, envelopeJson, e
  * never accepted:
  * - `queue_full`: the queue held `maxQueueSize` events (also counts the one
  *   event SESSION_END displaces from a full queue);
- * - `queue_bytes`: the event would have taken the queued events' bytes
- *   (as `maxQueueBytes` counts them) over `maxQueueBytes`;
+ * - `queue_bytes`: the event would have taken the queued events' bytes over
+ *   `maxQueueBytes` (which says how an event is counted);
  * - `invalid`: an empty or non-string name, or an unknown severity;
  * - `after_stop`: the session had ended (`stop()` or `logFatalException()`).
  *
