@@ -63,11 +63,16 @@ const data = fc.dictionary(
 describe('what an event counts against maxQueueBytes', () => {
   it('is never less than the UTF-8 size of its JSON as sent, for any text, with the key redacted and the event capped (property)', async () => {
     await fc.assert(
-      fc.asyncProperty(text(60).filter((n) => n.length > 0), data, fc.integer({ min: 1024, max: 4096 }), async (name, value, maxEventBytes) => {
-        const { counted, sent } = await countedAndSent(name, value, { maxEventBytes });
-        expect(counted).toBeGreaterThanOrEqual(sent);
-        expect(counted).toBeLessThanOrEqual(maxEventBytes);
-      }),
+      fc.asyncProperty(
+        text(60).filter((n) => n.length > 0),
+        data,
+        fc.integer({ min: 1024, max: 4096 }),
+        async (name, value, maxEventBytes) => {
+          const { counted, sent } = await countedAndSent(name, value, { maxEventBytes });
+          expect(counted).toBeGreaterThanOrEqual(sent);
+          expect(counted).toBeLessThanOrEqual(maxEventBytes);
+        },
+      ),
       { numRuns: 150 },
     );
   });
@@ -86,13 +91,17 @@ describe('what an event counts against maxQueueBytes', () => {
   it('is never less than the UTF-8 size as sent with a key shorter than [redacted], which redaction makes longer (property)', async () => {
     const keys = fc.constantFrom('x', 'e', 'd]', '…', 'ab', 'chars]');
     await fc.assert(
-      fc.asyncProperty(keys, fc.array(fc.constantFrom('x', 'e', 'd', ']', '…', 'a', 'b', 'chars', '[redacted]', 'é'), { minLength: 2000, maxLength: 9000 }), async (apiKey, parts) => {
-        const config = createConfig({ apiKey, baseUrl: 'http://127.0.0.1:9' });
-        // Cut at 32,768 code units, which redaction at send time may make 10 times longer: a cap far above that hides nothing.
-        const text = `${parts.join('')}${'b'.repeat(33_000)}`;
-        const { counted, sent } = await countedAndSent('x', { x: text }, { config, maxEventBytes: 1_000_000 });
-        expect(counted).toBeGreaterThanOrEqual(sent);
-      }),
+      fc.asyncProperty(
+        keys,
+        fc.array(fc.constantFrom('x', 'e', 'd', ']', '…', 'a', 'b', 'chars', '[redacted]', 'é'), { minLength: 2000, maxLength: 9000 }),
+        async (apiKey, parts) => {
+          const config = createConfig({ apiKey, baseUrl: 'http://127.0.0.1:9' });
+          // Cut at 32,768 code units, which redaction at send time may make 10 times longer: a cap far above that hides nothing.
+          const text = `${parts.join('')}${'b'.repeat(33_000)}`;
+          const { counted, sent } = await countedAndSent('x', { x: text }, { config, maxEventBytes: 1_000_000 });
+          expect(counted).toBeGreaterThanOrEqual(sent);
+        },
+      ),
       { numRuns: 40 },
     );
   });
