@@ -537,20 +537,21 @@ export class TelemetryReporter implements AsyncDisposable {
    * into a batch).
    */
   #acceptSized(event: QueuedEvent, chars: number, cutBytes: number): boolean {
-    const { maxEventBytes } = this.#options;
-    if (chars > MEASURED_FROM_CHARS) {
-      try {
-        event.queuedBytes = this.#outbox.measure(event);
-      } catch {
-        event.queuedBytes = eventBytesAtMost(chars, this.#bytesPerChar, maxEventBytes, cutBytes);
-      }
-    } else {
-      event.queuedBytes = eventBytesAtMost(chars, this.#bytesPerChar, maxEventBytes, cutBytes);
-    }
+    const bound = eventBytesAtMost(chars, this.#bytesPerChar, this.#options.maxEventBytes, cutBytes);
+    event.queuedBytes = chars > MEASURED_FROM_CHARS ? this.#measured(event, bound) : bound;
     const refused = this.#recheck(event.queuedBytes);
     if (refused !== undefined) return this.#refuse(refused);
     this.#accept(event);
     return true;
+  }
+
+  /** The exact UTF-8 size of `event`'s JSON as it will be sent (`Outbox.measure`), or `bound` when its JSON cannot be made. */
+  #measured(event: QueuedEvent, bound: number): number {
+    try {
+      return this.#outbox.measure(event);
+    } catch {
+      return bound;
+    }
   }
 
   #event(type: 'SESSION_START' | 'SESSION_END', severity: WireSeverity): QueuedEvent {
